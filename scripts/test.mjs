@@ -1,0 +1,30 @@
+// Runs the test suite with Node's test runner. `npm test` runs every tier;
+// `npm test -- unit protocol` runs only the named tiers (folders under test/).
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const tiers = process.argv.slice(2);
+const roots = (tiers.length ? tiers : readdirSync("test")).map((t) => join("test", t));
+
+function collect(dir, out) {
+  if (!statSync(dir).isDirectory()) {
+    if (dir.endsWith(".test.ts")) out.push(dir);
+    return out;
+  }
+  for (const name of readdirSync(dir).sort()) {
+    if (name === "fixtures" || name === "node_modules") continue;
+    collect(join(dir, name), out);
+  }
+  return out;
+}
+
+const files = roots.flatMap((r) => collect(r, []));
+if (files.length === 0) {
+  console.error("no test files found under", roots.join(", "));
+  process.exit(1);
+}
+const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...files], {
+  stdio: "inherit",
+});
+process.exit(result.status ?? 1);
