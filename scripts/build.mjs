@@ -1,0 +1,44 @@
+// One build for every bundle: the extension, the language server, the CLI + runtime package,
+// and (when present) the lineage panel. `--watch` rebuilds on change.
+import * as esbuild from "esbuild";
+import { existsSync, mkdirSync, copyFileSync, chmodSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+
+const watch = process.argv.includes("--watch");
+const production = process.argv.includes("--production");
+
+const node = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  sourcemap: !production,
+  minify: production,
+  logLevel: "warning",
+  // Native and VS Code modules are loaded at run time, never bundled.
+  external: ["vscode", "@duckdb/node-api", "@duckdb/node-bindings", "playwright-core"],
+};
+
+const builds = [
+  { ...node, entryPoints: { extension: "extension/src/extension.ts" }, outdir: "dist" },
+  { ...node, entryPoints: { server: "server/src/server.ts" }, outdir: "dist" },
+  { ...node, entryPoints: { runner: "server/src/run/runnerProcess.ts" }, outdir: "dist" },
+  { ...node, entryPoints: { cli: "server/src/cli.ts" }, outdir: "packages/tributary-assets/dist", banner: { js: "#!/usr/bin/env node" } },
+  { ...node, entryPoints: { index: "packages/tributary-assets/src/index.ts" }, outdir: "packages/tributary-assets/dist" },
+  { bundle: true, platform: "browser", format: "iife", target: "es2022", sourcemap: !production, minify: production, logLevel: "warning", entryPoints: { webview: "webview/src/main.ts" }, outdir: "dist" },
+  { bundle: true, platform: "browser", format: "iife", target: "es2022", sourcemap: !production, minify: production, logLevel: "warning", entryPoints: { "layout-worker": "webview/src/layoutWorker.ts" }, outdir: "dist" },
+].filter((b) => Object.values(b.entryPoints).every((entry) => existsSync(entry)));
+
+mkdirSync("dist", { recursive: true });
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+  console.log("watching…");
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  chmodSync("packages/tributary-assets/dist/cli.js", 0o755);
+  // The runtime package ships its declarations, emitted by the TypeScript compiler.
+  const tsc = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "packages/tributary-assets/tsconfig.json"], { stdio: "inherit" });
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  if (existsSync("webview/src/panel.css")) copyFileSync("webview/src/panel.css", "dist/panel.css");
+  console.log(`built ${builds.length} bundles`);
+}

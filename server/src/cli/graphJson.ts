@@ -1,0 +1,39 @@
+import * as path from "node:path";
+import type { WorkspaceIndex } from "../index/workspace";
+import type { IndexDiagnostic, Severity } from "../protocol/types";
+
+/** The `tributary graph --json` shape: paths relative to the directory, lines 1-based. */
+export interface GraphJson {
+  assets: {
+    key: string[];
+    kind: string;
+    file: string | null;
+    line: number | null;
+    upstream: string[][];
+    downstream: string[][];
+  }[];
+  diagnostics: { file: string; line: number; column: number; severity: Severity; message: string; code: string }[];
+}
+
+export function graphJson(index: WorkspaceIndex, dir: string): GraphJson {
+  const graph = index.graph;
+  const keyOf = (id: string) => graph.get(id)!.key;
+  const rel = (file: string) => path.relative(dir, file).split(path.sep).join("/");
+  const assets = [...graph.nodes.values()]
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((node) => ({
+      key: node.key,
+      kind: node.kind,
+      file: node.file ? rel(node.file) : null,
+      line: node.span ? node.span.start.line + 1 : null,
+      upstream: [...graph.upstream(node.id)].sort().map(keyOf),
+      downstream: [...graph.downstream(node.id)].sort().map(keyOf),
+    }));
+  return { assets, diagnostics: sortedDiagnostics(index).map((d) => ({ file: rel(d.file), line: d.span.start.line + 1, column: d.span.start.character + 1, severity: d.severity, message: d.message, code: d.code })) };
+}
+
+export function sortedDiagnostics(index: WorkspaceIndex): IndexDiagnostic[] {
+  return [...index.diagnostics().values()]
+    .flat()
+    .sort((a, b) => a.file.localeCompare(b.file) || a.span.start.line - b.span.start.line || a.span.start.character - b.span.start.character);
+}

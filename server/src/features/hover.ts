@@ -1,0 +1,50 @@
+import type { Hover } from "vscode-languageserver";
+import type { WorkspaceIndex } from "../index/workspace";
+import type { Pos } from "../protocol/types";
+import { assetAt, assetLink, kindLabel, occurrenceAt, relativeTo } from "./lookup";
+
+/** What the run history knows about an asset, shown in hovers and code lenses. */
+export interface StatusLine {
+  status: string;
+  detail?: string;
+}
+export type StatusProvider = (id: string) => StatusLine | undefined;
+
+const LIST_LIMIT = 12;
+
+export function hover(index: WorkspaceIndex, roots: string[], file: string, pos: Pos, status?: StatusProvider): Hover | null {
+  const occurrence = occurrenceAt(index, file, pos);
+  if (occurrence && !occurrence.target) return null;
+  const id = occurrence?.target ?? (pos.line === 0 ? assetAt(index, file, undefined) : undefined);
+  if (!id) return null;
+  const markdown = describeAsset(index, roots, id, status);
+  if (!markdown) return null;
+  return { contents: { kind: "markdown", value: markdown }, range: occurrence?.span };
+}
+
+/** The hover text of one asset: key, kind, description, file, upstream and downstream, status. */
+export function describeAsset(index: WorkspaceIndex, roots: string[], id: string, status?: StatusProvider): string | undefined {
+  const graph = index.graph;
+  const node = graph.get(id);
+  if (!node) return undefined;
+  const lines: string[] = [];
+  const facts = [kindLabel(node)];
+  if (node.group) facts.push(`group \`${node.group}\``);
+  if (node.materialized && node.kind !== "dbt_source") facts.push(node.kind === "ts_asset" ? `io \`${node.materialized}\`` : `materialized \`${node.materialized}\``);
+  lines.push(`**${node.key.join("/")}** · ${facts.join(" · ")}`);
+  if (node.description) lines.push("", node.description);
+  if (node.tags.length) lines.push("", `Tags: ${node.tags.map((t) => `\`${t}\``).join(" ")}`);
+  if (node.file) lines.push("", `Defined in \`${relativeTo(roots, node.file)}\``);
+  const line = status?.(id);
+  lines.push("", `Status: ${line ? `**${line.status}**${line.detail ? ` — ${line.detail}` : ""}` : "not materialized yet"}`);
+  const list = (ids: readonly string[]) => {
+    const shown = ids.slice(0, LIST_LIMIT).map((u) => assetLink(graph.get(u)!));
+    if (ids.length > LIST_LIMIT) shown.push(`… ${ids.length - LIST_LIMIT} more`);
+    return shown.join(", ");
+  };
+  const up = graph.upstream(id);
+  const down = graph.downstream(id);
+  lines.push("", `**Upstream (${up.length}):** ${up.length ? list(up) : "none"}`);
+  lines.push("", `**Downstream (${down.length}):** ${down.length ? list(down) : "none"}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,30 @@
+import type { CodeLens } from "vscode-languageserver";
+import type { WorkspaceIndex } from "../index/workspace";
+import type { StatusProvider } from "./hover";
+
+/**
+ * Code lenses over each asset defined in a file: ↑ n upstream · ↓ m downstream (opens the lineage
+ * panel), plus the status line when the run history knows the asset. Materialize lenses are added
+ * by the extension's commands through the same command ids.
+ */
+export function codeLenses(index: WorkspaceIndex, file: string, status?: StatusProvider): CodeLens[] {
+  const graph = index.graph;
+  const lenses: CodeLens[] = [];
+  for (const id of index.assetsIn(file)) {
+    const node = graph.get(id);
+    if (!node) continue;
+    const here = node.file === file ? node.nameSpan ?? node.span : node.alsoAt.find((a) => a.file === file)?.span;
+    if (!here) continue;
+    const range = { start: here.start, end: here.start };
+    const up = graph.upstream(id).length;
+    const down = graph.downstream(id).length;
+    if (node.kind !== "dbt_exposure" && node.kind !== "dbt_source") {
+      lenses.push({ range, command: { title: "▶ Materialize", command: "tributary.materialize", arguments: [id] } });
+      lenses.push({ range, command: { title: "with upstream", command: "tributary.materializeUpstream", arguments: [id] } });
+    }
+    lenses.push({ range, command: { title: `↑${up} ↓${down}`, command: "tributary.showLineage", arguments: [id] } });
+    const line = status?.(id);
+    if (line) lenses.push({ range, command: { title: line.detail ? `${line.status} · ${line.detail}` : line.status, command: "tributary.showRunHistory", arguments: [id] } });
+  }
+  return lenses;
+}

@@ -1,0 +1,54 @@
+/**
+ * Every custom LSP request and notification, typed once and imported by server and extension.
+ * Each line says which way it travels.
+ */
+import { NotificationType, RequestType } from "vscode-languageserver-protocol";
+import type { GraphData, IndexDiagnostic } from "./types";
+
+export interface NeighbourhoodParams {
+  /** Asset ids to centre on; or `uri` to centre on the assets of a file. */
+  ids?: string[];
+  uri?: string;
+  /** Layers upstream / downstream (default 2 / 2). */
+  upstream?: number;
+  downstream?: number;
+}
+
+export interface NeighbourhoodResult extends GraphData {
+  /** The ids the neighbourhood was centred on. */
+  centre: string[];
+  /** Nodes with neighbours outside the returned set (the panel offers to expand them). */
+  truncated: string[];
+}
+
+export interface AssetsAtParams {
+  uri: string;
+  position?: { line: number; character: number };
+}
+
+export interface AssetsAtResult {
+  /** The asset under the cursor (definition or reference), if any. */
+  atCursor?: string;
+  /** Assets defined in the file. */
+  inFile: string[];
+}
+
+export interface IndexStats {
+  assets: number;
+  edges: number;
+  files: number;
+  diagnostics: number;
+}
+
+/** client -> server: the whole graph. */
+export const GraphRequest = new RequestType<void, GraphData, void>("tributary/graph");
+/** client -> server: a neighbourhood of some assets or of a file's assets. */
+export const NeighbourhoodRequest = new RequestType<NeighbourhoodParams, NeighbourhoodResult, void>("tributary/neighbourhood");
+/** client -> server: which asset a command run at a place in a file should act on. */
+export const AssetsAtRequest = new RequestType<AssetsAtParams, AssetsAtResult, void>("tributary/assetsAt");
+/** client -> server: every diagnostic of the index (for tests and the `check` view). */
+export const DiagnosticsRequest = new RequestType<void, IndexDiagnostic[], void>("tributary/diagnostics");
+/** client -> server: re-read the whole workspace from disk. */
+export const RefreshRequest = new RequestType<void, IndexStats, void>("tributary/refresh");
+/** server -> client: the graph changed (after an edit, a file event or a refresh). */
+export const GraphChangedNotification = new NotificationType<IndexStats>("tributary/graphChanged");

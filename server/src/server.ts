@@ -1,0 +1,198 @@
+/**
+ * The language server entry: wires an LSP connection to the workspace index and the features.
+ * Logic lives in index/ and features/; this file only connects them.
+ */
+import {
+  createConnection,
+  DiagnosticSeverity,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type CancellationToken,
+  type Connection,
+  type Diagnostic,
+  type InitializeParams,
+} from "vscode-languageserver/node";
+import { TextDocument } from "vscode-languageserver-textdocument";
+import { readTributaryConfig, WorkspaceIndex } from "./index/workspace";
+import {
+  AssetsAtRequest,
+  DiagnosticsRequest,
+  GraphChangedNotification,
+  GraphRequest,
+  NeighbourhoodRequest,
+  RefreshRequest,
+  type AssetsAtResult,
+  type IndexStats,
+} from "./protocol/requests";
+import type { IndexDiagnostic } from "./protocol/types";
+import { complete } from "./features/completion";
+import { hover, type StatusProvider } from "./features/hover";
+import { codeLenses } from "./features/lenses";
+import { assetAt, pathToUri, uriToPath } from "./features/lookup";
+import { neighbourhood } from "./features/neighbourhood";
+import { definition, references } from "./features/navigation";
+import { documentSymbols, workspaceSymbols } from "./features/symbols";
+
+const EDIT_DEBOUNCE_MS = 120;
+
+export function startServer(connection: Connection): void {
+  const documents = new TextDocuments(TextDocument);
+  let roots: string[] = [];
+  let index: WorkspaceIndex | undefined;
+  // Filled from the run history once runs exist; hovers and lenses show "not materialized yet" until then.
+  const status: StatusProvider | undefined = undefined;
+  const published = new Set<string>();
+  const pending = new Map<string, NodeJS.Timeout>();
+
+  const log = (message: string) => connection.console.log(message);
+
+  /** Runs a handler; an exception is logged and answered with the fallback, never a crash. */
+  function safe<T>(name: string, token: CancellationToken | undefined, fallback: T, run: (index: WorkspaceIndex) => T): T {
+    if (!index || token?.isCancellationRequested) return fallback;
+    try {
+      return run(index);
+    } catch (error) {
+      connection.console.error(`${name} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      return fallback;
+    }
+  }
+
+  function stats(): IndexStats {
+    const graph = index!.graph;
+    const diagnostics = [...index!.diagnostics().values()].reduce((n, l) => n + l.length, 0);
+    return { assets: graph.nodes.size, edges: graph.edges.length, files: index!.occurrences.size, diagnostics };
+  }
+
+  function publishDiagnostics(): void {
+    if (!index) return;
+    const all = index.diagnostics();
+    for (const file of published) {
+      if (!all.has(file)) void connection.sendDiagnostics({ uri: pathToUri(file), diagnostics: [] });
+    }
+    published.clear();
+    for (const [file, list] of all) {
+      published.add(file);
+      void connection.sendDiagnostics({ uri: pathToUri(file), diagnostics: list.map(toLspDiagnostic) });
+    }
+  }
+
+  function graphChanged(): void {
+    safe("publish", undefined, undefined, () => {
+      publishDiagnostics();
+      void connection.sendNotification(GraphChangedNotification, stats());
+    });
+  }
+
+  function scheduleUpdate(file: string, exists: boolean): void {
+    clearTimeout(pending.get(file));
+    pending.set(
+      file,
+      setTimeout(() => {
+        pending.delete(file);
+        const changed = safe("update", undefined, false, (i) => i.update(file, exists));
+        if (changed) graphChanged();
+      }, EDIT_DEBOUNCE_MS),
+    );
+  }
+
+  connection.onInitialize((params: InitializeParams) => {
+    roots = (params.workspaceFolders?.map((f) => uriToPath(f.uri)) ?? (params.rootUri ? [uriToPath(params.rootUri)] : [])).filter(Boolean);
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        hoverProvider: true,
+        definitionProvider: true,
+        referencesProvider: true,
+        completionProvider: { triggerCharacters: ["'", '"', "/", ","] },
+        codeLensProvider: { resolveProvider: false },
+        documentSymbolProvider: true,
+        workspaceSymbolProvider: true,
+        workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+      },
+      serverInfo: { name: "tributary", version: "0.1.0" },
+    };
+  });
+
+  connection.onInitialized(() => {
+    const started = Date.now();
+    const { config, diagnostics } = readTributaryConfig(roots);
+    index = new WorkspaceIndex({
+      roots,
+      include: config.include,
+      exclude: config.exclude,
+      readOverride: (file) => documents.get(pathToUri(file))?.getText(),
+    });
+    try {
+      index.load();
+    } catch (error) {
+      connection.console.error(`indexing failed: ${String(error)}`);
+    }
+    for (const d of diagnostics) void connection.sendDiagnostics({ uri: pathToUri(d.file), diagnostics: [toLspDiagnostic(d)] });
+    log(`Tributary indexed ${index.graph.nodes.size} assets in ${Date.now() - started} ms`);
+    graphChanged();
+    void connection.client
+      .register(DidChangeWatchedFilesNotification.type, {
+        watchers: [{ globPattern: "**/*.{sql,yml,yaml,csv,ts,mts,cts,tsx}" }, { globPattern: "**/target/manifest.json" }],
+      })
+      .catch(() => undefined);
+  });
+
+  documents.onDidChangeContent((event) => scheduleUpdate(uriToPath(event.document.uri), true));
+  // On close the disk version counts again.
+  documents.onDidClose((event) => scheduleUpdate(uriToPath(event.document.uri), true));
+
+  connection.onDidChangeWatchedFiles((params) => {
+    for (const change of params.changes) {
+      const file = uriToPath(change.uri);
+      if (documents.get(change.uri) && change.type === FileChangeType.Changed) continue;
+      scheduleUpdate(file, change.type !== FileChangeType.Deleted);
+    }
+  });
+
+  connection.onHover((params, token) => safe("hover", token, null, (i) => hover(i, roots, uriToPath(params.textDocument.uri), params.position, status)));
+  connection.onDefinition((params, token) => safe("definition", token, [], (i) => definition(i, uriToPath(params.textDocument.uri), params.position)));
+  connection.onReferences((params, token) => safe("references", token, [], (i) => references(i, uriToPath(params.textDocument.uri), params.position, params.context.includeDeclaration)));
+  connection.onCompletion((params, token) =>
+    safe("completion", token, [], (i) => {
+      const document = documents.get(params.textDocument.uri);
+      if (!document) return [];
+      const prefix = document.getText({ start: { line: params.position.line, character: 0 }, end: params.position });
+      return complete(i, uriToPath(params.textDocument.uri), params.position, prefix);
+    }),
+  );
+  connection.onCodeLens((params, token) => safe("codeLens", token, [], (i) => codeLenses(i, uriToPath(params.textDocument.uri), status)));
+  connection.onDocumentSymbol((params, token) => safe("documentSymbol", token, [], (i) => documentSymbols(i, uriToPath(params.textDocument.uri))));
+  connection.onWorkspaceSymbol((params, token) => safe("workspaceSymbol", token, [], (i) => workspaceSymbols(i, params.query)));
+
+  connection.onRequest(GraphRequest, (_params, token) => safe("graph", token, { nodes: [], edges: [] }, (i) => i.graph.toData()));
+  connection.onRequest(NeighbourhoodRequest, (params, token) => safe("neighbourhood", token, { nodes: [], edges: [], centre: [], truncated: [] }, (i) => neighbourhood(i, params)));
+  connection.onRequest(AssetsAtRequest, (params, token) =>
+    safe<AssetsAtResult>("assetsAt", token, { inFile: [] }, (i) => {
+      const file = uriToPath(params.uri);
+      return { atCursor: params.position ? assetAt(i, file, params.position) : undefined, inFile: i.assetsIn(file) };
+    }),
+  );
+  connection.onRequest(DiagnosticsRequest, (_params, token) => safe("diagnostics", token, [], (i) => [...i.diagnostics().values()].flat()));
+  connection.onRequest(RefreshRequest, (_params, token) =>
+    safe("refresh", token, { assets: 0, edges: 0, files: 0, diagnostics: 0 }, (i) => {
+      i.load();
+      graphChanged();
+      return stats();
+    }),
+  );
+
+  documents.listen(connection);
+  connection.listen();
+}
+
+function toLspDiagnostic(d: IndexDiagnostic): Diagnostic {
+  const severity = d.severity === "error" ? DiagnosticSeverity.Error : d.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information;
+  return { range: d.span, severity, message: d.message, source: "tributary", code: d.code };
+}
+
+if (require.main === module) {
+  startServer(createConnection(ProposedFeatures.all));
+}

@@ -1,0 +1,102 @@
+/** A real LSP client over stdio for protocol tests: spawns the built server and speaks JSON-RPC. */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as path from "node:path";
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
+import type { PublishDiagnosticsParams } from "vscode-languageserver-protocol";
+import { URI } from "vscode-uri";
+
+export const SERVER = path.resolve(__dirname, "../../dist/server.js");
+
+export class LspClient {
+  readonly connection: MessageConnection;
+  readonly diagnostics = new Map<string, PublishDiagnosticsParams["diagnostics"]>();
+  readonly stderr: string[] = [];
+  private listeners: (() => void)[] = [];
+  private exited = false;
+
+  private constructor(readonly child: ChildProcess) {
+    this.connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    this.connection.onNotification("textDocument/publishDiagnostics", (params: PublishDiagnosticsParams) => {
+      this.diagnostics.set(URI.parse(params.uri).fsPath, params.diagnostics);
+      this.notify();
+    });
+    this.connection.onNotification(() => this.notify());
+    this.connection.onRequest("client/registerCapability", () => null);
+    this.connection.onRequest("workspace/configuration", () => []);
+    child.stderr!.on("data", (d: Buffer) => this.stderr.push(d.toString()));
+    child.on("exit", () => {
+      this.exited = true;
+      this.notify();
+    });
+    this.connection.listen();
+  }
+
+  static async start(root: string): Promise<LspClient> {
+    const child = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+    const client = new LspClient(child);
+    await client.connection.sendRequest("initialize", {
+      processId: process.pid,
+      rootUri: URI.file(root).toString(),
+      workspaceFolders: [{ uri: URI.file(root).toString(), name: path.basename(root) }],
+      capabilities: { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } },
+    });
+    await client.connection.sendNotification("initialized", {});
+    return client;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners.splice(0)) listener();
+  }
+
+  /** Waits until `check` holds, re-checking after every message from the server. */
+  async waitFor<T>(check: () => T | undefined | false, timeoutMs = 10_000, what = "condition"): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = check();
+      if (value) return value;
+      if (this.exited) throw new Error(`server exited while waiting for ${what}: ${this.stderr.join("")}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 250));
+        this.listeners.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  open(file: string, text: string, languageId = file.endsWith(".sql") ? "sql" : file.endsWith(".ts") ? "typescript" : "yaml"): Promise<void> {
+    return this.connection.sendNotification("textDocument/didOpen", { textDocument: { uri: URI.file(file).toString(), languageId, version: 1, text } });
+  }
+
+  change(file: string, version: number, text: string): Promise<void> {
+    return this.connection.sendNotification("textDocument/didChange", { textDocument: { uri: URI.file(file).toString(), version }, contentChanges: [{ text }] });
+  }
+
+  request<R>(method: string, params: unknown): Promise<R> {
+    return this.connection.sendRequest(method, params) as Promise<R>;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.exited) {
+      try {
+        await Promise.race([this.connection.sendRequest("shutdown"), new Promise((r) => setTimeout(r, 2000))]);
+        await this.connection.sendNotification("exit");
+      } catch {
+        // the server may be gone already
+      }
+    }
+    this.connection.dispose();
+    if (!this.exited) this.child.kill("SIGKILL");
+  }
+}
+
+export function uri(file: string): string {
+  return URI.file(file).toString();
+}
