@@ -9,7 +9,8 @@ export const SERVER = path.resolve(__dirname, "../../dist/server.js");
 
 export class LspClient {
   readonly connection: MessageConnection;
-  readonly diagnostics = new Map<string, PublishDiagnosticsParams["diagnostics"]>();
+  /** Latest diagnostics per absolute file path (messages as plain text). */
+  readonly diagnostics = new Map<string, { message: string; code?: string | number; severity?: number; range: { start: { line: number; character: number }; end: { line: number; character: number } } }[]>();
   readonly stderr: string[] = [];
   private listeners: (() => void)[] = [];
   private exited = false;
@@ -17,7 +18,8 @@ export class LspClient {
   private constructor(readonly child: ChildProcess) {
     this.connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     this.connection.onNotification("textDocument/publishDiagnostics", (params: PublishDiagnosticsParams) => {
-      this.diagnostics.set(URI.parse(params.uri).fsPath, params.diagnostics);
+      const plain = params.diagnostics.map((d) => ({ ...d, message: typeof d.message === "string" ? d.message : d.message.value }));
+      this.diagnostics.set(URI.parse(params.uri).fsPath, plain);
       this.notify();
     });
     this.connection.onNotification(() => this.notify());

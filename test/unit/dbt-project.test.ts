@@ -11,7 +11,7 @@ function files(map: Record<string, string> = {}): (p: string) => string | undefi
   return (p) => map[path.resolve(p)];
 }
 
-test("defaults: dbt's resource paths, target and packages paths, empty vars and trees", () => {
+void test("defaults: dbt's resource paths, target and packages paths, empty vars and trees", () => {
   const p = readDbtProject(FILE, "name: jaffle_shop\nversion: '1.0'\nconfig-version: 2\n", files(), {});
   assert.deepEqual(p.diagnostics, []);
   assert.equal(p.name, "jaffle_shop");
@@ -31,7 +31,7 @@ test("defaults: dbt's resource paths, target and packages paths, empty vars and 
   assert.deepEqual([p.modelConfig, p.seedConfig, p.snapshotConfig], [{}, {}, {}]);
 });
 
-test("explicit paths: several per setting, paths outside the project, target and packages paths", () => {
+void test("explicit paths: several per setting, paths outside the project, target and packages paths", () => {
   const text = `name: 'warehouse'
 profile: 'warehouse_duckdb'
 model-paths: ["models", "../../sources", "/abs/shared_models"]
@@ -59,7 +59,7 @@ clean-targets: ["target", "dbt_packages"]
   assert.equal(p.packagesPath, path.resolve("/ws/analytics/dbt_packages"));
 });
 
-test("legacy source-paths / data-paths are fallbacks; the new keys win", () => {
+void test("legacy source-paths / data-paths are fallbacks; the new keys win", () => {
   const legacy = readDbtProject(FILE, "name: old\nsource-paths: [src]\ndata-paths: [data]\n", files(), {});
   assert.deepEqual(legacy.modelPaths, [abs("src")]);
   assert.deepEqual(legacy.seedPaths, [abs("data")]);
@@ -67,7 +67,7 @@ test("legacy source-paths / data-paths are fallbacks; the new keys win", () => {
   assert.deepEqual(both.modelPaths, [abs("models2")]);
 });
 
-test("vars: globals, this project's scope flattened (and winning), other packages' scopes left out", () => {
+void test("vars: globals, this project's scope flattened (and winning), other packages' scopes left out", () => {
   const text = `name: jaffle_shop
 vars:
   start_date: '2020-01-01'
@@ -104,7 +104,7 @@ vars:
   });
 });
 
-test("dependencies.yml projects -> projectDependencies; packages entries are not projects", () => {
+void test("dependencies.yml projects -> projectDependencies; packages entries are not projects", () => {
   const read = files({
     [abs("dependencies.yml")]: `projects:
   - name: core_platform
@@ -120,7 +120,7 @@ packages:
   assert.deepEqual(p.diagnostics, []);
 });
 
-test("a broken dependencies.yml is reported against that file", () => {
+void test("a broken dependencies.yml is reported against that file", () => {
   const depFile = abs("dependencies.yml");
   const p = readDbtProject(FILE, "name: jaffle_shop\n", files({ [depFile]: "projects:\n  - name: a\n  - name: [b\n" }), {});
   assert.equal(p.name, "jaffle_shop");
@@ -129,7 +129,7 @@ test("a broken dependencies.yml is reported against that file", () => {
   assert.equal(d.file, depFile);
 });
 
-test("Jinja in values: env_var paths resolved (or defaulted), other Jinja falls back to dbt's default", () => {
+void test("Jinja in values: env_var paths resolved (or defaulted), other Jinja falls back to dbt's default", () => {
   const text = `name: jaffle_shop
 profile: "{{ env_var('DBT_PROFILE', 'jaffle') }}"
 target-path: "{{ env_var('DBT_TARGET_PATH', 'target_ci') }}"
@@ -152,7 +152,7 @@ packages-install-path: "{{ env_var('PKGS') }}"
   assert.deepEqual(withEnv.modelPaths, [abs("models")]);
 });
 
-test("malformed YAML: yaml-syntax error at the error position, defaults, name from the folder", () => {
+void test("malformed YAML: yaml-syntax error at the error position, defaults, name from the folder", () => {
   const text = "name: jaffle_shop\nmodel-paths: [models\nprofile: x\n";
   const p = readDbtProject(FILE, text, files(), {});
   const syntax = p.diagnostics.filter((d) => d.code === "yaml-syntax");
@@ -170,7 +170,7 @@ test("malformed YAML: yaml-syntax error at the error position, defaults, name fr
   assert.ok(notAMap.diagnostics.some((d) => d.code === "yaml-shape"));
 });
 
-test("missing name -> folder name with a yaml-shape warning; wrong shapes are warnings", () => {
+void test("missing name -> folder name with a yaml-shape warning; wrong shapes are warnings", () => {
   const p = readDbtProject(FILE, "model-paths: 5\nmodels: [a]\nvars: nope\n", files(), {});
   assert.equal(p.name, "jaffle");
   assert.deepEqual(p.modelPaths, [abs("5")]); // a scalar is taken as one folder
@@ -180,7 +180,7 @@ test("missing name -> folder name with a yaml-shape warning; wrong shapes are wa
   assert.deepEqual(shapes.map((d) => d.span.start.line).sort(), [0, 1, 2]);
 });
 
-test("config trees are kept raw", () => {
+void test("config trees are kept raw", () => {
   const text = `name: jaffle_shop
 models:
   jaffle_shop:
@@ -239,7 +239,7 @@ seeds:
       +column_types: {code: varchar}
 `;
 
-test("resolveNodeConfig: deeper wins, tags union, meta merges, + and bare keys, packages ignored", () => {
+void test("resolveNodeConfig: deeper wins, tags union, meta merges, + and bare keys, packages ignored", () => {
   const p = readDbtProject(FILE, CONFIG_PROJECT, files(), {});
   assert.deepEqual(p.diagnostics, []);
   assert.deepEqual(resolveNodeConfig(p, "models", ["staging", "stripe", "stg_payments.sql"]), {
@@ -271,7 +271,7 @@ test("resolveNodeConfig: deeper wins, tags union, meta merges, + and bare keys, 
   assert.equal(resolveNodeConfig(p, "models", ["root_model.sql"]).materialized, "view");
 });
 
-test("resolveNodeConfig: a sub-folder named like a config is a folder on its path", () => {
+void test("resolveNodeConfig: a sub-folder named like a config is a folder on its path", () => {
   const p = readDbtProject(FILE, CONFIG_PROJECT, files(), {});
   const inSchemaFolder = resolveNodeConfig(p, "models", ["schema", "m.sql"]);
   assert.deepEqual(inSchemaFolder.tags, ["base", "folder_named_schema"]);
@@ -283,7 +283,7 @@ test("resolveNodeConfig: a sub-folder named like a config is a folder on its pat
   assert.deepEqual(resolveNodeConfig(p, "models", ["other", "m.sql"]).meta, { owner: "data", tier: 3 });
 });
 
-test("resolveNodeConfig: seeds tree, unknown project / empty tree", () => {
+void test("resolveNodeConfig: seeds tree, unknown project / empty tree", () => {
   const p = readDbtProject(FILE, CONFIG_PROJECT, files(), {});
   assert.deepEqual(resolveNodeConfig(p, "seeds", ["lookups", "country_codes.csv"]), {
     schema: "raw",
@@ -296,7 +296,7 @@ test("resolveNodeConfig: seeds tree, unknown project / empty tree", () => {
   assert.deepEqual(resolveNodeConfig(other, "models", ["staging", "m.sql"]), { persist_docs: { relation: true } });
 });
 
-test("resolveNodeConfig: bare dict configs (meta, docs) without + are configs", () => {
+void test("resolveNodeConfig: bare dict configs (meta, docs) without + are configs", () => {
   const text = `name: p
 models:
   p:

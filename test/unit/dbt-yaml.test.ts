@@ -19,7 +19,7 @@ function slice(text: string, span: Span): string {
   return out.join("\n");
 }
 
-test("sources: jinja schema kept raw, database, identifier, meta with tributary/dagster keys, config merged", () => {
+void test("sources: jinja schema kept raw, database, identifier, meta with tributary/dagster keys, config merged", () => {
   const text = [
     "version: 2",
     "",
@@ -76,7 +76,7 @@ test("sources: jinja schema kept raw, database, identifier, meta with tributary/
   assert.deepEqual(customers.span, sp(25, 8, 27, 19));
 });
 
-test("models: description, tags + config.tags, meta + config.meta, config block, group, versions", () => {
+void test("models: description, tags + config.tags, meta + config.meta, config block, group, versions", () => {
   const text = `models:
   - name: fct_orders
     description: "Orders fact"
@@ -123,7 +123,7 @@ test("models: description, tags + config.tags, meta + config.meta, config block,
   assert.equal(d.versions, undefined);
 });
 
-test("seeds and snapshots have the model shape", () => {
+void test("seeds and snapshots have the model shape", () => {
   const text = `seeds:
   - name: country_codes
     config: {tags: [ref_data]}
@@ -138,7 +138,7 @@ snapshots:
   assert.deepEqual(f.models, []);
 });
 
-test("exposures: owner, type, depends_on forms with exact spans", () => {
+void test("exposures: owner, type, depends_on forms with exact spans", () => {
   const text = `exposures:
   - name: weekly_revenue
     type: dashboard
@@ -180,7 +180,7 @@ test("exposures: owner, type, depends_on forms with exact spans", () => {
   assert.deepEqual(x.nameSpan, sp(1, 10, 1, 24));
 });
 
-test("parseDependsOn reads ref/source calls and rejects junk", () => {
+void test("parseDependsOn reads ref/source calls and rejects junk", () => {
   assert.deepEqual(parseDependsOn("ref('a')"), { call: "ref", args: ["a"] });
   assert.deepEqual(parseDependsOn("  source( \"s\" , 't' ) "), { call: "source", args: ["s", "t"] });
   assert.deepEqual(parseDependsOn("{{ ref('a') }}"), { call: "ref", args: ["a"] });
@@ -192,7 +192,7 @@ test("parseDependsOn reads ref/source calls and rejects junk", () => {
   assert.equal(parseDependsOn("ref('a' 'b')"), undefined);
 });
 
-test("unparseable depends_on item -> yaml-shape warning at the item", () => {
+void test("unparseable depends_on item -> yaml-shape warning at the item", () => {
   const text = `exposures:
   - name: e
     depends_on:
@@ -207,7 +207,7 @@ test("unparseable depends_on item -> yaml-shape warning at the item", () => {
   assert.deepEqual(f.diagnostics[0].span, sp(3, 8, 3, 18));
 });
 
-test("unknown and ignored top-level keys: no facts, no diagnostics", () => {
+void test("unknown and ignored top-level keys: no facts, no diagnostics", () => {
   const text = `version: 2
 semantic_models:
   - name: orders
@@ -234,7 +234,7 @@ models:
   assert.deepEqual([f.sources, f.seeds, f.snapshots, f.exposures], [[], [], [], []]);
 });
 
-test("wrong shapes become yaml-shape warnings at the offending node, never a throw", () => {
+void test("wrong shapes become yaml-shape warnings at the offending node, never a throw", () => {
   const text = `sources: just a string
 models:
   - name: good
@@ -266,7 +266,7 @@ exposures:
   );
 });
 
-test("source table without a name is skipped with a warning, others kept", () => {
+void test("source table without a name is skipped with a warning, others kept", () => {
   const text = `sources:
   - name: s
     tables:
@@ -280,7 +280,7 @@ test("source table without a name is skipped with a warning, others kept", () =>
   assert.deepEqual(f.diagnostics[0].span, sp(3, 8, 3, 21));
 });
 
-test("duplicate sources, tables, models inside one file -> duplicate-entry warnings at the second name", () => {
+void test("duplicate sources, tables, models inside one file -> duplicate-entry warnings at the second name", () => {
   const text = `sources:
   - name: s
     tables:
@@ -301,7 +301,7 @@ models:
   );
 });
 
-test("malformed YAML: yaml-syntax error at the parser's position, and what can still be read", () => {
+void test("malformed YAML: yaml-syntax error at the parser's position, and what can still be read", () => {
   const text = `models:
   - name: ok_model
     tags: [a, b
@@ -315,7 +315,7 @@ test("malformed YAML: yaml-syntax error at the parser's position, and what can s
   assert.deepEqual(f.models.map((m) => m.name), ["ok_model", "other"]);
 });
 
-test("malformed YAML: an unterminated quote points at the opening quote, not the end of the file", () => {
+void test("malformed YAML: an unterminated quote points at the opening quote, not the end of the file", () => {
   const text = `models:
   - name: ok_model
     description: "unterminated
@@ -329,7 +329,7 @@ test("malformed YAML: an unterminated quote points at the opening quote, not the
   assert.equal(f.models[0]?.name, "ok_model");
 });
 
-test("malformed YAML: a compact nested mapping keeps the readable entries around it", () => {
+void test("malformed YAML: a compact nested mapping keeps the readable entries around it", () => {
   const text = "models:\n  - name: ok_model\n  - name: x: y\n  - name: third\n";
   const f = parsePropertiesYaml(text, FILE);
   const syntax = f.diagnostics.filter((d) => d.code === "yaml-syntax");
@@ -337,7 +337,7 @@ test("malformed YAML: a compact nested mapping keeps the readable entries around
   assert.deepEqual(f.models.map((m) => m.name), ["ok_model", "third"]);
 });
 
-test("malformed YAML: an exact error position for a bad indent", () => {
+void test("malformed YAML: an exact error position for a bad indent", () => {
   const text = "models:\n  - name: a\n   bad: indent\n";
   const f = parsePropertiesYaml(text, FILE);
   const syntax = f.diagnostics.filter((d) => d.code === "yaml-syntax");
@@ -345,7 +345,7 @@ test("malformed YAML: an exact error position for a bad indent", () => {
   assert.equal(syntax[0].span.start.line, 2);
 });
 
-test("empty file, comment-only file and a top-level list", () => {
+void test("empty file, comment-only file and a top-level list", () => {
   for (const t of ["", "# only a comment\n", "---\n"]) {
     const f = parsePropertiesYaml(t, FILE);
     assert.deepEqual(f.diagnostics, [], JSON.stringify(t));
@@ -355,7 +355,7 @@ test("empty file, comment-only file and a top-level list", () => {
   assert.equal(f.diagnostics[0].code, "yaml-shape");
 });
 
-test("anchors, aliases and << merge keys are followed", () => {
+void test("anchors, aliases and << merge keys are followed", () => {
   const text = `x-defaults: &defaults
   config:
     tags: [shared]
@@ -375,14 +375,14 @@ models:
   ]);
 });
 
-test("CRLF line endings give the same positions", () => {
+void test("CRLF line endings give the same positions", () => {
   const text = "models:\r\n  - name: m\r\n    description: d\r\n";
   const f = parsePropertiesYaml(text, FILE);
   assert.deepEqual(f.models[0].nameSpan, sp(1, 10, 1, 11));
   assert.deepEqual(f.models[0].span, sp(1, 4, 2, 18));
 });
 
-test("UTF-16 positions after non-BMP characters", () => {
+void test("UTF-16 positions after non-BMP characters", () => {
   const text = "models:\n  - description: \"😀\"\n    name: m\n";
   const f = parsePropertiesYaml(text, FILE);
   assert.deepEqual(f.models[0].nameSpan, sp(2, 10, 2, 11));

@@ -9,7 +9,8 @@ export function definition(index: WorkspaceIndex, file: string, pos: Pos): Locat
   if (!occurrence?.target || occurrence.role === "definition") return [];
   const node = index.graph.get(occurrence.target);
   if (!node?.file) return [];
-  const places = [{ file: node.file, span: node.nameSpan ?? node.span! }, ...node.alsoAt];
+  // A dbt source written by a TS asset is defined twice over: the producer and the YAML entry.
+  const places = [{ file: node.file, span: node.nameSpan ?? node.span! }, ...(node.producedByTs ? node.alsoAt : [])];
   return places.map((p) => ({ uri: pathToUri(p.file), range: p.span }));
 }
 

@@ -19,6 +19,8 @@ import { makeRelativeResolver, readTsAssets } from "./ts/assets";
 /** Folders never walked: dependencies, build output, VCS and tool state. */
 const SKIP_DIRS = new Set(["node_modules", ".git", ".hg", ".svn", ".tributary", "dbt_packages", "dbt_modules", "target", "logs", ".venv", "venv", "__pycache__", "dist", "out", "build", ".next", "coverage"]);
 const TS_FILE = /\.(ts|mts|cts|tsx)$/;
+/** A cheap pre-filter for `export * from` / `export { a } from`: only such files can forward assets. */
+const RE_EXPORT = /export\s*(\*|\{[^}]*\})\s*(as\s+\w+\s*)?from\s*["']/;
 
 export interface WorkspaceOptions {
   /** Absolute workspace folders. */
@@ -315,7 +317,9 @@ export class WorkspaceIndex {
   private readTs(file: string): void {
     const text = this.read(file);
     if (text === undefined) return;
-    const facts = readTsAssets(file, text, this.resolveModule);
+    // Barrel files re-export assets without importing tributary-assets themselves.
+    const reexports = !text.includes("tributary-assets") && RE_EXPORT.test(text);
+    const facts = readTsAssets(file, text, this.resolveModule, { parseWithoutTributary: reexports });
     // Files that do not import tributary-assets are kept (they may re-export assets) but quiet.
     this.ts.set(file, facts);
     if (facts.importsTributary) this.fileDiagnostics.set(file, facts.diagnostics);

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench -- index`: indexing speed on a generated workspace (default 5,000 models and
+ * 500 TS asset files). Prints one JSON line with medians:
+ *   coldIndexMs   fresh process: read + parse + link the whole workspace
+ *   editToGraphMs one model edited (a ref added) until the new graph is built
+ *   hoverP50Ms / hoverP99Ms  hover requests over stdio against the real language server
+ *   rssMb         the language server's resident memory after indexing
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, freemem, loadavg, tmpdir } from "node:os";
+import * as path from "node:path";
+import { WorkspaceIndex } from "../server/src/index/workspace";
+import { LspClient, uri } from "../test/helpers/lspClient";
+import { generateWorkspace } from "./generate";
+
+const args = process.argv.slice(2);
+const MODELS = Number(args.find((a) => a.startsWith("--models="))?.split("=")[1] ?? 5000);
+const TS_FILES = Number(args.find((a) => a.startsWith("--ts="))?.split("=")[1] ?? 500);
+const RUNS = Number(args.find((a) => a.startsWith("--runs="))?.split("=")[1] ?? 5);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+
+/** Cold index in a fresh Node process (the server's own start-up path, without the LSP). */
+function coldIndexOnce(root: string): number {
+  const script = `
+    const { WorkspaceIndex } = require(${JSON.stringify(path.resolve(__dirname, "../dist/bench-index.js"))});
+    const t = performance.now();
+    const index = new WorkspaceIndex({ roots: [${JSON.stringify(root)}] });
+    index.load();
+    const n = index.graph.nodes.size;
+    index.diagnostics();
+    process.stdout.write(JSON.stringify({ ms: performance.now() - t, n }));`;
+  const out = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" })) as { ms: number; n: number };
+  return out.ms;
+}
+
+async function main(): Promise<void> {
+  // The index bundled the way the server ships it, so the cold figure is the production one.
+  execFileSync(path.resolve(__dirname, "../node_modules/.bin/esbuild"), ["server/src/index/workspace.ts", "--bundle", "--platform=node", "--format=cjs", "--outfile=dist/bench-index.js", "--log-level=warning"], { cwd: path.resolve(__dirname, "..") });
+  const root = mkdtempSync(path.join(tmpdir(), "tributary-bench-"));
+  try {
+    const ws = generateWorkspace(root, MODELS, TS_FILES);
+    const cold = Array.from({ length: RUNS }, () => coldIndexOnce(root));
+
+    const index = new WorkspaceIndex({ roots: [root] });
+    index.load();
+    void index.graph;
+    const original = readFileSync(ws.sampleModel, "utf8");
+    const edits: number[] = [];
+    for (let i = 0; i < RUNS * 4; i++) {
+      const text = i % 2 === 0 ? original.replace("select * from final", "select * from final -- {{ ref('model_1') }}") : original;
+      const overrideIndex = new Map([[ws.sampleModel, text]]);
+      (index as unknown as { options: { readOverride?: (f: string) => string | undefined } }).options.readOverride = (f) => overrideIndex.get(f);
+      const t = performance.now();
+      index.update(ws.sampleModel);
+      void index.graph.nodes.size;
+      edits.push(performance.now() - t);
+    }
+
+    const client = await LspClient.start(root);
+    await client.waitFor(() => client.diagnostics.size > 0 || undefined, 60_000, "indexing");
+    const text = readFileSync(ws.sampleModel, "utf8");
+    await client.open(ws.sampleModel, text);
+    const lines = text.split("\n");
+    const line = lines.findIndex((l) => l.includes("ref('model_"));
+    const character = lines[line].indexOf("ref('model_") + 6;
+    const hovers: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const t = performance.now();
+      await client.request("textDocument/hover", { textDocument: { uri: uri(ws.sampleModel) }, position: { line, character } });
+      hovers.push(performance.now() - t);
+    }
+    const status = readFileSync(`/proc/${client.child.pid}/status`, "utf8");
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    await client.stop();
+
+    console.log(
+      JSON.stringify({
+        models: MODELS,
+        tsFiles: TS_FILES,
+        coldIndexMs: round(median(cold)),
+        editToGraphMs: round(median(edits)),
+        hoverP50Ms: round(percentile(hovers, 50)),
+        hoverP99Ms: round(percentile(hovers, 99)),
+        rssMb: Math.round(rssKb / 1024),
+        runs: RUNS,
+        machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map(round), freeMemMb: Math.round(freemem() / 2 ** 20), node: process.version },
+      }),
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
