@@ -68,8 +68,7 @@ async function main(): Promise<void> {
       edits.push(performance.now() - t);
     }
 
-    const client = await LspClient.start(root);
-    await client.waitFor(() => client.diagnostics.size > 0 || undefined, 60_000, "indexing");
+    const client = await LspClient.ready(root);
     const text = readFileSync(ws.sampleModel, "utf8");
     await client.open(ws.sampleModel, text);
     const lines = text.split("\n");

@@ -13,6 +13,8 @@ export class LspClient {
   readonly diagnostics = new Map<string, { message: string; code?: string | number; severity?: number; range: { start: { line: number; character: number }; end: { line: number; character: number } } }[]>();
   readonly stderr: string[] = [];
   private listeners: (() => void)[] = [];
+  /** How many times the server said the graph changed (the first is the end of indexing). */
+  graphChanges = 0;
   private exited = false;
 
   private constructor(readonly child: ChildProcess) {
@@ -20,6 +22,10 @@ export class LspClient {
     this.connection.onNotification("textDocument/publishDiagnostics", (params: PublishDiagnosticsParams) => {
       const plain = params.diagnostics.map((d) => ({ ...d, message: typeof d.message === "string" ? d.message : d.message.value }));
       this.diagnostics.set(URI.parse(params.uri).fsPath, plain);
+      this.notify();
+    });
+    this.connection.onNotification("tributary/graphChanged", () => {
+      this.graphChanges++;
       this.notify();
     });
     this.connection.onNotification(() => this.notify());
@@ -43,6 +49,13 @@ export class LspClient {
       capabilities: { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } },
     });
     await client.connection.sendNotification("initialized", {});
+    return client;
+  }
+
+  /** Starts the server and waits until the first index is built. */
+  static async ready(root: string, timeoutMs = 60_000): Promise<LspClient> {
+    const client = await LspClient.start(root);
+    await client.waitFor(() => client.graphChanges > 0, timeoutMs, "first index");
     return client;
   }
 

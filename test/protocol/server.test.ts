@@ -25,8 +25,7 @@ describe("language server on the example", () => {
 
   before(async () => {
     ws = copyExample();
-    client = await LspClient.start(ws.root);
-    await client.waitFor(() => client.diagnostics.size > 0 || undefined, 15_000, "first diagnostics").catch(() => undefined);
+    client = await LspClient.ready(ws.root);
   });
   after(async () => {
     await client.stop();

@@ -150,10 +150,13 @@ class SyntaxFailure extends Error {
 const isWhitespace = (ch: string | undefined): boolean => ch !== undefined && /\s/.test(ch);
 const isAlnum = (ch: string | undefined): boolean => ch !== undefined && /[A-Za-z0-9]/.test(ch);
 const isDigit = (ch: string | undefined): boolean => ch !== undefined && ch >= "0" && ch <= "9";
-/** Characters of an unquoted name (`*` included: whether it is an operator is decided after). */
-const isNameChar = (ch: string | undefined): boolean => ch !== undefined && !/[\s(),"'+@:]/.test(ch);
-/** Characters of an unquoted attribute value: `@` and `:` allowed (`owner:a@b.c`, `owner:team:x`). */
-const isValueChar = (ch: string | undefined): boolean => ch !== undefined && !/[\s(),"'+]/.test(ch);
+/**
+ * Characters of an unquoted name: anything but whitespace and `( ) , " ' + @ : = ! ; | & < > [ ] { }`
+ * and backquote (`*` included: whether it is an operator is decided after).
+ */
+const isNameChar = (ch: string | undefined): boolean => ch !== undefined && !/[\s(),"'+@:=!;|&<>[\]{}`]/.test(ch);
+/** Characters of an unquoted attribute value: also `@ : = !` (`owner:a@b.c`, `owner:team:x`, `tag:x=y`). */
+const isValueChar = (ch: string | undefined): boolean => ch !== undefined && !/[\s(),"'+;|&<>[\]{}`]/.test(ch);
 const isQuote = (ch: string | undefined): boolean => ch === '"' || ch === "'";
 
 class Parser {
@@ -438,8 +441,9 @@ class Parser {
     let out = "";
     while (this.pos < this.text.length) {
       const c = this.text[this.pos];
-      if (c === "\\" && this.pos + 1 < this.text.length) {
-        out += this.text[this.pos + 1];
+      const following = this.text[this.pos + 1];
+      if (c === "\\" && (following === quote || following === "\\")) {
+        out += following;
         this.pos += 2;
         continue;
       }

@@ -37,217 +37,358 @@ import type { AssetKind } from "../protocol/types";
 
 const DBT_EXECUTABLE: ReadonlySet<AssetKind> = new Set<AssetKind>(["dbt_model", "dbt_seed", "dbt_snapshot"]);
 
-interface WorkStep {
-  kind: "dbt" | "ts";
-  cls: number;
-  stage: number;
-  /** Region indices. */
-  members: number[];
-  project?: string;
+const KIND_TS = 1;
+const KIND_DBT = 2;
+const KIND_SOURCE = 3;
+const KIND_EXPOSURE = 4;
+
+/** The graph as integers (CSR adjacency), built once per graph instance. */
+interface GraphIndex {
+  ids: string[];
+  index: Map<string, number>;
+  succStart: Int32Array;
+  succ: Int32Array;
+  predStart: Int32Array;
+  pred: Int32Array;
+  kind: Uint8Array;
+  /** Index into `projects`, for executable dbt nodes. */
+  project: Int32Array;
+  projects: (string | undefined)[];
+  nodeCount: number;
+  edgeCount: number;
+}
+
+const indexCache = new WeakMap<AssetGraph, GraphIndex>();
+
+/**
+ * The integer index of a graph. Graphs are immutable once built (see `AssetGraph`); the cache is
+ * still revalidated by node and edge counts so a graph that grew gets a fresh index.
+ */
+function graphIndex(graph: AssetGraph): GraphIndex {
+  const cached = indexCache.get(graph);
+  if (cached && cached.nodeCount === graph.nodes.size && cached.edgeCount === graph.edges.length) return cached;
+  const N = graph.nodes.size;
+  const ids: string[] = new Array(N);
+  const index = new Map<string, number>();
+  const kind = new Uint8Array(N);
+  const project = new Int32Array(N).fill(-1);
+  const projects: (string | undefined)[] = [];
+  const projectIds = new Map<string | undefined, number>();
+  let i = 0;
+  for (const node of graph.nodes.values()) {
+    ids[i] = node.id;
+    index.set(node.id, i);
+    if (node.kind === "ts_asset") kind[i] = KIND_TS;
+    else if (DBT_EXECUTABLE.has(node.kind)) {
+      kind[i] = KIND_DBT;
+      let p = projectIds.get(node.project);
+      if (p === undefined) {
+        p = projects.length;
+        projects.push(node.project);
+        projectIds.set(node.project, p);
+      }
+      project[i] = p;
+    } else if (node.kind === "dbt_source") kind[i] = KIND_SOURCE;
+    else kind[i] = KIND_EXPOSURE;
+    i++;
+  }
+  // CSR from the edge list (edges keep insertion order, like `downstream()` / `upstream()`)
+  const E = graph.edges.length;
+  const from = new Int32Array(E);
+  const to = new Int32Array(E);
+  const succStart = new Int32Array(N + 1);
+  const predStart = new Int32Array(N + 1);
+  for (let e = 0; e < E; e++) {
+    const edge = graph.edges[e];
+    const f = index.get(edge.from)!;
+    const t = index.get(edge.to)!;
+    from[e] = f;
+    to[e] = t;
+    succStart[f + 1]++;
+    predStart[t + 1]++;
+  }
+  for (let v = 0; v < N; v++) {
+    succStart[v + 1] += succStart[v];
+    predStart[v + 1] += predStart[v];
+  }
+  const succ = new Int32Array(E);
+  const pred = new Int32Array(E);
+  const succFill = succStart.slice(0, N);
+  const predFill = predStart.slice(0, N);
+  for (let e = 0; e < E; e++) {
+    succ[succFill[from[e]]++] = to[e];
+    pred[predFill[to[e]]++] = from[e];
+  }
+  const built: GraphIndex = {
+    ids,
+    index,
+    succStart,
+    succ,
+    predStart,
+    pred,
+    kind,
+    project,
+    projects,
+    nodeCount: N,
+    edgeCount: E,
+  };
+  indexCache.set(graph, built);
+  return built;
 }
 
 const MAX_CYCLE_NAMES = 8;
 
-export function planSelection(graph: AssetGraph, selected: Iterable<string>): Plan {
-  // ---- 1. classify the selection
-  const selectedSet = new Set<string>();
+/** The selection sorted out: what runs, what is external, what is skipped. */
+interface Classified {
+  isSelected: Uint8Array;
+  selectedList: number[];
+  /** Graph indices of the selected TS / executable dbt assets. */
+  exec: number[];
+  external: string[];
+  skipped: PlanSkip[];
+}
+
+function classify(G: GraphIndex, selected: Iterable<string>): Classified {
+  const isSelected = new Uint8Array(G.ids.length);
+  const selectedList: number[] = [];
   const skipped: PlanSkip[] = [];
   const external: string[] = [];
-  const exec: string[] = [];
+  const exec: number[] = [];
   const unknown = new Set<string>();
   for (const id of selected) {
-    if (selectedSet.has(id)) continue;
-    const node = graph.get(id);
-    if (!node) {
+    const g = G.index.get(id);
+    if (g === undefined) {
       if (!unknown.has(id)) {
         unknown.add(id);
         skipped.push({ id, reason: "not an asset in the graph" });
       }
       continue;
     }
-    selectedSet.add(id);
-    if (node.kind === "ts_asset" || DBT_EXECUTABLE.has(node.kind)) exec.push(id);
-    else if (node.kind === "dbt_source") external.push(id);
+    if (isSelected[g]) continue;
+    isSelected[g] = 1;
+    selectedList.push(g);
+    const k = G.kind[g];
+    if (k === KIND_TS || k === KIND_DBT) exec.push(g);
+    else if (k === KIND_SOURCE) external.push(id);
     else skipped.push({ id, reason: "dbt exposure: describes a downstream use of the data, never executed" });
   }
+  return { isSelected, selectedList, exec, external, skipped };
+}
 
-  // ---- 2. the region between executed assets
-  const downSet = new Set<string>(exec);
-  {
-    const stack = [...exec];
-    while (stack.length > 0) {
-      const id = stack.pop()!;
-      for (const d of graph.downstream(id)) {
-        if (!downSet.has(d)) {
-          downSet.add(d);
-          stack.push(d);
-        }
+/** The nodes on paths between executed assets, renumbered 0..n-1 (executed ones first), with their edges. */
+interface Region {
+  n: number;
+  /** Local index -> graph index. */
+  nodes: Int32Array;
+  /** Graph index -> local index, or -1. */
+  local: Int32Array;
+  succStart: Int32Array;
+  succ: Int32Array;
+}
+
+function buildRegion(G: GraphIndex, exec: readonly number[]): Region {
+  const N = G.ids.length;
+  const isDown = new Uint8Array(N);
+  const work = new Int32Array(N);
+  let top = 0;
+  for (const g of exec) {
+    isDown[g] = 1;
+    work[top++] = g;
+  }
+  while (top > 0) {
+    const g = work[--top];
+    for (let e = G.succStart[g], end = G.succStart[g + 1]; e < end; e++) {
+      const d = G.succ[e];
+      if (!isDown[d]) {
+        isDown[d] = 1;
+        work[top++] = d;
       }
     }
   }
-  const region: string[] = [];
-  const index = new Map<string, number>();
-  for (const id of exec) {
-    index.set(id, region.length);
-    region.push(id);
+  const local = new Int32Array(N).fill(-1);
+  const buf = new Int32Array(N);
+  let n = 0;
+  for (const g of exec) {
+    local[g] = n;
+    buf[n++] = g;
+    work[top++] = g;
   }
-  {
-    const stack = [...exec];
-    while (stack.length > 0) {
-      const id = stack.pop()!;
-      for (const u of graph.upstream(id)) {
-        if (downSet.has(u) && !index.has(u)) {
-          index.set(u, region.length);
-          region.push(u);
-          stack.push(u);
-        }
+  while (top > 0) {
+    const g = work[--top];
+    for (let e = G.predStart[g], end = G.predStart[g + 1]; e < end; e++) {
+      const u = G.pred[e];
+      if (isDown[u] && local[u] < 0) {
+        local[u] = n;
+        buf[n++] = u;
+        work[top++] = u;
       }
     }
   }
-  const n = region.length;
-  const execCount = exec.length; // region[0 .. execCount) are the executed candidates
-  const succ: number[][] = new Array(n);
+  const nodes = buf.subarray(0, n);
+  let upper = 0;
+  for (let i = 0; i < n; i++) upper += G.succStart[nodes[i] + 1] - G.succStart[nodes[i]];
+  const succ = new Int32Array(upper);
+  const succStart = new Int32Array(n + 1);
+  let k = 0;
   for (let i = 0; i < n; i++) {
-    const out: number[] = [];
-    for (const d of graph.downstream(region[i])) {
-      const j = index.get(d);
-      if (j !== undefined) out.push(j);
+    const g = nodes[i];
+    for (let e = G.succStart[g], end = G.succStart[g + 1]; e < end; e++) {
+      const j = local[G.succ[e]];
+      if (j >= 0) succ[k++] = j;
     }
-    succ[i] = out;
+    succStart[i + 1] = k;
   }
+  return { n, nodes, local, succStart, succ: succ.subarray(0, k) };
+}
 
-  // ---- 3. strongly connected components (iterative Tarjan)
+/** Strongly connected components; the members of component c are `members[compStart[c] .. compStart[c+1])`. */
+interface Components {
+  count: number;
+  comp: Int32Array;
+  members: Int32Array;
+  compStart: Int32Array;
+  /** The only member of a component, or -1 for a cycle. */
+  single: Int32Array;
+  hasCycle: boolean;
+}
+
+/** Iterative Tarjan (deep graphs cannot overflow the stack). */
+function components(n: number, succStart: Int32Array, succ: Int32Array): Components {
   const comp = new Int32Array(n).fill(-1);
-  const compMembers: number[][] = [];
-  {
-    const order = new Int32Array(n).fill(-1);
-    const low = new Int32Array(n);
-    const onStack = new Uint8Array(n);
-    const nextChild = new Int32Array(n);
-    const stack: number[] = [];
-    const calls: number[] = [];
-    let counter = 0;
-    for (let root = 0; root < n; root++) {
-      if (order[root] >= 0) continue;
-      order[root] = low[root] = counter++;
-      stack.push(root);
-      onStack[root] = 1;
-      calls.push(root);
-      while (calls.length > 0) {
-        const v = calls[calls.length - 1];
-        const children = succ[v];
-        if (nextChild[v] < children.length) {
-          const w = children[nextChild[v]++];
-          if (order[w] < 0) {
-            order[w] = low[w] = counter++;
-            stack.push(w);
-            onStack[w] = 1;
-            calls.push(w);
-          } else if (onStack[w] && order[w] < low[v]) {
-            low[v] = order[w];
-          }
-          continue;
+  const members = new Int32Array(n);
+  const starts = new Int32Array(n + 1);
+  const order = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const nextEdge = new Int32Array(n);
+  const stack = new Int32Array(n);
+  const calls = new Int32Array(n);
+  let sTop = 0;
+  let cTop = 0;
+  let counter = 0;
+  let popped = 0;
+  let count = 0;
+  let hasCycle = false;
+  for (let root = 0; root < n; root++) {
+    if (order[root] >= 0) continue;
+    order[root] = low[root] = counter++;
+    nextEdge[root] = succStart[root];
+    stack[sTop++] = root;
+    onStack[root] = 1;
+    calls[cTop++] = root;
+    while (cTop > 0) {
+      const v = calls[cTop - 1];
+      if (nextEdge[v] < succStart[v + 1]) {
+        const w = succ[nextEdge[v]++];
+        if (order[w] < 0) {
+          order[w] = low[w] = counter++;
+          nextEdge[w] = succStart[w];
+          stack[sTop++] = w;
+          onStack[w] = 1;
+          calls[cTop++] = w;
+        } else if (onStack[w] && order[w] < low[v]) {
+          low[v] = order[w];
         }
-        calls.pop();
-        if (calls.length > 0) {
-          const p = calls[calls.length - 1];
-          if (low[v] < low[p]) low[p] = low[v];
-        }
-        if (low[v] === order[v]) {
-          const members: number[] = [];
-          let m: number;
-          do {
-            m = stack.pop()!;
-            onStack[m] = 0;
-            comp[m] = compMembers.length;
-            members.push(m);
-          } while (m !== v);
-          compMembers.push(members);
-        }
+        continue;
+      }
+      cTop--;
+      if (cTop > 0) {
+        const p = calls[cTop - 1];
+        if (low[v] < low[p]) low[p] = low[v];
+      }
+      if (low[v] === order[v]) {
+        let m: number;
+        do {
+          m = stack[--sTop];
+          onStack[m] = 0;
+          comp[m] = count;
+          members[popped++] = m;
+        } while (m !== v);
+        count++;
+        starts[count] = popped;
+        if (popped - starts[count - 1] > 1) hasCycle = true;
       }
     }
   }
-  const compCount = compMembers.length;
+  const compStart = starts.subarray(0, count + 1);
+  const single = new Int32Array(count);
+  for (let c = 0; c < count; c++) single[c] = compStart[c + 1] - compStart[c] === 1 ? members[compStart[c]] : -1;
+  return { count, comp, members, compStart, single, hasCycle };
+}
 
-  // executed assets on a cycle are skipped
-  const inStep = new Uint8Array(n); // 1 for assets that will be in a step
-  for (let i = 0; i < execCount; i++) inStep[i] = 1;
-  for (const members of compMembers) {
-    if (members.length < 2) continue;
-    let reason: string | undefined;
-    for (const m of members) {
-      if (m >= execCount) continue;
-      inStep[m] = 0;
-      reason ??= `on a dependency cycle: ${describeCycle(region, succ, comp, members)}`;
-      skipped.push({ id: region[m], reason });
-    }
-  }
+/** The condensed DAG as CSR, and a topological order of it (Kahn: roots by name, then FIFO). */
+interface Condensed {
+  csuccStart: Int32Array;
+  csucc: Int32Array;
+  topo: Int32Array;
+  /** Component -> position in `topo`. */
+  cpos: Int32Array;
+}
 
-  // ---- condensed DAG and a topological order of it (Kahn, roots by id, then FIFO)
-  const csucc: number[][] = new Array(compCount);
-  const indegree = new Int32Array(compCount);
-  {
-    const mark = new Int32Array(compCount).fill(-1);
-    for (let c = 0; c < compCount; c++) {
-      const out: number[] = [];
-      mark[c] = c;
-      for (const m of compMembers[c]) {
-        for (const w of succ[m]) {
-          const d = comp[w];
-          if (mark[d] !== c) {
-            mark[d] = c;
-            out.push(d);
-            indegree[d]++;
-          }
+function condense(C: Components, succStart: Int32Array, succ: Int32Array, compName: (c: number) => string): Condensed {
+  const { count, comp, members, compStart } = C;
+  const csuccStart = new Int32Array(count + 1);
+  const csucc = new Int32Array(succ.length);
+  const indegree = new Int32Array(count);
+  const mark = new Int32Array(count).fill(-1);
+  let k = 0;
+  for (let c = 0; c < count; c++) {
+    mark[c] = c;
+    for (let x = compStart[c], xEnd = compStart[c + 1]; x < xEnd; x++) {
+      const m = members[x];
+      for (let e = succStart[m], end = succStart[m + 1]; e < end; e++) {
+        const d = comp[succ[e]];
+        if (mark[d] !== c) {
+          mark[d] = c;
+          csucc[k++] = d;
+          indegree[d]++;
         }
       }
-      csucc[c] = out;
+    }
+    csuccStart[c + 1] = k;
+  }
+  const roots: number[] = [];
+  for (let c = 0; c < count; c++) if (indegree[c] === 0) roots.push(c);
+  roots.sort((a, b) => cmp(compName(a), compName(b)));
+  const topo = new Int32Array(count);
+  let tail = 0;
+  for (const r of roots) topo[tail++] = r;
+  for (let t = 0; t < tail; t++) {
+    const c = topo[t];
+    for (let e = csuccStart[c], end = csuccStart[c + 1]; e < end; e++) {
+      const d = csucc[e];
+      if (--indegree[d] === 0) topo[tail++] = d;
     }
   }
-  const compName = (c: number): string => {
-    const members = compMembers[c];
-    if (members.length === 1) return region[members[0]];
-    let best = region[members[0]];
-    for (const m of members) if (region[m] < best) best = region[m];
-    return best;
-  };
-  const topo: number[] = [];
-  {
-    const roots: number[] = [];
-    for (let c = 0; c < compCount; c++) if (indegree[c] === 0) roots.push(c);
-    roots.sort((a, b) => cmp(compName(a), compName(b)));
-    topo.push(...roots);
-    for (let k = 0; k < topo.length; k++) {
-      for (const d of csucc[topo[k]]) if (--indegree[d] === 0) topo.push(d);
-    }
-  }
-  const cpos = new Int32Array(compCount);
-  for (let k = 0; k < topo.length; k++) cpos[topo[k]] = k;
+  const cpos = new Int32Array(count);
+  for (let t = 0; t < count; t++) cpos[topo[t]] = t;
+  return { csuccStart, csucc: csucc.subarray(0, k), topo, cpos };
+}
 
-  // ---- 4. classes and stages
-  const cls = new Int32Array(n).fill(-1);
-  const projectClass = new Map<string, number>();
-  let nextClass = 0;
-  for (let i = 0; i < execCount; i++) {
-    if (!inStep[i]) continue;
-    const node = graph.get(region[i])!;
-    if (node.kind === "ts_asset") {
-      cls[i] = nextClass++;
-    } else {
-      const project = node.project ?? "";
-      let c = projectClass.get(project);
-      if (c === undefined) {
-        c = nextClass++;
-        projectClass.set(project, c);
-      }
-      cls[i] = c;
-    }
-  }
-  // best two (stage, class) pairs of distinct classes reaching each component
-  const b1v = new Int32Array(compCount).fill(-1);
-  const b1c = new Int32Array(compCount).fill(-1);
-  const b2v = new Int32Array(compCount).fill(-1);
-  const b2c = new Int32Array(compCount).fill(-1);
+interface WorkStep {
+  kind: "dbt" | "ts";
+  /** One class per dbt project (its index in `GraphIndex.projects`), one per TS asset after those. */
+  cls: number;
+  stage: number;
+  /** Local (region) indices. */
+  members: number[];
+  merged: boolean;
+  project?: string;
+}
+
+/**
+ * ASAP stages: the longest path where entering an executed node of another class costs 1.
+ * Components outside steps carry the best two (stage, class) pairs of distinct classes that reach
+ * them; for a node of class k that gives both the best stage of its own class and the best of the others.
+ * dbt nodes are grouped by (project, stage), TS assets are one step each.
+ */
+function initialSteps(G: GraphIndex, R: Region, C: Components, D: Condensed, inStep: Uint8Array, stepOf: Int32Array): WorkStep[] {
+  const { count, single } = C;
+  const { csuccStart, csucc, topo } = D;
+  const b1v = new Int32Array(count).fill(-1);
+  const b1c = new Int32Array(count).fill(-1);
+  const b2v = new Int32Array(count).fill(-1);
+  const b2c = new Int32Array(count).fill(-1);
   const offer = (c: number, v: number, k: number): void => {
     if (b1c[c] === k) {
       if (v > b1v[c]) b1v[c] = v;
@@ -263,283 +404,359 @@ export function planSelection(graph: AssetGraph, selected: Iterable<string>): Pl
       b2c[c] = k;
     }
   };
-  const stage = new Int32Array(n);
-  const stepOf = new Int32Array(n).fill(-1);
+  let nextTsClass = G.projects.length;
   const steps: WorkStep[] = [];
-  const dbtGroups = new Map<string, number>();
-  for (const c of topo) {
-    const members = compMembers[c];
-    const only = members.length === 1 ? members[0] : -1;
+  const dbtGroups = new Map<number, number>();
+  for (let t = 0; t < count; t++) {
+    const c = topo[t];
+    const only = single[c];
     if (only >= 0 && inStep[only]) {
-      const k = cls[only];
+      const g = R.nodes[only];
+      const isTs = G.kind[g] === KIND_TS;
+      const k = isTs ? nextTsClass++ : G.project[g];
       let s: number;
       if (b1c[c] === -1) s = 0;
       else if (b1c[c] !== k) s = b1v[c] + 1;
       else s = Math.max(b1v[c], b2c[c] === -1 ? 0 : b2v[c] + 1);
-      stage[only] = s;
-      for (const d of csucc[c]) offer(d, s, k);
-      const node = graph.get(region[only])!;
-      if (node.kind === "ts_asset") {
+      for (let e = csuccStart[c], end = csuccStart[c + 1]; e < end; e++) offer(csucc[e], s, k);
+      if (isTs) {
         stepOf[only] = steps.length;
-        steps.push({ kind: "ts", cls: k, stage: s, members: [only] });
+        steps.push({ kind: "ts", cls: k, stage: s, members: [only], merged: false });
       } else {
-        const groupKey = `${k}:${s}`;
+        const groupKey = k * (R.n + 1) + s;
         let step = dbtGroups.get(groupKey);
         if (step === undefined) {
           step = steps.length;
           dbtGroups.set(groupKey, step);
-          steps.push({ kind: "dbt", cls: k, stage: s, members: [], project: node.project });
+          steps.push({ kind: "dbt", cls: k, stage: s, members: [], merged: false, project: G.projects[k] });
         }
         steps[step].members.push(only);
         stepOf[only] = step;
       }
     } else if (b1c[c] !== -1) {
-      for (const d of csucc[c]) {
-        offer(d, b1v[c], b1c[c]);
-        if (b2c[c] !== -1) offer(d, b2v[c], b2c[c]);
+      for (let e = csuccStart[c], end = csuccStart[c + 1]; e < end; e++) {
+        offer(csucc[e], b1v[c], b1c[c]);
+        if (b2c[c] !== -1) offer(csucc[e], b2v[c], b2c[c]);
       }
     }
   }
+  return steps;
+}
 
-  // ---- direct step edges: an asset of A reaches one of B through nodes outside steps
-  const S = steps.length;
-  const stepSucc: Set<number>[] = Array.from({ length: S }, () => new Set<number>());
-  const stepPred: Set<number>[] = Array.from({ length: S }, () => new Set<number>());
-  const addEdge = (a: number, b: number): void => {
-    if (a === b) return;
-    stepSucc[a].add(b);
-    stepPred[b].add(a);
+/** The step DAG's direct edges, as successor and predecessor sets. */
+interface StepEdges {
+  succ: Set<number>[];
+  pred: Set<number>[];
+}
+
+function addStepEdge(E: StepEdges, a: number, b: number): void {
+  if (a === b) return;
+  E.succ[a].add(b);
+  E.pred[b].add(a);
+}
+
+/** A -> B when an asset of A reaches one of B through nodes that are in no step. */
+function stepEdges(stepCount: number, C: Components, D: Condensed, stepOf: Int32Array): StepEdges {
+  const E: StepEdges = {
+    succ: Array.from({ length: stepCount }, () => new Set<number>()),
+    pred: Array.from({ length: stepCount }, () => new Set<number>()),
   };
-  {
-    const through: (Set<number> | undefined)[] = new Array(compCount);
-    const stepOfComp = (c: number): number => {
-      const members = compMembers[c];
-      return members.length === 1 ? stepOf[members[0]] : -1;
-    };
-    for (const c of topo) {
-      const own = stepOfComp(c);
-      if (own >= 0) {
-        for (const d of csucc[c]) {
-          const t = stepOfComp(d);
-          if (t >= 0) addEdge(own, t);
-          else (through[d] ??= new Set<number>()).add(own);
-        }
-      } else {
-        const ups = through[c];
-        if (!ups) continue;
-        for (const d of csucc[c]) {
-          const t = stepOfComp(d);
-          if (t >= 0) for (const s of ups) addEdge(s, t);
-          else {
-            const set = (through[d] ??= new Set<number>());
-            for (const s of ups) set.add(s);
-          }
-        }
-        through[c] = undefined;
+  const { count, single } = C;
+  const { csuccStart, csucc, topo } = D;
+  const stepOfComp = (c: number): number => (single[c] >= 0 ? stepOf[single[c]] : -1);
+  const through: (Set<number> | undefined)[] = new Array(count);
+  for (let t = 0; t < count; t++) {
+    const c = topo[t];
+    const own = stepOfComp(c);
+    if (own >= 0) {
+      for (let e = csuccStart[c], end = csuccStart[c + 1]; e < end; e++) {
+        const d = csucc[e];
+        const target = stepOfComp(d);
+        if (target >= 0) addStepEdge(E, own, target);
+        else (through[d] ??= new Set<number>()).add(own);
+      }
+      continue;
+    }
+    const ups = through[c];
+    if (!ups) continue;
+    for (let e = csuccStart[c], end = csuccStart[c + 1]; e < end; e++) {
+      const d = csucc[e];
+      const target = stepOfComp(d);
+      if (target >= 0) for (const s of ups) addStepEdge(E, s, target);
+      else {
+        const set = (through[d] ??= new Set<number>());
+        for (const s of ups) set.add(s);
       }
     }
+    through[c] = undefined;
   }
+  return E;
+}
 
-  // ---- 5. greedy merging of dbt steps of one project, with the closure as bitsets
+/**
+ * Greedy merging of dbt steps of one project while the step DAG stays acyclic. The transitive
+ * closure (descendants and ancestors of each step) is kept as bitsets: a and b may merge exactly
+ * when no third step is both a descendant of one and an ancestor of the other. A merge only adds
+ * paths through the merged step, so only its ancestors' and descendants' rows change.
+ * Returns which steps are still alive.
+ */
+function mergeSteps(steps: WorkStep[], E: StepEdges, stepOf: Int32Array): Uint8Array {
+  const S = steps.length;
   const alive = new Uint8Array(S).fill(1);
-  const dbtByClass = new Map<number, number[]>();
+  const byClass = new Map<number, number[]>();
   for (let s = 0; s < S; s++) {
     if (steps[s].kind !== "dbt") continue;
-    let list = dbtByClass.get(steps[s].cls);
-    if (!list) dbtByClass.set(steps[s].cls, (list = []));
+    let list = byClass.get(steps[s].cls);
+    if (!list) byClass.set(steps[s].cls, (list = []));
     list.push(s);
   }
-  if ([...dbtByClass.values()].some((list) => list.length > 1)) {
-    const W = (S + 31) >>> 5;
-    const reach = new Uint32Array(S * W);
-    const anc = new Uint32Array(S * W);
-    // inter-step edges strictly increase the stage: stage order is a topological order
-    const byStage = Array.from({ length: S }, (_, s) => s).sort((a, b) => steps[a].stage - steps[b].stage);
-    for (let k = S - 1; k >= 0; k--) {
-      const s = byStage[k];
-      const base = s * W;
-      for (const t of stepSucc[s]) {
-        reach[base + (t >>> 5)] |= 1 << (t & 31);
-        const tb = t * W;
-        for (let w = 0; w < W; w++) reach[base + w] |= reach[tb + w];
+  if (![...byClass.values()].some((list) => list.length > 1)) return alive;
+
+  const W = (S + 31) >>> 5;
+  const reach = new Uint32Array(S * W);
+  const anc = new Uint32Array(S * W);
+  // inter-step edges strictly increase the stage, so stage order is a topological order
+  const byStage = Array.from({ length: S }, (_, s) => s).sort((a, b) => steps[a].stage - steps[b].stage);
+  for (let k = S - 1; k >= 0; k--) {
+    const s = byStage[k];
+    const base = s * W;
+    for (const t of E.succ[s]) {
+      reach[base + (t >>> 5)] |= 1 << (t & 31);
+      const tb = t * W;
+      for (let w = 0; w < W; w++) reach[base + w] |= reach[tb + w];
+    }
+  }
+  for (let k = 0; k < S; k++) {
+    const s = byStage[k];
+    const base = s * W;
+    for (const p of E.pred[s]) {
+      anc[base + (p >>> 5)] |= 1 << (p & 31);
+      const pb = p * W;
+      for (let w = 0; w < W; w++) anc[base + w] |= anc[pb + w];
+    }
+  }
+  const mergeable = (a: number, b: number): boolean => {
+    const ab = a * W;
+    const bb = b * W;
+    for (let w = 0; w < W; w++) {
+      if ((reach[ab + w] & anc[bb + w]) !== 0 || (reach[bb + w] & anc[ab + w]) !== 0) return false;
+    }
+    return true;
+  };
+  const R = new Uint32Array(W);
+  const A = new Uint32Array(W);
+  const merge = (a: number, b: number): void => {
+    const ab = a * W;
+    const bb = b * W;
+    for (let w = 0; w < W; w++) {
+      R[w] = reach[ab + w] | reach[bb + w];
+      A[w] = anc[ab + w] | anc[bb + w];
+    }
+    const aw = a >>> 5;
+    const am = 1 << (a & 31);
+    const bw = b >>> 5;
+    const bm = 1 << (b & 31);
+    R[aw] &= ~am;
+    R[bw] &= ~bm;
+    A[aw] &= ~am;
+    A[bw] &= ~bm;
+    reach.set(R, ab);
+    anc.set(A, ab);
+    reach.fill(0, bb, bb + W);
+    anc.fill(0, bb, bb + W);
+    for (let w = 0; w < W; w++) {
+      for (let bits = A[w]; bits !== 0; ) {
+        const lowest = bits & -bits;
+        bits ^= lowest;
+        const xb = ((w << 5) + 31 - Math.clz32(lowest)) * W;
+        for (let v = 0; v < W; v++) reach[xb + v] |= R[v];
+        reach[xb + bw] &= ~bm;
+        reach[xb + aw] |= am;
+      }
+      for (let bits = R[w]; bits !== 0; ) {
+        const lowest = bits & -bits;
+        bits ^= lowest;
+        const yb = ((w << 5) + 31 - Math.clz32(lowest)) * W;
+        for (let v = 0; v < W; v++) anc[yb + v] |= A[v];
+        anc[yb + bw] &= ~bm;
+        anc[yb + aw] |= am;
       }
     }
-    for (let k = 0; k < S; k++) {
-      const s = byStage[k];
-      const base = s * W;
-      for (const p of stepPred[s]) {
-        anc[base + (p >>> 5)] |= 1 << (p & 31);
-        const pb = p * W;
-        for (let w = 0; w < W; w++) anc[base + w] |= anc[pb + w];
-      }
+    for (const t of E.succ[b]) {
+      E.pred[t].delete(b);
+      if (t !== a) addStepEdge(E, a, t);
     }
-    const mergeable = (a: number, b: number): boolean => {
-      const ab = a * W;
-      const bb = b * W;
-      for (let w = 0; w < W; w++) {
-        if ((reach[ab + w] & anc[bb + w]) !== 0 || (reach[bb + w] & anc[ab + w]) !== 0) return false;
-      }
-      return true;
-    };
-    const merge = (a: number, b: number): void => {
-      const ab = a * W;
-      const bb = b * W;
-      const R = new Uint32Array(W);
-      const A = new Uint32Array(W);
-      for (let w = 0; w < W; w++) {
-        R[w] = reach[ab + w] | reach[bb + w];
-        A[w] = anc[ab + w] | anc[bb + w];
-      }
-      const clear = (bits: Uint32Array, off: number, i: number): void => {
-        bits[off + (i >>> 5)] &= ~(1 << (i & 31));
-      };
-      const set = (bits: Uint32Array, off: number, i: number): void => {
-        bits[off + (i >>> 5)] |= 1 << (i & 31);
-      };
-      clear(R, 0, a);
-      clear(R, 0, b);
-      clear(A, 0, a);
-      clear(A, 0, b);
-      reach.set(R, ab);
-      anc.set(A, ab);
-      reach.fill(0, bb, bb + W);
-      anc.fill(0, bb, bb + W);
-      for (let w = 0; w < W; w++) {
-        let bits = A[w];
-        while (bits !== 0) {
-          const low = bits & -bits;
-          const x = (w << 5) + (31 - Math.clz32(low));
-          bits ^= low;
-          const xb = x * W;
-          for (let v = 0; v < W; v++) reach[xb + v] |= R[v];
-          clear(reach, xb, b);
-          set(reach, xb, a);
-        }
-        bits = R[w];
-        while (bits !== 0) {
-          const low = bits & -bits;
-          const y = (w << 5) + (31 - Math.clz32(low));
-          bits ^= low;
-          const yb = y * W;
-          for (let v = 0; v < W; v++) anc[yb + v] |= A[v];
-          clear(anc, yb, b);
-          set(anc, yb, a);
-        }
-      }
-      // direct edges and members
-      for (const t of stepSucc[b]) {
-        stepPred[t].delete(b);
-        if (t !== a) addEdge(a, t);
-      }
-      for (const p of stepPred[b]) {
-        stepSucc[p].delete(b);
-        if (p !== a) addEdge(p, a);
-      }
-      stepSucc[a].delete(b);
-      stepPred[a].delete(b);
-      stepSucc[b].clear();
-      stepPred[b].clear();
-      for (const m of steps[b].members) {
-        steps[a].members.push(m);
-        stepOf[m] = a;
-      }
-      steps[b].members = [];
-      alive[b] = 0;
-    };
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const list of dbtByClass.values()) {
-        for (let i = 0; i < list.length; i++) {
-          const a = list[i];
-          if (!alive[a]) continue;
-          for (let j = i + 1; j < list.length; j++) {
-            const b = list[j];
-            if (alive[b] && mergeable(a, b)) {
-              merge(a, b);
-              changed = true;
-            }
+    for (const p of E.pred[b]) {
+      E.succ[p].delete(b);
+      if (p !== a) addStepEdge(E, p, a);
+    }
+    E.succ[b].clear();
+    E.pred[b].clear();
+    for (const m of steps[b].members) {
+      steps[a].members.push(m);
+      stepOf[m] = a;
+    }
+    steps[b].members = [];
+    steps[a].merged = true;
+    alive[b] = 0;
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const list of byClass.values()) {
+      for (let i = 0; i < list.length; i++) {
+        const a = list[i];
+        if (!alive[a]) continue;
+        for (let j = i + 1; j < list.length; j++) {
+          const b = list[j];
+          if (alive[b] && mergeable(a, b)) {
+            merge(a, b);
+            changed = true;
           }
         }
       }
     }
   }
+  return alive;
+}
 
-  // ---- 6. order steps: depth (longest path), then the position of their first asset
+/** Longest-path depth of each alive step (0 for steps without predecessors). */
+function stepDepths(S: number, alive: Uint8Array, E: StepEdges): Int32Array {
   const depth = new Int32Array(S);
-  {
-    const pending = new Int32Array(S);
-    const queue: number[] = [];
-    for (let s = 0; s < S; s++) {
-      if (!alive[s]) continue;
-      pending[s] = stepPred[s].size;
-      if (pending[s] === 0) queue.push(s);
+  const pending = new Int32Array(S);
+  const queue: number[] = [];
+  for (let s = 0; s < S; s++) {
+    if (!alive[s]) continue;
+    pending[s] = E.pred[s].size;
+    if (pending[s] === 0) queue.push(s);
+  }
+  for (let k = 0; k < queue.length; k++) {
+    const s = queue[k];
+    for (const t of E.succ[s]) {
+      if (depth[s] + 1 > depth[t]) depth[t] = depth[s] + 1;
+      if (--pending[t] === 0) queue.push(t);
     }
-    for (let k = 0; k < queue.length; k++) {
-      const s = queue[k];
-      for (const t of stepSucc[s]) {
-        if (depth[s] + 1 > depth[t]) depth[t] = depth[s] + 1;
-        if (--pending[t] === 0) queue.push(t);
+  }
+  return depth;
+}
+
+export function planSelection(graph: AssetGraph, selected: Iterable<string>): Plan {
+  const G = graphIndex(graph);
+  const sel = classify(G, selected);
+  const { isSelected, exec, skipped } = sel;
+  const R = buildRegion(G, exec);
+  const name = (i: number): string => G.ids[R.nodes[i]];
+  const C = components(R.n, R.succStart, R.succ);
+  const membersOf = (c: number): number[] => Array.from(C.members.subarray(C.compStart[c], C.compStart[c + 1]));
+
+  // executed assets (local indices 0 .. exec.length) go into steps, unless they sit on a cycle
+  const inStep = new Uint8Array(R.n);
+  inStep.fill(1, 0, exec.length);
+  if (C.hasCycle) {
+    for (let c = 0; c < C.count; c++) {
+      if (C.single[c] >= 0) continue;
+      const cycle = membersOf(c);
+      let reason: string | undefined;
+      for (const m of cycle) {
+        if (m >= exec.length) continue;
+        inStep[m] = 0;
+        reason ??= `on a dependency cycle: ${describeCycle(name, R.succStart, R.succ, C.comp, cycle)}`;
+        skipped.push({ id: name(m), reason });
       }
     }
   }
-  const posOf = (i: number): number => cpos[comp[i]];
+  const compName = (c: number): string => {
+    if (C.single[c] >= 0) return name(C.single[c]);
+    return membersOf(c).map(name).sort(cmp)[0];
+  };
+  const D = condense(C, R.succStart, R.succ, compName);
+
+  const stepOf = new Int32Array(R.n).fill(-1);
+  const steps = initialSteps(G, R, C, D, inStep, stepOf);
+  const S = steps.length;
+  const E = stepEdges(S, C, D, stepOf);
+  const alive = mergeSteps(steps, E, stepOf);
+  const depth = stepDepths(S, alive, E);
+
+  // order: depth, then the topological position of the first asset
+  const posOf = (i: number): number => D.cpos[C.comp[i]];
   const order: number[] = [];
   const firstPos = new Int32Array(S);
   for (let s = 0; s < S; s++) {
     if (!alive[s]) continue;
-    steps[s].members.sort((x, y) => posOf(x) - posOf(y));
+    // members were added in topological order; merged steps need a sort
+    if (steps[s].merged) steps[s].members.sort((x, y) => posOf(x) - posOf(y));
     firstPos[s] = posOf(steps[s].members[0]);
     order.push(s);
   }
   order.sort((a, b) => depth[a] - depth[b] || firstPos[a] - firstPos[b]);
-  const stepId = new Map<number, string>();
-  order.forEach((s, k) => stepId.set(s, `step-${k + 1}`));
+  const stepId: string[] = new Array(S);
   const rank = new Int32Array(S);
-  order.forEach((s, k) => (rank[s] = k));
-  const planSteps: PlanStep[] = order.map((s) => {
+  order.forEach((s, k) => {
+    stepId[s] = `step-${k + 1}`;
+    rank[s] = k;
+  });
+  const planSteps = order.map((s): PlanStep => {
     const step = steps[s];
     const out: PlanStep = {
-      id: stepId.get(s)!,
+      id: stepId[s],
       kind: step.kind,
-      assets: step.members.map((m) => region[m]),
-      dependsOn: [...stepPred[s]].sort((x, y) => rank[x] - rank[y]).map((p) => stepId.get(p)!),
+      assets: step.members.map(name),
+      dependsOn: [...E.pred[s]].sort((x, y) => rank[x] - rank[y]).map((p) => stepId[p]),
       parallelGroup: depth[s],
     };
     if (step.kind === "dbt" && step.project !== undefined) out.project = step.project;
     return out;
   });
 
-  // ---- 7. inputs, selection order
-  const inputs = new Set<string>();
-  for (let i = 0; i < execCount; i++) {
-    if (!inStep[i]) continue;
-    for (const u of graph.upstream(region[i])) if (!selectedSet.has(u)) inputs.add(u);
-  }
-  const selectionOrder: string[] = [];
-  {
-    const inRegion: number[] = [];
-    const rest: string[] = [];
-    for (const id of selectedSet) {
-      const i = index.get(id);
-      if (i === undefined) rest.push(id);
-      else inRegion.push(i);
-    }
-    inRegion.sort((x, y) => posOf(x) - posOf(y) || cmp(region[x], region[y]));
-    rest.sort(cmp);
-    // unexecuted selected assets outside the region (sources, exposures): sources first, exposures last
-    const kindRank = (id: string): number => (graph.get(id)!.kind === "dbt_exposure" ? 1 : 0);
-    for (const id of rest) if (kindRank(id) === 0) selectionOrder.push(id);
-    for (const i of inRegion) selectionOrder.push(region[i]);
-    for (const id of rest) if (kindRank(id) === 1) selectionOrder.push(id);
-  }
-
   return {
-    selection: selectionOrder,
+    selection: selectionOrder(G, sel, R, C, D, name),
     steps: planSteps,
-    inputs: [...inputs].sort(cmp),
-    external: external.sort(cmp),
+    inputs: directInputs(G, R, inStep, isSelected),
+    external: sel.external.sort(cmp),
     skipped: skipped.sort((x, y) => cmp(x.id, y.id)),
   };
+}
+
+/** Unselected assets that executed assets read directly. */
+function directInputs(G: GraphIndex, R: Region, inStep: Uint8Array, isSelected: Uint8Array): string[] {
+  const inputs: string[] = [];
+  const seen = new Uint8Array(G.ids.length);
+  for (let i = 0; i < inStep.length; i++) {
+    if (!inStep[i]) continue;
+    const g = R.nodes[i];
+    for (let e = G.predStart[g], end = G.predStart[g + 1]; e < end; e++) {
+      const u = G.pred[e];
+      if (!isSelected[u] && !seen[u]) {
+        seen[u] = 1;
+        inputs.push(G.ids[u]);
+      }
+    }
+  }
+  return inputs.sort(cmp);
+}
+
+/** The selected ids upstream first: sources outside the region, the region in topological order, then exposures. */
+function selectionOrder(G: GraphIndex, sel: Classified, R: Region, C: Components, D: Condensed, name: (i: number) => string): string[] {
+  const out: string[] = [];
+  const outside = sel.selectedList.filter((g) => R.local[g] < 0);
+  outside.sort((a, b) => cmp(G.ids[a], G.ids[b]));
+  for (const g of outside) if (G.kind[g] !== KIND_EXPOSURE) out.push(G.ids[g]);
+  for (let t = 0; t < C.count; t++) {
+    const c = D.topo[t];
+    const only = C.single[c];
+    if (only >= 0) {
+      if (sel.isSelected[R.nodes[only]]) out.push(name(only));
+      continue;
+    }
+    const ids: string[] = [];
+    for (let x = C.compStart[c]; x < C.compStart[c + 1]; x++) {
+      const m = C.members[x];
+      if (sel.isSelected[R.nodes[m]]) ids.push(name(m));
+    }
+    out.push(...ids.sort(cmp));
+  }
+  for (const g of outside) if (G.kind[g] === KIND_EXPOSURE) out.push(G.ids[g]);
+  return out;
 }
 
 function cmp(a: string, b: string): number {
@@ -547,24 +764,35 @@ function cmp(a: string, b: string): number {
 }
 
 /** `a -> b -> c -> a`, following edges inside the component from its smallest id. */
-function describeCycle(region: string[], succ: number[][], comp: Int32Array, members: number[]): string {
+function describeCycle(
+  name: (i: number) => string,
+  succStart: Int32Array,
+  succ: Int32Array,
+  comp: Int32Array,
+  members: number[],
+): string {
   const c = comp[members[0]];
   let start = members[0];
-  for (const m of members) if (region[m] < region[start]) start = m;
+  for (const m of members) if (name(m) < name(start)) start = m;
   const path = [start];
   const seen = new Set(path);
   let current = start;
-  for (;;) {
-    const next = succ[current].find((w) => comp[w] === c && !seen.has(w));
-    if (next === undefined) break;
-    path.push(next);
-    seen.add(next);
-    current = next;
+  const next = (v: number): number => {
+    for (let e = succStart[v], end = succStart[v + 1]; e < end; e++) {
+      const w = succ[e];
+      if (comp[w] === c && !seen.has(w)) return w;
+    }
+    return -1;
+  };
+  for (let w = next(current); w >= 0; w = next(current)) {
+    path.push(w);
+    seen.add(w);
+    current = w;
   }
-  // close the loop only when the walk's last node really points back to the start
-  const closes = succ[current].includes(start);
-  const names = path.map((m) => region[m]);
-  const shown = names.length > MAX_CYCLE_NAMES ? [...names.slice(0, MAX_CYCLE_NAMES), "..."] : names;
+  let closes = false;
+  for (let e = succStart[current], end = succStart[current + 1]; e < end; e++) if (succ[e] === start) closes = true;
+  const names = path.map(name);
   const extra = members.length > path.length ? ` (and ${members.length - path.length} more assets in the cycle)` : "";
-  return (closes && names.length <= MAX_CYCLE_NAMES ? [...shown, names[0]] : shown).join(" -> ") + extra;
+  if (names.length > MAX_CYCLE_NAMES) return `${names.slice(0, MAX_CYCLE_NAMES).join(" -> ")} -> ...${extra}`;
+  return (closes ? [...names, names[0]] : names).join(" -> ") + extra;
 }

@@ -235,12 +235,17 @@ function pushTok(kind: number, start: number, end: number, op: number): void {
   nTok++;
 }
 
-function isNameStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c > 127;
-}
-
-function isNameChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57) || c > 127;
+// Character classes of ASCII characters (anything above 127 is a name character, as in Jinja).
+const F_SPACE = 1;
+const F_NAME = 2;
+const F_DIGIT = 4;
+const F_QUOTE = 8;
+const CHAR_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if (c === 32 || (c >= 9 && c <= 13)) CHAR_CLASS[c] = F_SPACE;
+  else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95) CHAR_CLASS[c] = F_NAME;
+  else if (c >= 48 && c <= 57) CHAR_CLASS[c] = F_DIGIT;
+  else if (c === 39 || c === 34) CHAR_CLASS[c] = F_QUOTE;
 }
 
 function isOpenBracket(o: number): boolean {
@@ -358,6 +363,9 @@ class Scanner {
   private defBlock: Block | null = null;
   private readonly blocks: Block[] = [];
   private readonly locals = new Set<string>();
+  /** Offset of a `\n` at or after the last string start (cache for `lexString`). */
+  private nextNewline = -1;
+  /** Bracket stack of the lexer (the closers expected). */
   private readonly brackets: number[] = [];
 
   // lexer results for the current tag
@@ -369,7 +377,7 @@ class Scanner {
   private imbalance = false;
   /** Where the main loop continues (after the closer, at a nested opener, or at the end). */
   private resume = 0;
-  /** A diagnostic about parentheses was already given for this tag. */
+  /** A diagnostic about parentheses was already given for this tag (or a string in it is unterminated). */
   private parenReported = false;
 
   constructor(text: string, file: string) {
@@ -528,7 +536,7 @@ class Scanner {
   }
 
   private checkBrackets(start: number, end: number, opener: string): void {
-    if (this.imbalance && !this.parenReported) {
+    if (this.imbalance && this.closed && !this.parenReported) {
       this.error(start, end, `Unbalanced brackets in '${opener} ... ${opener === "{{" ? "}}" : "%}"}' tag`);
     }
   }
@@ -601,7 +609,7 @@ class Scanner {
     const b = this.push(kw, tagStart, tagEnd);
     const hasName = nTok > 1 && tKind[1] === T_NAME;
     if (!hasName) this.error(tagStart, tagEnd, `'{% ${kw} %}' needs a name`);
-    let from = hasName ? 2 : 1;
+    const from = hasName ? 2 : 1;
     if (nTok > from && tKind[from] === T_OP && tOp[from] === C_LPAREN) this.addParams(from);
     if (this.defBlock !== null || !hasName) return from; // nested: belongs to the enclosing definition
     const name = this.text.slice(tStart[1], tEnd[1]);
@@ -691,7 +699,7 @@ class Scanner {
     const text = this.text;
     const len = this.len;
     const stack = this.brackets;
-    stack.length = 0;
+    let sp = 0;
     nTok = 0;
     this.closed = false;
     this.wrongCloser = false;
@@ -699,53 +707,63 @@ class Scanner {
     this.parenReported = false;
     for (;;) {
       let c = 0;
-      while (p < len && isSpace((c = text.charCodeAt(p)))) p++;
+      let cls = 0;
+      while (p < len) {
+        c = text.charCodeAt(p);
+        cls = c < 128 ? CHAR_CLASS[c] : F_NAME;
+        if (cls !== F_SPACE) break;
+        p++;
+      }
       if (p >= len) {
         this.resume = len;
         return;
       }
-      const n = p + 1 < len ? text.charCodeAt(p + 1) : 0;
-      // closers
-      if (c === C_MINUS || c === C_PLUS) {
-        const n2 = p + 2 < len ? text.charCodeAt(p + 2) : 0;
-        if (n2 === C_RBRACE && (n === C_RBRACE || n === C_PERCENT)) {
-          this.finish(p + 3, n === C_PERCENT, isBlock);
-          return;
-        }
-      } else if (c === C_RBRACE && n === C_RBRACE) {
-        if (stack.length > 0 && stack[stack.length - 1] === C_RBRACE) {
-          // closes a dict; the second brace is looked at on the next round
-          stack.pop();
-          pushTok(T_OP, p, p + 1, C_RBRACE);
-          p++;
-          continue;
-        }
-        this.finish(p + 2, false, isBlock);
-        return;
-      } else if (c === C_PERCENT && n === C_RBRACE) {
-        this.finish(p + 2, true, isBlock);
-        return;
-      } else if (c === C_LBRACE && (n === C_LBRACE || n === C_PERCENT || n === C_HASH)) {
-        // Another tag starts: this one was never closed.
-        this.resume = p;
-        return;
-      }
-      if (isNameStart(c)) {
+      if (cls === F_NAME) {
         const s = p;
         p++;
-        while (p < len && isNameChar(text.charCodeAt(p))) p++;
+        while (p < len) {
+          const d = text.charCodeAt(p);
+          if (d < 128 && (CHAR_CLASS[d] & (F_NAME | F_DIGIT)) === 0) break;
+          p++;
+        }
         pushTok(T_NAME, s, p, 0);
         continue;
       }
-      if (c >= 48 && c <= 57) {
+      if (cls === F_DIGIT) {
         const s = p;
         p = this.lexNumber(p);
         pushTok(T_NUMBER, s, p, 0);
         continue;
       }
-      if (c === 39 || c === 34) {
+      if (cls === F_QUOTE) {
         p = this.lexString(p, c, isBlock);
         continue;
+      }
+      const n = p + 1 < len ? text.charCodeAt(p + 1) : 0;
+      // closers and openers of tags
+      if (c === C_MINUS || c === C_PLUS) {
+        const n2 = p + 2 < len ? text.charCodeAt(p + 2) : 0;
+        if (n2 === C_RBRACE && (n === C_RBRACE || n === C_PERCENT)) {
+          this.finish(p + 3, n === C_PERCENT, isBlock, sp);
+          return;
+        }
+      } else if (c === C_RBRACE && n === C_RBRACE) {
+        if (sp > 0 && stack[sp - 1] === C_RBRACE) {
+          // closes a dict; the second brace is looked at on the next round
+          sp--;
+          pushTok(T_OP, p, p + 1, C_RBRACE);
+          p++;
+          continue;
+        }
+        this.finish(p + 2, false, isBlock, sp);
+        return;
+      } else if (c === C_PERCENT && n === C_RBRACE) {
+        this.finish(p + 2, true, isBlock, sp);
+        return;
+      } else if (c === C_LBRACE && (n === C_LBRACE || n === C_PERCENT || n === C_HASH)) {
+        // Another tag starts: this one was never closed.
+        this.resume = p;
+        return;
       }
       // operators
       let op = c;
@@ -759,15 +777,16 @@ class Scanner {
       } else if (c === 42 && n === 42) {
         op = OP_POW;
         w = 2;
-      } else if (c === C_LPAREN) stack.push(C_RPAREN);
-      else if (c === C_LBRACK) stack.push(C_RBRACK);
-      else if (c === C_LBRACE) stack.push(C_RBRACE);
+      } else if (c === C_LPAREN) stack[sp++] = C_RPAREN;
+      else if (c === C_LBRACK) stack[sp++] = C_RBRACK;
+      else if (c === C_LBRACE) stack[sp++] = C_RBRACE;
       else if (c === C_RPAREN || c === C_RBRACK || c === C_RBRACE) {
-        if (stack.length > 0 && stack[stack.length - 1] === c) stack.pop();
+        if (sp > 0 && stack[sp - 1] === c) sp--;
         else {
           this.imbalance = true;
-          const at = stack.lastIndexOf(c);
-          if (at >= 0) stack.length = at;
+          let at = sp - 1;
+          while (at >= 0 && stack[at] !== c) at--;
+          if (at >= 0) sp = at;
         }
       }
       pushTok(T_OP, p, p + w, op);
@@ -775,11 +794,11 @@ class Scanner {
     }
   }
 
-  private finish(end: number, closerIsBlock: boolean, isBlock: boolean): void {
+  private finish(end: number, closerIsBlock: boolean, isBlock: boolean, sp: number): void {
     this.closed = true;
     this.resume = end;
     this.wrongCloser = closerIsBlock !== isBlock;
-    if (this.brackets.length > 0) this.imbalance = true;
+    if (sp > 0) this.imbalance = true;
   }
 
   private lexNumber(p: number): number {
@@ -815,6 +834,25 @@ class Scanner {
   private lexString(p: number, q: number, isBlock: boolean): number {
     const text = this.text;
     const len = this.len;
+    // Fast path (native searches): the closing quote is on the same line. A quote is escaped when
+    // an odd number of backslashes precedes it.
+    let j = text.indexOf(q === 39 ? "'" : '"', p + 1);
+    while (j > 0) {
+      let b = j - 1;
+      while (b > p && text.charCodeAt(b) === 92) b--;
+      if (((j - 1 - b) & 1) === 0) break;
+      j = text.indexOf(q === 39 ? "'" : '"', j + 1);
+    }
+    if (j > 0) {
+      if (this.nextNewline <= p) {
+        this.nextNewline = text.indexOf("\n", p + 1);
+        if (this.nextNewline < 0) this.nextNewline = len;
+      }
+      if (j < this.nextNewline) {
+        pushTok(T_STRING, p, j + 1, 0);
+        return j + 1;
+      }
+    }
     const closer2 = isBlock ? C_PERCENT : C_RBRACE;
     let i = p + 1;
     let firstLine = true;
@@ -859,8 +897,11 @@ class Scanner {
     const stop = cut >= 0 ? cut : len;
     let lineEnd = p + 1;
     while (lineEnd < stop && text.charCodeAt(lineEnd) !== 10 && text.charCodeAt(lineEnd) !== 13) lineEnd++;
-    this.error(p, lineEnd, "Unterminated string literal");
-    pushTok(T_BADSTRING, p, stop, 0);
+    let tokEnd = stop;
+    while (tokEnd > p + 1 && isSpace(text.charCodeAt(tokEnd - 1))) tokEnd--;
+    this.error(p, Math.min(lineEnd, tokEnd), "Unterminated string literal");
+    this.parenReported = true; // brackets after the cut are the string's fault
+    pushTok(T_BADSTRING, p, tokEnd, 0);
     return stop;
   }
 
@@ -980,7 +1021,7 @@ class Scanner {
   private callSpan(first: number, open: number, a: ArgList, what: string): Span {
     const endTok = a.close >= 0 ? a.close : Math.max(a.last, open);
     const span = this.span(tStart[first], tEnd[endTok]);
-    if (a.close < 0) {
+    if (a.close < 0 && !this.parenReported) {
       this.error(tStart[first], tEnd[endTok], `'${what}(' call is missing its closing ')'`);
       this.parenReported = true;
     }
@@ -1026,7 +1067,7 @@ class Scanner {
 
   private configCall(open: number): void {
     const a = this.args(open);
-    if (a.close < 0) {
+    if (a.close < 0 && !this.parenReported) {
       this.error(tStart[open], tEnd[Math.max(a.last, open)], "'config(' call is missing its closing ')'");
       this.parenReported = true;
     }
@@ -1158,6 +1199,11 @@ class Scanner {
 
   private primaryEnd = 0;
 
+  private numberValue(k: number): number {
+    const t = this.tokText(k);
+    return Number(t.indexOf("_") < 0 ? t : t.split("_").join(""));
+  }
+
   /** Parse a primary at `s`; sets `primaryEnd`. `null` when it is not a literal / var(). */
   private primary(s: number, e: number): JinjaExpr | null {
     const kind = tKind[s];
@@ -1173,13 +1219,13 @@ class Scanner {
     }
     if (kind === T_NUMBER) {
       this.primaryEnd = s + 1;
-      return { type: "number", value: Number(this.tokText(s).replace(/_/g, "")) };
+      return { type: "number", value: this.numberValue(s) };
     }
     if (kind === T_OP) {
       const o = tOp[s];
       if (o === C_MINUS && s + 1 < e && tKind[s + 1] === T_NUMBER) {
         this.primaryEnd = s + 2;
-        return { type: "number", value: -Number(this.tokText(s + 1).replace(/_/g, "")) };
+        return { type: "number", value: -this.numberValue(s + 1) };
       }
       if (o === C_LBRACK || o === C_LPAREN || o === C_LBRACE) {
         const close = this.matchClose(s, e);

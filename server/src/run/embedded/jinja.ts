@@ -1,0 +1,548 @@
+/**
+ * The Jinja engine of the embedded runner: `nunjucks` (compiled to JS, real line numbers in errors,
+ * `call` blocks, `raw`, an extension API) plus a thin layer that makes it behave like dbt's Jinja:
+ *
+ * - `{% do expr %}` (an extension tag), `{% set ns.attr = v %}` (rewritten to a call),
+ *   `{% snapshot %}` blocks (unwrapped), `{% test %}` / `{% materialization %}` / `{% docs %}`
+ *   blocks in macro files (blanked: they are not callable from models);
+ * - Python methods on values (`.items()`, `.upper()`, `.append()`, `','.join()`, `.split()`...),
+ *   `True` / `False` / `None`, tuples `(a, b)`, `list + list`, `str * n`, datetime arithmetic,
+ *   Python-style printing (`True`, `None`, `['a', 'b']`);
+ * - Jinja2 filters and tests nunjucks lacks (`map`, `unique`, `tojson`, `selectattr('x', 'eq', 1)`...).
+ *
+ * The Python behaviour is installed by patching nunjucks' shared runtime/compiler, but it only
+ * takes effect while `withDbtJinja()` is active (our compiles and renders), so other users of
+ * nunjucks in the process see stock behaviour. `nunjucks.installJinjaCompat()` (slices `x[1:3]`,
+ * dict/list methods) is installed once as well; it is nunjucks' own, process-wide API.
+ * Preprocessing never changes line numbers.
+ */
+import nunjucks from "nunjucks";
+import {
+  TUPLE,
+  isKwargs,
+  isPlainObject,
+  makeTuple,
+  pyAdd,
+  pyCompare,
+  pyMul,
+  pyPercent,
+  pyRepr,
+  pyStr,
+  pySub,
+  pythonMethod,
+  splitArgs,
+} from "./python";
+
+// ---------------------------------------------------------------- nunjucks internals (untyped)
+
+interface NjNode {
+  lineno: number;
+  colno: number;
+  children: NjNode[];
+  left: NjNode;
+  right: NjNode;
+}
+interface NjCompiler {
+  _emit(s: string): void;
+  compile(node: NjNode, frame: unknown): void;
+}
+type NjCompileFn = (this: NjCompiler, node: NjNode, frame: unknown) => void;
+interface NjInternals {
+  runtime: Record<string, unknown> & {
+    memberLookup: (obj: unknown, val: unknown, ...rest: unknown[]) => unknown;
+    suppressValue: (val: unknown, autoescape: boolean) => unknown;
+    SafeString: new (s: string) => unknown;
+  };
+  compiler: { Compiler: { prototype: Record<string, NjCompileFn> } };
+  nodes: Record<string, new (...args: unknown[]) => NjNode> & { NodeList: new (l: number, c: number) => NjNode & { addChild(n: NjNode): void } };
+  installJinjaCompat(): void;
+}
+const nj = nunjucks as unknown as typeof nunjucks & NjInternals;
+
+let active = 0;
+let installed = false;
+
+/** Runs `fn` with the dbt/Python behaviour of the patched nunjucks runtime switched on. */
+export function withDbtJinja<T>(fn: () => T): T {
+  installDbtJinja();
+  active++;
+  try {
+    return fn();
+  } finally {
+    active--;
+  }
+}
+
+export function installDbtJinja(): void {
+  if (installed) return;
+  installed = true;
+  nj.installJinjaCompat();
+  const rt = nj.runtime;
+  const origLookup = rt.memberLookup;
+  rt.memberLookup = function memberLookup(this: unknown, obj: unknown, val: unknown, ...rest: unknown[]) {
+    if (active > 0 && rest.length === 0 && typeof val === "string" && obj !== null && obj !== undefined) {
+      // Python methods first for str/list/dict (Jinja resolves attributes before items).
+      const m = pythonMethod(obj, val);
+      if (m) return m;
+    }
+    return origLookup.call(this, obj, val, ...rest);
+  };
+  const origSuppress = rt.suppressValue;
+  rt.suppressValue = function suppressValue(val: unknown, autoescape: boolean) {
+    if (active > 0 && !autoescape) return pyStr(val);
+    return origSuppress(val, autoescape);
+  };
+  rt.__dbtAdd = pyAdd;
+  rt.__dbtSub = pySub;
+  rt.__dbtMul = pyMul;
+  rt.__dbtMod = (a: unknown, b: unknown) => (typeof a === "string" || a instanceof String ? pyPercent(String(a), b) : (a as number) % (b as number));
+  rt.__dbtTuple = makeTuple;
+
+  const proto = nj.compiler.Compiler.prototype;
+  const binop = (name: string, helper: string) => {
+    const orig = proto[name];
+    proto[name] = function (this: NjCompiler, node: NjNode, frame: unknown) {
+      if (active <= 0) return orig.call(this, node, frame);
+      this._emit(`runtime.${helper}(`);
+      this.compile(node.left, frame);
+      this._emit(",");
+      this.compile(node.right, frame);
+      this._emit(")");
+    };
+  };
+  binop("compileAdd", "__dbtAdd");
+  binop("compileSub", "__dbtSub");
+  binop("compileMul", "__dbtMul");
+  binop("compileMod", "__dbtMod");
+  const origGroup = proto.compileGroup;
+  proto.compileGroup = function (this: NjCompiler, node: NjNode, frame: unknown) {
+    if (active <= 0 || node.children.length < 2) return origGroup.call(this, node, frame);
+    this._emit("runtime.__dbtTuple([");
+    node.children.forEach((c, i) => {
+      if (i) this._emit(",");
+      this.compile(c, frame);
+    });
+    this._emit("])");
+  };
+}
+
+// ---------------------------------------------------------------- extensions
+
+interface NjParser {
+  nextToken(): { value: string; lineno: number; colno: number };
+  parseExpression(): NjNode;
+  advanceAfterBlockEnd(name?: string): void;
+}
+
+class DoExtension {
+  tags = ["do"];
+  parse(parser: NjParser, nodes: NjInternals["nodes"]): NjNode {
+    const tok = parser.nextToken();
+    const args = new nodes.NodeList(tok.lineno, tok.colno);
+    args.addChild(parser.parseExpression());
+    parser.advanceAfterBlockEnd(tok.value);
+    return new nodes.CallExtension(this, "run", args, null);
+  }
+  run(): string {
+    return "";
+  }
+}
+
+// ---------------------------------------------------------------- filters and tests
+
+function attrGetter(attr: unknown): (x: unknown) => unknown {
+  const path = String(attr).split(".");
+  return (x: unknown) => {
+    let v: unknown = x;
+    for (const p of path) {
+      if (v === null || v === undefined) return undefined;
+      v = /^\d+$/.test(p) && Array.isArray(v) ? v[Number(p)] : (v as Record<string, unknown>)[p];
+    }
+    return v;
+  };
+}
+
+function toList(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v;
+  if (v === null || v === undefined) return [];
+  if (typeof v === "string" || v instanceof String) return [...String(v)];
+  if (isPlainObject(v)) return Object.keys(v).filter((k) => k !== "__keywords");
+  if (typeof (v as Iterable<unknown>)[Symbol.iterator] === "function") return [...(v as Iterable<unknown>)];
+  return [v];
+}
+
+function lengthOf(v: unknown): number {
+  if (v === null || v === undefined) return 0;
+  if (typeof v === "string" || v instanceof String || Array.isArray(v)) return (v as { length: number }).length;
+  if (v instanceof Map || v instanceof Set) return v.size;
+  if (isPlainObject(v)) return Object.keys(v).filter((k) => k !== "__keywords").length;
+  const n = (v as { length?: unknown }).length;
+  return typeof n === "number" ? n : toList(v).length;
+}
+
+type TestFn = (this: unknown, value: unknown, ...args: unknown[]) => boolean;
+
+function makeFilters(env: nunjucks.Environment): Record<string, (...args: unknown[]) => unknown> {
+  const getTest = (name: unknown): TestFn => (env as unknown as { getTest(n: string): TestFn }).getTest(String(name));
+  const selectWith = (keep: boolean, byAttr: boolean) => (seq: unknown, ...args: unknown[]) => {
+    const { pos } = splitArgs(args);
+    const get = byAttr ? attrGetter(pos[0]) : (x: unknown) => x;
+    const rest = byAttr ? pos.slice(1) : pos;
+    const items = toList(seq);
+    if (!rest.length) return items.filter((x) => !!get(x) === keep);
+    const test = getTest(rest[0]);
+    return items.filter((x) => !!test.call(null, get(x), ...rest.slice(1)) === keep);
+  };
+  return {
+    map(seq: unknown, ...args: unknown[]) {
+      const { pos, kw } = splitArgs(args);
+      const items = toList(seq);
+      if (kw.attribute !== undefined) {
+        const get = attrGetter(kw.attribute);
+        return items.map((x) => get(x) ?? kw.default);
+      }
+      const filter = (env as unknown as { getFilter(n: string): (...a: unknown[]) => unknown }).getFilter(String(pos[0]));
+      return items.map((x) => filter(x, ...pos.slice(1)));
+    },
+    select: selectWith(true, false),
+    reject: selectWith(false, false),
+    selectattr: selectWith(true, true),
+    rejectattr: selectWith(false, true),
+    unique(seq: unknown, ...args: unknown[]) {
+      const { kw } = splitArgs(args);
+      const get = kw.attribute !== undefined ? attrGetter(kw.attribute) : (x: unknown) => x;
+      const seen = new Set<unknown>();
+      const out: unknown[] = [];
+      for (const x of toList(seq)) {
+        let k = get(x);
+        if (typeof k === "string" && !kw.case_sensitive) k = k.toLowerCase();
+        if (!seen.has(k)) {
+          seen.add(k);
+          out.push(x);
+        }
+      }
+      return out;
+    },
+    list: (v: unknown) => [...toList(v)],
+    items: (v: unknown) => (isPlainObject(v) ? Object.entries(v).filter(([k]) => k !== "__keywords").map((e) => makeTuple(e)) : []),
+    tojson(v: unknown, ...args: unknown[]) {
+      const { pos, kw } = splitArgs(args);
+      const indent = kw.indent ?? pos[0];
+      return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? Number(x) : x), indent === undefined || indent === null ? undefined : Number(indent));
+    },
+    string: (v: unknown) => pyStr(v),
+    join(seq: unknown, ...args: unknown[]) {
+      const { pos, kw } = splitArgs(args);
+      const sep = pos[0] ?? kw.d ?? "";
+      const attr = pos[1] ?? kw.attribute;
+      const get = attr !== undefined ? attrGetter(attr) : (x: unknown) => x;
+      return toList(seq).map((x) => pyStr(get(x))).join(String(sep));
+    },
+    sum(seq: unknown, ...args: unknown[]) {
+      const { pos, kw } = splitArgs(args);
+      const attr = pos[0] ?? kw.attribute;
+      const get = attr !== undefined ? attrGetter(attr) : (x: unknown) => x;
+      return toList(seq).reduce((a: number, x) => a + Number(get(x)), Number(pos[1] ?? kw.start ?? 0));
+    },
+    min(seq: unknown, ...args: unknown[]) {
+      const { kw } = splitArgs(args);
+      const get = kw.attribute !== undefined ? attrGetter(kw.attribute) : (x: unknown) => x;
+      const l = toList(seq);
+      return l.length ? l.reduce((a, b) => (pyCompare(get(b), get(a)) < 0 ? b : a)) : undefined;
+    },
+    max(seq: unknown, ...args: unknown[]) {
+      const { kw } = splitArgs(args);
+      const get = kw.attribute !== undefined ? attrGetter(kw.attribute) : (x: unknown) => x;
+      const l = toList(seq);
+      return l.length ? l.reduce((a, b) => (pyCompare(get(b), get(a)) > 0 ? b : a)) : undefined;
+    },
+    attr: (obj: unknown, name: unknown) => (obj === null || obj === undefined ? undefined : (obj as Record<string, unknown>)[String(name)]),
+    format: (fmt: unknown, ...args: unknown[]) => {
+      const { pos, kw } = splitArgs(args);
+      return pyPercent(String(fmt), Object.keys(kw).length ? kw : pos.length === 1 ? pos[0] : pos);
+    },
+    default(v: unknown, ...args: unknown[]) {
+      const { pos, kw } = splitArgs(args);
+      const def = pos[0] ?? kw.default_value ?? "";
+      const bool = pos[1] ?? kw.boolean ?? false;
+      if (v === undefined) return def;
+      if (bool && !v) return def;
+      return v;
+    },
+    round(v: unknown, ...args: unknown[]) {
+      const { pos, kw } = splitArgs(args);
+      const precision = Number(pos[0] ?? kw.precision ?? 0);
+      const method = String(pos[1] ?? kw.method ?? "common");
+      const f = 10 ** precision;
+      const x = Number(v) * f;
+      const r = method === "ceil" ? Math.ceil(x) : method === "floor" ? Math.floor(x) : Math.round(x);
+      return r / f;
+    },
+    groupby(seq: unknown, ...args: unknown[]) {
+      const { pos, kw } = splitArgs(args);
+      const get = attrGetter(pos[0] ?? kw.attribute);
+      const groups = new Map<unknown, unknown[]>();
+      for (const x of toList(seq)) {
+        const k = get(x);
+        if (!groups.has(k)) groups.set(k, []);
+        groups.get(k)!.push(x);
+      }
+      return [...groups.entries()].sort((a, b) => pyCompare(a[0], b[0])).map(([grouper, list]) => Object.assign(makeTuple([grouper, list]), { grouper, list }));
+    },
+    count: (v: unknown) => lengthOf(v),
+    length: (v: unknown) => lengthOf(v),
+    bool: (v: unknown) => (typeof v === "string" ? ["true", "1", "yes", "y", "on"].includes(v.toLowerCase()) : !!v),
+    as_bool: (v: unknown) => (typeof v === "string" ? ["true", "1", "yes", "y", "on"].includes(v.toLowerCase()) : !!v),
+    as_number: (v: unknown) => Number(v),
+    as_text: (v: unknown) => pyStr(v),
+    as_native: (v: unknown) => v,
+    pprint: (v: unknown) => pyRepr(v),
+    indent(s: unknown, ...args: unknown[]) {
+      const { pos, kw } = splitArgs(args);
+      const width = pos[0] ?? kw.width ?? 4;
+      const first = pos[1] ?? kw.first ?? false;
+      const pad = typeof width === "number" ? " ".repeat(width) : String(width);
+      const lines = String(s).split("\n");
+      return lines.map((l, i) => ((i > 0 || first) && l ? pad + l : l)).join("\n");
+    },
+  };
+}
+
+function makeTests(): Record<string, (...args: unknown[]) => boolean> {
+  return {
+    none: (v: unknown) => v === null,
+    sequence: (v: unknown) => Array.isArray(v) || typeof v === "string" || v instanceof String || isPlainObject(v),
+    mapping: (v: unknown) => isPlainObject(v),
+    string: (v: unknown) => typeof v === "string" || v instanceof String,
+    boolean: (v: unknown) => typeof v === "boolean",
+    true: (v: unknown) => v === true,
+    false: (v: unknown) => v === false,
+    integer: (v: unknown) => typeof v === "number" && Number.isInteger(v),
+    float: (v: unknown) => typeof v === "number" && !Number.isInteger(v),
+    number: (v: unknown) => typeof v === "number",
+    in: (v: unknown, seq: unknown) => (typeof seq === "string" ? seq.includes(String(v)) : toList(seq).includes(v)),
+    tuple: (v: unknown) => Array.isArray(v) && !!(v as unknown as Record<symbol, unknown>)[TUPLE],
+    list: (v: unknown) => Array.isArray(v),
+  };
+}
+
+/** A nunjucks environment configured for dbt: no autoescape, Jinja's whitespace defaults. */
+export function createJinjaEnvironment(): nunjucks.Environment {
+  installDbtJinja();
+  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false, trimBlocks: false, lstripBlocks: false, dev: true } as nunjucks.ConfigureOptions);
+  env.addExtension("DoExtension", new DoExtension());
+  for (const [name, fn] of Object.entries(makeFilters(env))) env.addFilter(name, fn as (...args: unknown[]) => unknown);
+  env.addFilter("d", (env as unknown as { getFilter(n: string): (...a: unknown[]) => unknown }).getFilter("default"));
+  const addTest = (env as unknown as { addTest(n: string, f: (...args: unknown[]) => boolean): void }).addTest.bind(env);
+  for (const [name, fn] of Object.entries(makeTests())) addTest(name, fn as (...args: unknown[]) => boolean);
+  return env;
+}
+
+/** Compiles a template (throws nunjucks' parse error, whose line numbers are 1-based). */
+export function compileTemplate(env: nunjucks.Environment, source: string, path: string): nunjucks.Template {
+  return withDbtJinja(() => new nunjucks.Template(source, env, path, true));
+}
+
+export const SafeString = nj.runtime.SafeString;
+
+// ---------------------------------------------------------------- preprocessing
+
+export interface Tag {
+  /** Offset of `{%`. */
+  start: number;
+  /** Offset just after `%}`. */
+  end: number;
+  /** Tag keyword (`set`, `do`, `macro`, `endfor`...). */
+  name: string;
+  /** Text between the keyword and `%}` (whitespace-control dashes removed). */
+  body: string;
+  line: number;
+}
+
+/** Every `{% ... %}` statement tag of a template, skipping `{# #}` comments and `{% raw %}` blocks. */
+export function scanTags(src: string): Tag[] {
+  const tags: Tag[] = [];
+  let i = 0;
+  let line = 1;
+  let lineAt = 0;
+  const lineOf = (pos: number) => {
+    for (; lineAt < pos; lineAt++) if (src.charCodeAt(lineAt) === 10) line++;
+    return line;
+  };
+  while (i < src.length) {
+    const open = src.indexOf("{", i);
+    if (open < 0 || open + 1 >= src.length) break;
+    const c = src[open + 1];
+    if (c === "#") {
+      const close = src.indexOf("#}", open + 2);
+      if (close < 0) break;
+      i = close + 2;
+      continue;
+    }
+    if (c === "{") {
+      i = skipCode(src, open + 2, "}}");
+      continue;
+    }
+    if (c !== "%") {
+      i = open + 1;
+      continue;
+    }
+    const end = skipCode(src, open + 2, "%}");
+    let inner = src.slice(open + 2, end - 2);
+    if (inner.startsWith("-") || inner.startsWith("+")) inner = inner.slice(1);
+    if (inner.endsWith("-") || inner.endsWith("+")) inner = inner.slice(0, -1);
+    const m = /^\s*([A-Za-z_]\w*)/.exec(inner);
+    const name = m ? m[1] : "";
+    const tag: Tag = { start: open, end, name, body: m ? inner.slice(m[0].length) : inner, line: lineOf(open) };
+    tags.push(tag);
+    i = end;
+    if (name === "raw") {
+      const endRaw = /\{%-?\s*endraw\s*-?%\}/g;
+      endRaw.lastIndex = end;
+      const e = endRaw.exec(src);
+      if (!e) break;
+      i = e.index;
+    }
+  }
+  return tags;
+}
+
+/** Offset just after `closer`, skipping string literals in Jinja code. */
+function skipCode(src: string, from: number, closer: string): number {
+  let i = from;
+  while (i < src.length) {
+    const ch = src[i];
+    if (ch === "'" || ch === '"') {
+      i++;
+      while (i < src.length && src[i] !== ch) i += src[i] === "\\" ? 2 : 1;
+      i++;
+      continue;
+    }
+    if (src.startsWith(closer, i)) return i + closer.length;
+    i++;
+  }
+  return src.length;
+}
+
+/** Replaces a range with spaces, keeping its newlines (so line numbers do not move). */
+export function blank(src: string, start: number, end: number): string {
+  return src.slice(0, start) + src.slice(start, end).replace(/[^\n]/g, " ") + src.slice(end);
+}
+
+export class JinjaPreprocessError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly construct: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Blocks that may sit in macro files but are not macros callable from a model. */
+const FOREIGN_BLOCKS: Record<string, string> = { test: "endtest", materialization: "endmaterialization", docs: "enddocs", data: "enddata" };
+
+/** Index of the end tag closing `tags[i]` (same-name nesting counted), or -1. */
+function findEnd(tags: Tag[], i: number, endName: string): number {
+  let depth = 0;
+  for (let j = i + 1; j < tags.length; j++) {
+    if (tags[j].name === tags[i].name) depth++;
+    else if (tags[j].name === endName) {
+      if (depth === 0) return j;
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Rewrites dbt-isms nunjucks does not parse, keeping every line where it was.
+ * `snapshotName`: keep only that `{% snapshot %}` block's body (other blocks blanked).
+ */
+export function preprocess(src: string, opts: { macroFile?: boolean; snapshotName?: string } = {}): string {
+  let tags = scanTags(src);
+  let out = src;
+  // 1. foreign blocks in macro files, snapshot blocks.
+  if (opts.macroFile || opts.snapshotName !== undefined || tags.some((t) => t.name === "snapshot")) {
+    const edits: { start: number; end: number; keepBody?: [number, number] }[] = [];
+    for (let i = 0; i < tags.length; i++) {
+      const t = tags[i];
+      const endName = FOREIGN_BLOCKS[t.name];
+      if (opts.macroFile && endName) {
+        const j = findEnd(tags, i, endName);
+        if (j < 0) throw new JinjaPreprocessError(`unclosed {% ${t.name} %} block`, t.line, `{% ${t.name} %}`);
+        edits.push({ start: t.start, end: tags[j].end });
+        i = j;
+      } else if (t.name === "snapshot") {
+        const j = findEnd(tags, i, "endsnapshot");
+        if (j < 0) throw new JinjaPreprocessError("unclosed {% snapshot %} block", t.line, "{% snapshot %}");
+        const name = t.body.trim();
+        if (opts.snapshotName === undefined || name === opts.snapshotName) {
+          edits.push({ start: t.start, end: t.end });
+          edits.push({ start: tags[j].start, end: tags[j].end });
+        } else {
+          edits.push({ start: t.start, end: tags[j].end });
+        }
+        i = j;
+      }
+    }
+    for (const e of edits.sort((a, b) => b.start - a.start)) out = blank(out, e.start, e.end);
+    if (edits.length) tags = scanTags(out);
+  }
+  // 2. statement rewrites, from the end so offsets stay valid.
+  for (let k = tags.length - 1; k >= 0; k--) {
+    const t = tags[k];
+    if (t.name === "set") {
+      const m = /^\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(t.body);
+      if (m) {
+        const full = out.slice(t.start, t.end);
+        const ws = /^\{%([-+]?)/.exec(full)![1];
+        const we = /([-+]?)%\}$/.exec(full)![1];
+        const replacement = `{%${ws} do __dbt_setattr(${m[1]}, "${m[2]}", ${m[3].trim()}) ${we}%}`;
+        out = out.slice(0, t.start) + padTo(replacement, full) + out.slice(t.end);
+      }
+    } else if (t.name === "for") {
+      if (hasTopLevelKeyword(t.body, "if") || /\brecursive\s*$/.test(t.body)) {
+        throw new JinjaPreprocessError(
+          /\brecursive\s*$/.test(t.body) ? "recursive for loops are not supported" : "loop filtering (`{% for x in items if cond %}`) is not supported; use `{% if %}` inside the loop",
+          t.line,
+          `{% for ...${/\brecursive\s*$/.test(t.body) ? " recursive" : " if ..."} %}`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/** `replacement` padded so it spans as many lines as `original` (newlines appended). */
+function padTo(replacement: string, original: string): string {
+  const lines = (original.match(/\n/g) ?? []).length - (replacement.match(/\n/g) ?? []).length;
+  return lines > 0 ? replacement + "\n".repeat(lines) : replacement;
+}
+
+/** Whether `word` occurs in `code` outside strings and brackets. */
+function hasTopLevelKeyword(code: string, word: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < code.length; i++) {
+    const ch = code[i];
+    if (ch === "'" || ch === '"') {
+      i++;
+      while (i < code.length && code[i] !== ch) i += code[i] === "\\" ? 2 : 1;
+      continue;
+    }
+    if (ch === "(" || ch === "[" || ch === "{") depth++;
+    else if (ch === ")" || ch === "]" || ch === "}") depth--;
+    else if (depth === 0 && code.startsWith(word, i) && !/\w/.test(code[i - 1] ?? " ") && !/\w/.test(code[i + word.length] ?? " ")) return true;
+  }
+  return false;
+}
+
+/** Names of the `{% macro name(...) %}` definitions of a (preprocessed) macro file. */
+export function macroNames(src: string): { name: string; line: number }[] {
+  return scanTags(src)
+    .filter((t) => t.name === "macro")
+    .map((t) => ({ name: /^\s*([A-Za-z_]\w*)/.exec(t.body)?.[1] ?? "", line: t.line }))
+    .filter((m) => m.name);
+}
+
+export { isKwargs };
