@@ -1,8 +1,8 @@
 import type { AssetEdge, AssetNode, GraphData } from "../protocol/types";
 
 /**
- * The asset graph: nodes by id and adjacency in both directions. Immutable once built;
- * the index builds a new one on each change (building is linear and cheap; parsing is what is cached).
+ * The asset graph: nodes by id and adjacency in both directions. The linker builds it and, on an
+ * edit that keeps a file's assets, replaces those nodes and their incoming edges in place.
  */
 export class AssetGraph {
   readonly nodes = new Map<string, AssetNode>();
@@ -28,6 +28,27 @@ export class AssetGraph {
     this.up.get(edge.to)!.push(edge.from);
     this.down.get(edge.from)!.push(edge.to);
     return true;
+  }
+
+  /** Swaps a node's data, keeping its edges. */
+  replaceNode(node: AssetNode): void {
+    if (!this.nodes.has(node.id)) throw new Error(`no node '${node.id}' to replace`);
+    this.nodes.set(node.id, node);
+  }
+
+  /** Removes every edge into a node (the edges its own references made). */
+  removeEdgesInto(id: string): void {
+    const ups = this.up.get(id);
+    if (!ups || ups.length === 0) return;
+    for (const from of ups) {
+      this.edgeIndex.delete(`${from}\u0000${id}`);
+      const downs = this.down.get(from)!;
+      downs.splice(downs.indexOf(id), 1);
+    }
+    this.up.set(id, []);
+    let kept = 0;
+    for (const edge of this.edges) if (edge.to !== id) this.edges[kept++] = edge;
+    this.edges.length = kept;
   }
 
   hasEdge(from: string, to: string): boolean {

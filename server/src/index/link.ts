@@ -72,13 +72,16 @@ export function linkWorkspace(input: LinkInput): LinkResult {
   return new Linker(input).link();
 }
 
+/** Diagnostic codes a file's own references produce (recomputed when the file is relinked). */
+const REFERENCE_CODES = new Set(["unknown-ref", "dynamic-ref", "unknown-source", "dynamic-source", "unknown-dep", "cycle"]);
+
 interface PendingNode extends AssetNode {
   /** Facts behind the node, to read its references in the second pass. */
   facts?: { refs: RefCall[]; sources: SourceCall[]; macroCalls: MacroCall[] };
   owner?: ProjectFiles;
 }
 
-class Linker {
+export class Linker {
   private readonly graph = new AssetGraph();
   private readonly diagnostics = new Map<string, IndexDiagnostic[]>();
   private readonly occurrences = new Map<string, Occurrence[]>();
@@ -96,6 +99,58 @@ class Linker {
   private readonly macroRefs = new Map<MacroDef, { refs: RefCall[]; sources: SourceCall[] }>();
   private readonly tsIdsByDef = new Map<object, string>();
   private readonly latestVersions = new Set<string>();
+  private readonly propsByProject = new Map<ProjectFiles, ReturnType<typeof collectProps>>();
+  /** The pending nodes each model / snapshot / TS file produced, for in-place relinking. */
+  private readonly nodesByFile = new Map<string, PendingNode[]>();
+  /** What other TS files can see of a TS file (its exports and asset keys). */
+  private readonly tsSignatures = new Map<string, string>();
+
+  /**
+   * Relinks one changed model, snapshot or TS file in place when it still defines the same assets
+   * and exports (the common edit): its nodes are replaced, the edges its references made are
+   * rebuilt, cycles are re-checked. Returns false when the change reaches further (assets added,
+   * removed or renamed, exports changed); then the caller links from scratch.
+   */
+  relinkFile(file: string): LinkResult | undefined {
+    const old = this.nodesByFile.get(file);
+    if (!old) return undefined;
+    const tsFacts = this.input.ts.get(file);
+    const project = tsFacts ? undefined : this.input.projects.find((p) => p.models.has(file) || p.snapshots.has(file));
+    if (!tsFacts && !project) return undefined;
+    if (tsFacts && this.tsSignatures.get(file) !== tsSignature(tsFacts)) return undefined;
+    const made = this.recordFileNodes(file, () => {
+      if (tsFacts) this.addTsFile(file, tsFacts);
+      else if (project!.models.has(file)) this.addModelFile(project!, file, project!.models.get(file)!);
+      else for (const snap of project!.snapshots.get(file)!.snapshots) this.addSnapshot(project!, file, snap, this.propsByProject.get(project!)!.snapshots.get(snap.name));
+    });
+    this.pending.length = 0;
+    const sameAssets = made.length === old.length && made.every((n, i) => n.id === old[i].id);
+    if (!sameAssets) return undefined;
+    for (const node of made) {
+      const current = this.graph.get(node.id);
+      if (!current || current.kind !== node.kind || current.file !== file || current.producedByTs) return undefined;
+    }
+    const ids = new Set(made.map((n) => n.id));
+    this.occurrences.set(file, (this.occurrences.get(file) ?? []).filter((o) => o.role === "definition" && !ids.has(o.target!)));
+    this.dropDiagnostics((d) => d.code === "cycle" || (d.file === file && REFERENCE_CODES.has(d.code)));
+    for (const node of made) {
+      this.graph.replaceNode(plainNode(node));
+      this.graph.removeEdgesInto(node.id);
+      if (node.nameSpan) this.occur(file, { span: node.nameSpan, target: node.id, role: "definition" });
+    }
+    if (tsFacts) this.linkTsFile(file, tsFacts);
+    else for (const node of made) this.linkDbtNode(node);
+    this.reportCycles();
+    return this.result();
+  }
+
+  private dropDiagnostics(drop: (d: IndexDiagnostic) => boolean): void {
+    for (const [file, list] of this.diagnostics) {
+      const kept = list.filter((d) => !drop(d));
+      if (kept.length === 0) this.diagnostics.delete(file);
+      else if (kept.length !== list.length) this.diagnostics.set(file, kept);
+    }
+  }
 
   constructor(private readonly input: LinkInput) {}
 
@@ -109,6 +164,12 @@ class Linker {
     this.linkTs();
     for (const p of this.input.projects) this.mergeManifest(p);
     this.reportCycles();
+    for (const [file, facts] of this.input.ts) this.tsSignatures.set(file, tsSignature(facts));
+    this.pending.length = 0;
+    return this.result();
+  }
+
+  private result(): LinkResult {
     return {
       graph: this.graph,
       diagnostics: this.diagnostics,
@@ -192,21 +253,17 @@ class Linker {
   private addDbtNodes(p: ProjectFiles): void {
     const project = p.project;
     const props = collectProps(p);
+    this.propsByProject.set(p, props);
 
     for (const file of p.seeds) {
       const name = path.basename(file, path.extname(file));
       this.addDbtNode(p, "dbt_seed", name, file, zeroSpan(), undefined, props.seeds.get(name), "seeds");
     }
-    const versioned = versionFiles(props.models);
-    for (const [file, facts] of p.models) {
-      const base = path.basename(file, ".sql");
-      const version = versioned.get(base);
-      const name = version?.name ?? base;
-      this.addDbtNode(p, "dbt_model", name, file, zeroSpan(), facts, props.models.get(name), "models", {}, version);
-      for (const snap of facts.snapshots) this.addSnapshot(p, file, snap, props.snapshots.get(snap.name));
-    }
+    for (const [file, facts] of p.models) this.recordFileNodes(file, () => this.addModelFile(p, file, facts));
     for (const [file, facts] of p.snapshots) {
-      for (const snap of facts.snapshots) this.addSnapshot(p, file, snap, props.snapshots.get(snap.name));
+      this.recordFileNodes(file, () => {
+        for (const snap of facts.snapshots) this.addSnapshot(p, file, snap, props.snapshots.get(snap.name));
+      });
     }
     for (const [file, facts] of p.yaml) {
       for (const source of facts.sources) {
@@ -260,6 +317,24 @@ class Linker {
         this.report(entry.file, entry.props.nameSpan, "warning", "unknown-model-props", `Properties for model '${name}', but no model file '${name}.sql' exists in project '${project.name}'.`, p);
       }
     }
+  }
+
+  private addModelFile(p: ProjectFiles, file: string, facts: SqlFacts): void {
+    const props = this.propsByProject.get(p)!;
+    const base = path.basename(file, ".sql");
+    const version = props.versioned.get(base);
+    const name = version?.name ?? base;
+    this.addDbtNode(p, "dbt_model", name, file, zeroSpan(), facts, props.models.get(name), "models", {}, version);
+    for (const snap of facts.snapshots) this.addSnapshot(p, file, snap, props.snapshots.get(snap.name));
+  }
+
+  /** Runs `add` and remembers the pending nodes it produced as the nodes of `file`. */
+  private recordFileNodes(file: string, add: () => void): PendingNode[] {
+    const before = this.pending.length;
+    add();
+    const made = this.pending.slice(before);
+    this.nodesByFile.set(file, made);
+    return made;
   }
 
   private addSnapshot(p: ProjectFiles, file: string, snap: SqlFacts["snapshots"][number], props: PropsEntry | undefined): void {
@@ -323,7 +398,11 @@ class Linker {
   // ------------------------------------------------------------------ TS nodes
 
   private addTsNodes(): void {
-    for (const [file, facts] of this.input.ts) {
+    for (const [file, facts] of this.input.ts) this.recordFileNodes(file, () => this.addTsFile(file, facts));
+  }
+
+  private addTsFile(file: string, facts: TsFacts): void {
+    {
       for (const def of facts.assets) {
         if (!def.key || def.key.length === 0) continue;
         const key = def.key;
@@ -402,10 +481,7 @@ class Linker {
   }
 
   private addToGraph(node: PendingNode): void {
-    const { facts: _facts, owner: _owner, ...plain } = node;
-    void _facts;
-    void _owner;
-    this.graph.addNode(plain);
+    this.graph.addNode(plainNode(node));
     if (node.file) {
       const list = this.assetsByFile.get(node.file) ?? [];
       list.push(node.id);
@@ -562,9 +638,13 @@ class Linker {
   // ------------------------------------------------------------------ TS references
 
   private linkTs(): void {
-    const factsOf = (file: string) => this.input.ts.get(file);
+    for (const [file, facts] of this.input.ts) this.linkTsFile(file, facts);
+  }
+
+  private linkTsFile(file: string, facts: TsFacts): void {
+    const factsOf = (f: string) => this.input.ts.get(f);
     const allIds = () => [...this.graph.nodes.keys()];
-    for (const [file, facts] of this.input.ts) {
+    {
       for (const def of facts.assets) {
         const to = this.tsIdsByDef.get(def);
         if (!to || this.graph.get(to)?.file !== file) continue;
@@ -647,6 +727,18 @@ class Linker {
 
 // ---------------------------------------------------------------------- small pure helpers
 
+/** The node as the graph keeps it, without the linker's bookkeeping. */
+function plainNode(node: PendingNode): AssetNode {
+  const { facts: _facts, owner: _owner, ...plain } = node;
+  return plain;
+}
+
+function tsSignature(facts: TsFacts): string {
+  const exports = facts.exports.map((e) => `${e.exported}:${e.local}:${e.from ?? ""}`);
+  const assets = facts.assets.map((a) => `${a.key?.join("/")}:${a.localName ?? ""}:${a.exportName ?? ""}`);
+  return `${exports.join("|")}#${assets.join("|")}`;
+}
+
 interface PropsEntry {
   file: string;
   props: YamlNodeProps;
@@ -657,6 +749,7 @@ function collectProps(p: ProjectFiles): {
   seeds: Map<string, PropsEntry>;
   snapshots: Map<string, PropsEntry>;
   definedModels: Set<string>;
+  versioned: Map<string, { name: string; v: string; latest: boolean }>;
 } {
   const models = new Map<string, PropsEntry>();
   const seeds = new Map<string, PropsEntry>();
@@ -668,7 +761,7 @@ function collectProps(p: ProjectFiles): {
   }
   const definedModels = new Set<string>();
   for (const file of p.models.keys()) definedModels.add(path.basename(file, ".sql"));
-  return { models, seeds, snapshots, definedModels };
+  return { models, seeds, snapshots, definedModels, versioned: versionFiles(models) };
 }
 
 /**

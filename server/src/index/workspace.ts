@@ -13,7 +13,7 @@ import { parseManifest } from "./dbt/manifest";
 import { readDbtProject } from "./dbt/project";
 import { parsePropertiesYaml } from "./dbt/yaml";
 import type { DbtProject, SqlFacts, TsFacts, YamlFacts } from "./facts";
-import { linkWorkspace, type LinkResult, type Occurrence, type ProjectFiles } from "./link";
+import { Linker, type LinkResult, type Occurrence, type ProjectFiles } from "./link";
 import { makeRelativeResolver, readTsAssets } from "./ts/assets";
 
 /** Folders never walked: dependencies, build output, VCS and tool state. */
@@ -56,6 +56,7 @@ export class WorkspaceIndex {
   private readonly projectDiagnostics = new Map<string, IndexDiagnostic[]>();
   private readonly fileDiagnostics = new Map<string, IndexDiagnostic[]>();
   private linked: LinkResult | undefined;
+  private linker: Linker | undefined;
   private readonly isIncluded: (file: string) => boolean;
   private readonly resolveModule = makeRelativeResolver((p) => fs.existsSync(p));
 
@@ -166,13 +167,17 @@ export class WorkspaceIndex {
       if (exists && this.isIncluded(file)) this.readTs(file);
       changed = true;
     }
-    if (changed) this.linked = undefined;
+    if (changed && this.linked) {
+      // Most edits keep a file's assets: relink just that file; anything else relinks everything.
+      this.linked = exists ? this.linker?.relinkFile(file) : undefined;
+    }
     return changed;
   }
 
   private link(): LinkResult {
     if (!this.linked) {
-      this.linked = linkWorkspace({ projects: [...this.projects.values()].map((p) => p.files), ts: this.ts });
+      this.linker = new Linker({ projects: [...this.projects.values()].map((p) => p.files), ts: this.ts });
+      this.linked = this.linker.link();
     }
     return this.linked;
   }

@@ -325,7 +325,11 @@ interface Condensed {
   cpos: Int32Array;
 }
 
-function condense(C: Components, succStart: Int32Array, succ: Int32Array, compName: (c: number) => string): Condensed {
+function sortedMembers(C: Components, c: number, name: (i: number) => string): number[] {
+  return Array.from(C.members.subarray(C.compStart[c], C.compStart[c + 1])).sort((x, y) => cmp(name(x), name(y)));
+}
+
+function condense(C: Components, succStart: Int32Array, succ: Int32Array, name: (i: number) => string): Condensed {
   const { count, comp, members, compStart } = C;
   const csuccStart = new Int32Array(count + 1);
   const csucc = new Int32Array(succ.length);
@@ -334,8 +338,9 @@ function condense(C: Components, succStart: Int32Array, succ: Int32Array, compNa
   let k = 0;
   for (let c = 0; c < count; c++) {
     mark[c] = c;
-    for (let x = compStart[c], xEnd = compStart[c + 1]; x < xEnd; x++) {
-      const m = members[x];
+    // a cycle's members in name order, so that the order below never depends on the selection's order
+    const list = C.single[c] >= 0 ? members.subarray(compStart[c], compStart[c + 1]) : sortedMembers(C, c, name);
+    for (const m of list) {
       for (let e = succStart[m], end = succStart[m + 1]; e < end; e++) {
         const d = comp[succ[e]];
         if (mark[d] !== c) {
@@ -349,6 +354,7 @@ function condense(C: Components, succStart: Int32Array, succ: Int32Array, compNa
   }
   const roots: number[] = [];
   for (let c = 0; c < count; c++) if (indegree[c] === 0) roots.push(c);
+  const compName = (c: number): string => (C.single[c] >= 0 ? name(C.single[c]) : name(sortedMembers(C, c, name)[0]));
   roots.sort((a, b) => cmp(compName(a), compName(b)));
   const topo = new Int32Array(count);
   let tail = 0;
@@ -664,11 +670,7 @@ export function planSelection(graph: AssetGraph, selected: Iterable<string>): Pl
       }
     }
   }
-  const compName = (c: number): string => {
-    if (C.single[c] >= 0) return name(C.single[c]);
-    return membersOf(c).map(name).sort(cmp)[0];
-  };
-  const D = condense(C, R.succStart, R.succ, compName);
+  const D = condense(C, R.succStart, R.succ, name);
 
   const stepOf = new Int32Array(R.n).fill(-1);
   const steps = initialSteps(G, R, C, D, inStep, stepOf);

@@ -1151,19 +1151,33 @@ function cleanCallee(name: string): string {
 export function describeError(e: unknown, file: string, stage: "compile" | "render", what: string): EmbeddedRenderError {
   if (e instanceof EmbeddedRenderError) return e;
   const cause = rootCause(e);
-  if (cause instanceof EmbeddedRenderError) return cause;
+  if (cause instanceof EmbeddedRenderError) {
+    if (cause.file === file) return cause;
+    // Raised in another file (a macro file, an ephemeral model): say where it was used from.
+    const at = typeof (e as { lineno?: unknown })?.lineno === "number" ? `:${(e as { lineno: number }).lineno + (stage === "render" ? 1 : 0)}` : "";
+    return new EmbeddedRenderError(`${cause.message} [used from ${what} ${file}${at}]`, cause.file, cause.line, cause.construct, cause.unsupported);
+  }
   const rawMsg = e instanceof Error ? e.message : String(e);
-  // nunjucks: "(path) [Line N, Column M]\n  message" — 1-based when parsing, 0-based when rendering.
-  const pos = /\[Line (\d+)(?:, Column (\d+))?\]/.exec(rawMsg);
+  // nunjucks errors carry lineno/colno: 1-based from the parser, 0-based from a render.
   let line: number | undefined;
   let column: number | undefined;
-  if (pos) {
-    const shift = stage === "render" && !(cause instanceof JinjaPreprocessError) ? 1 : 0;
-    line = Number(pos[1]) + shift;
-    column = pos[2] !== undefined ? Number(pos[2]) + shift : undefined;
+  const shift = stage === "render" ? 1 : 0;
+  const withPos = [e, (e as { cause?: unknown })?.cause].find((x) => typeof (x as { lineno?: unknown })?.lineno === "number") as { lineno: number; colno?: number } | undefined;
+  if (withPos) {
+    line = withPos.lineno + shift;
+    column = typeof withPos.colno === "number" ? withPos.colno + shift : undefined;
+  } else {
+    const pos = /\[Line (\d+)(?:, Column (\d+))?\]/.exec(rawMsg);
+    if (pos) {
+      line = Number(pos[1]) + shift;
+      column = pos[2] !== undefined ? Number(pos[2]) + shift : undefined;
+    }
   }
   if (cause instanceof JinjaPreprocessError) line = cause.line;
-  const detail = (cause instanceof Error ? cause.message : rawMsg.replace(/^\([^)]*\)( \[Line [^\]]*\])?\s*/, "")).replace(/^Error: /, "").trim();
+  const detail = (cause instanceof Error ? cause.message : rawMsg)
+    .replace(/^\([^)]*\)( \[Line [^\]]*\])?\s*/, "")
+    .replace(/^(Template render error: )?(Error: )?/, "")
+    .trim();
   const macroStack = (cause as { dbtMacroStack?: string[] })?.dbtMacroStack;
   const where = `${file}${line !== undefined ? `:${line}${column !== undefined ? `:${column}` : ""}` : ""}`;
   const inMacro = macroStack?.length ? ` (in macro ${macroStack.join(" <- ")})` : "";
