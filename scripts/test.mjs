@@ -5,6 +5,10 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const tiers = process.argv.slice(2);
+
+// Protocol and CLI tests run the built bundles, so build first.
+const build = spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
+if (build.status !== 0) process.exit(build.status ?? 1);
 const roots = (tiers.length ? tiers : readdirSync("test")).map((t) => join("test", t));
 
 function collect(dir, out) {

@@ -59,11 +59,11 @@ const MODELS: Record<string, [string, string]> = {
     "hello ann!|hello bob?|yo cy!|3|hello pkg!",
   ],
   macro_dispatch: [
-    "select '{{ adapter.dispatch(\"flavour\")() }}|{{ dbt.type_string() }}|{{ dbt.date_trunc(\"month\", \"x\") }}|{{ vendorpkg.vendor_hello() }}' as out",
+    "select $${{ adapter.dispatch(\"flavour\")() }}|{{ dbt.type_string() }}|{{ dbt.date_trunc(\"month\", \"x\") }}|{{ vendorpkg.vendor_hello() }}$$ as out",
     "duckdb flavour|VARCHAR|date_trunc('month', x)|vendor hello from default",
   ],
   run_query_pivot: [
-    "{% set q %}select distinct status from {{ ref('orders_src') }} order by 1{% endset %}\n{% set results = run_query(q) %}\n{% if execute %}{% set statuses = results.columns[0].values() %}{% else %}{% set statuses = [] %}{% endif %}\nselect '{{ statuses | join(\",\") }}|{{ results.rows | length }}|{% for row in results %}{{ row[0] }}{% endfor %}' as out",
+    "{% set q %}select distinct status from {{ ref('orders_src') }} order by 1{% endset %}\n{% set results = run_query(q) %}\n{% if execute %}{% set statuses = results.columns[0].values() %}{% else %}{% set statuses = [] %}{% endif %}\nselect $${{ statuses | join(\",\") }}|{{ results.rows | length }}|{% for row in results %}{{ row[0] }}{% endfor %}$$ as out",
     "completed,placed,shipped|3|completedplacedshipped",
   ],
   statement_load_result: [
@@ -71,19 +71,14 @@ const MODELS: Record<string, [string, string]> = {
     "4|4",
   ],
   columns_star: [
-    "{% set cols = adapter.get_columns_in_relation(ref('orders_src')) %}\nselect '{% for c in cols if true %}{% endfor %}' as out",
-    "",
+    "{% set cols = adapter.get_columns_in_relation(ref('orders_src')) %}{% set names = [] %}{% for c in cols %}{% if c.name != 'id' %}{% do names.append(c.name ~ ':' ~ c.dtype.lower()) %}{% endif %}{% endfor %}\nselect '{{ names | join(\",\") }}' as out",
+    "status:varchar",
   ],
   datetime_env_log: [
     "{% set d = modules.datetime.datetime.strptime('2024-02-28', '%Y-%m-%d') %}{% do log('rendering ' ~ this.name, info=True) %}\nselect '{{ (d + modules.datetime.timedelta(days=2)).strftime(\"%Y-%m-%d\") }}|{{ env_var(\"TRIB_TEST_ENV\", \"unset\") }}|{{ env_var(\"TRIB_TEST_SET\") }}|{{ run_started_at.strftime(\"%Y\") }}|{{ target.name }}/{{ target.schema }}/{{ target.type }}' as out",
     "2024-03-01|unset|yes|2031|dev/main/duckdb",
   ],
 };
-// columns_star uses a loop filter on purpose? No: keep it supported; replaced below.
-MODELS.columns_star = [
-  "{% set cols = adapter.get_columns_in_relation(ref('orders_src')) %}{% set names = [] %}{% for c in cols %}{% if c.name != 'id' %}{% do names.append(c.name ~ ':' ~ c.dtype.lower()) %}{% endif %}{% endfor %}\nselect '{{ names | join(\",\") }}' as out",
-  "status:varchar",
-];
 
 const MACROS = `
 {% macro greet(name, greeting='hello', punct='!') -%}

@@ -23,13 +23,22 @@
  *    which is exactly what "the best stage among the other classes" needs. Every edge between two
  *    groups (class, stage) increases the stage, so grouping dbt nodes by (project, stage) is already
  *    a valid, acyclic plan, and a TS asset can never sit between two members of one group.
- * 3. Greedy merging: the step DAG's transitive closure is kept as bitsets; two dbt steps of the same
- *    project can merge exactly when no third step lies between them (that would be a cycle after
- *    merging). Pairs are tried in stage order, repeatedly, until no pair can merge; each merge
- *    updates the closure incrementally. The result is pairwise maximal: any two dbt steps of one
- *    project that remain separate have a step (typically a TS one) on a path between them.
- * 4. Steps are sorted by depth in the step DAG (longest path, the `parallelGroup`), then by the
- *    topological position of their first asset.
+ * 3. Greedy merging (layering alone is not optimal: `d1 -> t1 -> d2` next to `d3 -> t2 -> t3 -> d4`
+ *    gives three dbt layers where two invocations suffice): the step DAG's transitive closure is kept
+ *    as bitsets (rows computed in a Kahn order of the step DAG); two dbt steps of the same project can
+ *    merge exactly when no third step lies between them, either way (that would be a cycle after
+ *    merging). Pairs are tried in stage order, repeatedly, until no pair can merge; each merge updates
+ *    the closure incrementally (only rows of the merged step's ancestors and descendants change). The
+ *    result is pairwise maximal: any two dbt steps of one project that remain separate would form a
+ *    cycle with some other step(s) if merged (a TS asset between them is such a case).
+ * 4. Steps are sorted by depth in the step DAG (longest path, the `parallelGroup`, 0-based), then by
+ *    the topological position of their first asset. `dependsOn` lists direct predecessors (not
+ *    transitively reduced).
+ *
+ * The graph is turned into integer adjacency arrays once per `AssetGraph` instance (cached in a
+ * WeakMap, revalidated by node and edge counts), so repeated plans on one graph are cheap.
+ * Cost: O(V + E) over the region, plus O(k² · S/32) for k dbt steps of one project among S steps.
+ * It never throws on cycles and never loops: every phase is a bounded pass.
  */
 import type { AssetGraph } from "../graph/graph";
 import type { Plan, PlanSkip, PlanStep } from "../protocol/plan";
@@ -517,14 +526,25 @@ function mergeSteps(steps: WorkStep[], E: StepEdges, stepOf: Int32Array): Uint8A
     list.push(s);
   }
   if (![...byClass.values()].some((list) => list.length > 1)) return alive;
+  for (const list of byClass.values()) list.sort((a, b) => steps[a].stage - steps[b].stage || a - b);
 
+  // a topological order of the step DAG (Kahn); it is acyclic by construction, but if it ever were
+  // not, merging is skipped rather than risking a wrong plan
+  const topo: number[] = [];
+  {
+    const pending = new Int32Array(S);
+    for (let s = 0; s < S; s++) {
+      pending[s] = E.pred[s].size;
+      if (pending[s] === 0) topo.push(s);
+    }
+    for (let k = 0; k < topo.length; k++) for (const t of E.succ[topo[k]]) if (--pending[t] === 0) topo.push(t);
+    if (topo.length < S) return alive;
+  }
   const W = (S + 31) >>> 5;
   const reach = new Uint32Array(S * W);
   const anc = new Uint32Array(S * W);
-  // inter-step edges strictly increase the stage, so stage order is a topological order
-  const byStage = Array.from({ length: S }, (_, s) => s).sort((a, b) => steps[a].stage - steps[b].stage);
   for (let k = S - 1; k >= 0; k--) {
-    const s = byStage[k];
+    const s = topo[k];
     const base = s * W;
     for (const t of E.succ[s]) {
       reach[base + (t >>> 5)] |= 1 << (t & 31);
@@ -533,7 +553,7 @@ function mergeSteps(steps: WorkStep[], E: StepEdges, stepOf: Int32Array): Uint8A
     }
   }
   for (let k = 0; k < S; k++) {
-    const s = byStage[k];
+    const s = topo[k];
     const base = s * W;
     for (const p of E.pred[s]) {
       anc[base + (p >>> 5)] |= 1 << (p & 31);

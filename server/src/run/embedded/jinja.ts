@@ -76,16 +76,28 @@ export function withDbtJinja<T>(fn: () => T): T {
 export function installDbtJinja(): void {
   if (installed) return;
   installed = true;
-  nj.installJinjaCompat();
   const rt = nj.runtime;
-  const origLookup = rt.memberLookup;
+  const stockLookup = rt.memberLookup;
+  nj.installJinjaCompat();
+  const compatLookup = rt.memberLookup;
   rt.memberLookup = function memberLookup(this: unknown, obj: unknown, val: unknown, ...rest: unknown[]) {
-    if (active > 0 && rest.length === 0 && typeof val === "string" && obj !== null && obj !== undefined) {
+    if (active > 0 && rest.length === 0 && obj !== null && obj !== undefined && (typeof val === "string" || typeof val === "number")) {
       // Python methods first for str/list/dict (Jinja resolves attributes before items).
-      const m = pythonMethod(obj, val);
-      if (m) return m;
+      if (typeof val === "string") {
+        const m = pythonMethod(obj, val);
+        if (m) return m;
+      }
+      if (typeof obj === "function" || isPlainObject(obj)) {
+        // Namespaces and dicts: values as they are; callables with attributes
+        // (`modules.datetime.datetime.now`) keep them.
+        const v = (obj as Record<string, unknown>)[val];
+        if (typeof v === "function" && Object.keys(v).length === 0) return v.bind(obj);
+        return v;
+      }
+      // Class instances (relations, agate tables, columns...): their own methods, bound.
+      if (typeof obj === "object" && !Array.isArray(obj)) return stockLookup.call(this, obj, val);
     }
-    return origLookup.call(this, obj, val, ...rest);
+    return compatLookup.call(this, obj, val, ...rest);
   };
   const origSuppress = rt.suppressValue;
   rt.suppressValue = function suppressValue(val: unknown, autoescape: boolean) {

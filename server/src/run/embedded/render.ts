@@ -154,6 +154,8 @@ interface EphemeralCache {
 // ---------------------------------------------------------------- config helpers
 
 const ADDITIVE = new Set(["tags", "pre_hook", "post_hook"]);
+/** Config keys that change how a node renders (`this`, `is_incremental()`). */
+const DECISIVE = ["materialized", "schema", "alias", "database", "full_refresh", "target_schema", "target_database", "version"];
 
 export function normalizeConfigKey(k: string): string {
   return k.replace(/^\+/, "").replace(/-/g, "_");
@@ -987,10 +989,12 @@ export class DbtRenderer {
     } catch (e) {
       return { ok: false, error: describeError(e, node.file, "compile", node.resourceType) };
     }
-    let cfg = normalizeConfig(node.config);
-    if (!cfg.materialized) cfg.materialized = defaultMaterialization(node);
-    // Render; when in-file config changes the relation or the materialization, render again with
-    // the final config (so `this` and `is_incremental()` saw the right values).
+    const base = normalizeConfig(node.config);
+    if (!base.materialized) base.materialized = defaultMaterialization(node);
+    let cfg = base;
+    // Render; when in-file config changes the relation or the materialization, render again
+    // knowing them (so `this` and `is_incremental()` see the final values). The other keys are
+    // set again by the template's own config() calls.
     for (let attempt = 0; attempt < 3; attempt++) {
       let relation: DbtRelation;
       try {
@@ -1007,7 +1011,9 @@ export class DbtRenderer {
         if (!frame.config.materialized) frame.config.materialized = defaultMaterialization(node);
         const finalRel = this.relationFor(node, frame.config);
         if ((finalRel.key !== relation.key || frame.config.materialized !== cfg.materialized) && attempt < 2) {
-          cfg = frame.config;
+          cfg = { ...base };
+          for (const k of DECISIVE) if (frame.config[k] !== undefined) cfg[k] = frame.config[k];
+          this.ephemeralCache.clear();
           continue;
         }
         frame.relation = finalRel;
