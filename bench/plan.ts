@@ -2,8 +2,9 @@
  * Planner benchmark: a 10,000-node graph (layers of dbt models with a few hundred TS assets
  * interleaved), selection `+sink`, median planning time over 7 runs.
  *
- *   npx tsx bench/plan.ts   -> {"planMs10k": ..., ...}
+ *   npx tsx bench/plan.ts  (or `npm run bench -- plan`)  -> {"planMs10k": ..., ...}
  */
+import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { AssetGraph } from "../server/src/graph/graph";
 import { selectAssets } from "../server/src/graph/selection";
@@ -128,15 +129,18 @@ export async function benchPlan(): Promise<PlanBench> {
   };
 }
 
-const invokedDirectly = (() => {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  return import.meta.url === new URL(`file://${entry.startsWith("/") ? "" : "/"}${entry.replace(/\\/g, "/")}`).href || /bench[\\/]plan\.ts$/.test(entry);
-})();
+// run directly (`npx tsx bench/plan.ts`, `npm run bench -- plan`), not when imported by a test
+const invokedDirectly = /(^|[\\/])bench[\\/]plan\.ts$/.test(process.argv[1] ?? "");
 
 if (invokedDirectly) {
   benchPlan().then(
-    (result) => console.log(JSON.stringify(result)),
+    (result) =>
+      console.log(
+        JSON.stringify({
+          ...result,
+          machine: { cpus: cpus().length, loadavg: loadavg().map((x) => Math.round(x * 10) / 10), node: process.version },
+        }),
+      ),
     (error: unknown) => {
       console.error(error);
       process.exitCode = 1;

@@ -321,7 +321,7 @@ export class Linker {
 
   private addModelFile(p: ProjectFiles, file: string, facts: SqlFacts): void {
     const props = this.propsByProject.get(p)!;
-    const base = path.basename(file, ".sql");
+    const base = path.basename(file, path.extname(file));
     const version = props.versioned.get(base);
     const name = version?.name ?? base;
     this.addDbtNode(p, "dbt_model", name, file, zeroSpan(), facts, props.models.get(name), "models", {}, version);
@@ -760,7 +760,7 @@ function collectProps(p: ProjectFiles): {
     for (const props of facts.snapshots) snapshots.set(props.name, { file, props });
   }
   const definedModels = new Set<string>();
-  for (const file of p.models.keys()) definedModels.add(path.basename(file, ".sql"));
+  for (const file of p.models.keys()) definedModels.add(path.basename(file, path.extname(file)));
   return { models, seeds, snapshots, definedModels, versioned: versionFiles(models) };
 }
 

@@ -9,6 +9,7 @@ import picomatch from "picomatch";
 import type { AssetGraph } from "../graph/graph";
 import type { IndexDiagnostic } from "../protocol/types";
 import { scanSql } from "./dbt/jinja";
+import { scanPythonModel } from "./dbt/python";
 import { parseManifest } from "./dbt/manifest";
 import { readDbtProject } from "./dbt/project";
 import { parsePropertiesYaml } from "./dbt/yaml";
@@ -274,7 +275,7 @@ export class WorkspaceIndex {
       this.fileDiagnostics.set(file, facts.diagnostics);
       return;
     }
-    const facts: SqlFacts = scanSql(text, file);
+    const facts: SqlFacts = file.endsWith(".py") ? scanPythonModel(text, file) : scanSql(text, file);
     this.fileDiagnostics.set(file, facts.diagnostics);
     if (role === "model") files.models.set(file, facts);
     else if (role === "snapshot") files.snapshots.set(file, facts);
@@ -358,6 +359,7 @@ function isSkipped(file: string): boolean {
 function fileMatchesRole(file: string, role: FileRole): boolean {
   if (/\.ya?ml$/.test(file)) return true;
   if (role === "seed") return file.endsWith(".csv");
+  if (role === "model") return file.endsWith(".sql") || file.endsWith(".py");
   return file.endsWith(".sql");
 }
 

@@ -126,9 +126,20 @@ export function installDbtJinja(): void {
   binop("compileSub", "__dbtSub");
   binop("compileMul", "__dbtMul");
   binop("compileMod", "__dbtMod");
+  // Dict keys are expressions in Jinja (`{col.column: col}`, `{table: []}`), not JS-style names.
+  const origPair = proto.compilePair;
+  proto.compilePair = function (this: NjCompiler, node: NjNode & { key: NjNode & { value?: unknown }; value: NjNode }, frame: unknown) {
+    if (active <= 0 || (node.key instanceof nj.nodes.Literal && typeof node.key.value === "string")) return origPair.call(this, node, frame);
+    this._emit("[runtime.__dbtKey(");
+    this.compile(node.key, frame);
+    this._emit(")]: ");
+    this.compile(node.value, frame);
+  } as NjCompileFn;
+  rt.__dbtKey = (k: unknown) => (typeof k === "string" ? k : pyStr(k));
+  installParserPatch();
   const origGroup = proto.compileGroup;
   proto.compileGroup = function (this: NjCompiler, node: NjNode, frame: unknown) {
-    if (active <= 0 || node.children.length < 2) return origGroup.call(this, node, frame);
+    if (active <= 0 || (node.children.length < 2 && !(node as NjNode & { dbtTuple?: boolean }).dbtTuple)) return origGroup.call(this, node, frame);
     this._emit("runtime.__dbtTuple([");
     node.children.forEach((c, i) => {
       if (i) this._emit(",");
@@ -136,6 +147,94 @@ export function installDbtJinja(): void {
     });
     this._emit("])");
   };
+}
+
+// ---------------------------------------------------------------- parser: Python literals
+
+interface NjTokenizer {
+  index: number;
+  lineno: number;
+  colno: number;
+}
+interface NjParserInternals {
+  tokens: NjTokenizer;
+  peeked: unknown;
+  peekToken(): { type: string; lineno: number; colno: number };
+  nextToken(): { type: string; lineno: number; colno: number };
+  skip(type: string): boolean;
+  fail(msg: string, lineno?: number, colno?: number): never;
+  parseExpression(): NjNode;
+}
+
+/**
+ * List, tuple and dict literals the Python way while dbt rendering is active: trailing commas
+ * (`['a', 'b',]`), one-element tuples (`('a',)`), any expression as a dict key. Anything else
+ * (slices `x[1:3]`) goes to the previous parser.
+ */
+function installParserPatch(): void {
+  const parserMod = (nunjucks as unknown as { parser: { Parser: { prototype: Record<string, unknown> } } }).parser;
+  const lexer = (nunjucks as unknown as { lexer: Record<string, string> }).lexer;
+  const proto = parserMod.Parser.prototype;
+  const prev = proto.parseAggregate as (this: NjParserInternals) => NjNode | null;
+  const nodes = nj.nodes;
+  proto.parseAggregate = function (this: NjParserInternals): NjNode | null {
+    if (active <= 0) return prev.call(this);
+    const saved = { index: this.tokens.index, lineno: this.tokens.lineno, colno: this.tokens.colno, peeked: this.peeked };
+    try {
+      return parsePythonAggregate(this, lexer, nodes);
+    } catch {
+      this.tokens.index = saved.index;
+      this.tokens.lineno = saved.lineno;
+      this.tokens.colno = saved.colno;
+      this.peeked = saved.peeked;
+      return prev.call(this);
+    }
+  };
+}
+
+function parsePythonAggregate(p: NjParserInternals, lexer: Record<string, string>, nodes: NjInternals["nodes"]): NjNode | null {
+  const tok = p.nextToken();
+  let node: NjNode & { addChild(n: NjNode): void; dbtTuple?: boolean };
+  let close: string;
+  if (tok.type === lexer.TOKEN_LEFT_PAREN) {
+    node = new nodes.Group(tok.lineno, tok.colno) as typeof node;
+    close = lexer.TOKEN_RIGHT_PAREN;
+  } else if (tok.type === lexer.TOKEN_LEFT_BRACKET) {
+    node = new nodes.Array(tok.lineno, tok.colno) as typeof node;
+    close = lexer.TOKEN_RIGHT_BRACKET;
+  } else if (tok.type === lexer.TOKEN_LEFT_CURLY) {
+    node = new nodes.Dict(tok.lineno, tok.colno) as typeof node;
+    close = lexer.TOKEN_RIGHT_CURLY;
+  } else {
+    throw new Error("not an aggregate");
+  }
+  const isDict = tok.type === lexer.TOKEN_LEFT_CURLY;
+  let trailingComma = false;
+  for (;;) {
+    if (p.peekToken().type === close) {
+      p.nextToken();
+      break;
+    }
+    if (node.children.length > 0) {
+      if (!p.skip(lexer.TOKEN_COMMA)) throw new Error("expected comma");
+      trailingComma = true;
+      if (p.peekToken().type === close) {
+        p.nextToken();
+        break;
+      }
+    }
+    trailingComma = false;
+    if (isDict) {
+      const key = p.parseExpression();
+      if (!p.skip(lexer.TOKEN_COLON)) throw new Error("expected colon");
+      const value = p.parseExpression();
+      node.addChild(new nodes.Pair(key.lineno, key.colno, key, value));
+    } else {
+      node.addChild(p.parseExpression());
+    }
+  }
+  if (tok.type === lexer.TOKEN_LEFT_PAREN && node.children.length === 1 && trailingComma) node.dbtTuple = true;
+  return node;
 }
 
 // ---------------------------------------------------------------- extensions
@@ -505,6 +604,19 @@ export function preprocess(src: string, opts: { macroFile?: boolean; snapshotNam
   for (let k = tags.length - 1; k >= 0; k--) {
     const t = tags[k];
     if (t.name === "set") {
+      const unpack = /^\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)+)\s*,?\s*=(?!=)([\s\S]*)$/.exec(t.body);
+      if (unpack) {
+        const full = out.slice(t.start, t.end);
+        const ws = /^\{%([-+]?)/.exec(full)![1];
+        const we = /([-+]?)%\}$/.exec(full)![1];
+        const names = unpack[1].split(",").map((n) => n.trim());
+        const rhs = unpack[2].trim();
+        const value = hasTopLevelComma(rhs) ? `[${rhs.replace(/,\s*$/, "")}]` : rhs;
+        const replacement =
+          `{%${ws} set __dbt_unpack = ${value} %}` + names.map((n, i) => `{% set ${n} = __dbt_unpack[${i}] ${i === names.length - 1 ? we : ""}%}`).join("");
+        out = out.slice(0, t.start) + padTo(replacement, full) + out.slice(t.end);
+        continue;
+      }
       const m = /^\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(t.body);
       if (m) {
         const full = out.slice(t.start, t.end);
@@ -530,6 +642,23 @@ export function preprocess(src: string, opts: { macroFile?: boolean; snapshotNam
 function padTo(replacement: string, original: string): string {
   const lines = (original.match(/\n/g) ?? []).length - (replacement.match(/\n/g) ?? []).length;
   return lines > 0 ? replacement + "\n".repeat(lines) : replacement;
+}
+
+/** Whether `code` has a comma outside strings and brackets. */
+function hasTopLevelComma(code: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < code.length; i++) {
+    const ch = code[i];
+    if (ch === "'" || ch === '"') {
+      i++;
+      while (i < code.length && code[i] !== ch) i += code[i] === "\\" ? 2 : 1;
+      continue;
+    }
+    if (ch === "(" || ch === "[" || ch === "{") depth++;
+    else if (ch === ")" || ch === "]" || ch === "}") depth--;
+    else if (ch === "," && depth === 0) return true;
+  }
+  return false;
 }
 
 /** Whether `word` occurs in `code` outside strings and brackets. */

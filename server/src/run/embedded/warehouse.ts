@@ -80,12 +80,12 @@ export class Warehouse {
   }
 
   /** Runs a query and returns every row as a plain object (see the file comment for types). */
-  async query<T extends Row = Row>(sql: string, params?: SqlParam[] | Record<string, SqlParam>): Promise<T[]> {
+  async query<T extends object = Row>(sql: string, params?: SqlParam[] | Record<string, SqlParam>): Promise<T[]> {
     return (await this.queryWithColumns<T>(sql, params)).rows;
   }
 
   /** Like `query`, plus the result's column names and DuckDB types. */
-  async queryWithColumns<T extends Row = Row>(
+  async queryWithColumns<T extends object = Row>(
     sql: string,
     params?: SqlParam[] | Record<string, SqlParam>,
     conn: DuckDBConnection = this.conn,
@@ -106,7 +106,7 @@ export class Warehouse {
       const raw = rawRows[r];
       const row: Row = {};
       for (let c = 0; c < names.length; c++) row[names[c]] = toPlain(raw[c], types[c].typeId);
-      rows[r] = row as T;
+      rows[r] = row as unknown as T;
     }
     return { rows, columns: names.map((name, i) => ({ name, type: types[i].toString() })) };
   }
@@ -154,7 +154,7 @@ export class Warehouse {
    * Runs a query on a side connection and gives up after `timeoutMs` (the query is interrupted
    * and `undefined` returned). Used for "cheap" figures such as a view's row count.
    */
-  async queryWithin<T extends Row = Row>(sql: string, timeoutMs: number): Promise<T[] | undefined> {
+  async queryWithin<T extends object = Row>(sql: string, timeoutMs: number): Promise<T[] | undefined> {
     this.assertOpen();
     if (!this.side) this.side = await this.instance.connect();
     const side = this.side;
