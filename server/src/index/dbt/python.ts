@@ -31,16 +31,19 @@ export function scanPythonModel(text: string, file: string): SqlFacts {
         break;
       }
     }
+    if (match[1] === "config") {
+      // Literal keyword arguments read before a non-literal one (a list, a call) still count.
+      Object.assign(facts.config, kwargs);
+      continue;
+    }
     if (end < 0) {
-      if (match[1] !== "config") {
+      {
         facts.diagnostics.push({ file, span: lines.span(start, start + match[0].length), severity: "info", code: "dynamic-ref", message: `dbt.${match[1]}(...) in a Python model with non-literal arguments: not in the static graph.` });
       }
       continue;
     }
     const span = lines.span(start, end);
-    if (match[1] === "config") {
-      Object.assign(facts.config, kwargs);
-    } else if (match[1] === "ref" && args.length > 0) {
+    if (match[1] === "ref" && args.length > 0) {
       const last = args[args.length - 1];
       const ref: RefCall = { args: args.map((a) => a.expr), kwargs, span, nameSpan: lines.span(last.start, last.end) };
       if (args.length > 1) ref.packageSpan = lines.span(args[0].start, args[0].end);
