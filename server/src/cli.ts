@@ -3,19 +3,22 @@
 import { Command, Option } from "commander";
 import * as path from "node:path";
 import { graphJson, sortedDiagnostics } from "./cli/graphJson";
-import { readTributaryConfig, WorkspaceIndex } from "./index/workspace";
+import { parse as parseYaml } from "yaml";
+import { CliError, history, jobs, materialize, planFor, printPlan, status } from "./cli/runCommands";
+import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
+import type { Engine } from "./run/runner";
 import { formatKey } from "./graph/keys";
 
 const program = new Command();
 program.name("tributary").description("One lineage graph across dbt and TypeScript assets; materialize any asset with its upstreams.").version("0.1.0");
 
-function openWorkspace(dir: string | undefined): { index: WorkspaceIndex; root: string } {
+function openWorkspace(dir: string | undefined): { index: WorkspaceIndex; root: string; config: TributaryConfig } {
   const root = path.resolve(dir ?? process.cwd());
   const { config, diagnostics } = readTributaryConfig([root]);
   for (const d of diagnostics) console.error(`${path.relative(root, d.file)}: ${d.message}`);
   const index = new WorkspaceIndex({ roots: [root], include: config.include, exclude: config.exclude });
   index.load();
-  return { index, root };
+  return { index, root, config };
 }
 
 program
@@ -55,11 +58,84 @@ program
     process.exitCode = errors > 0 ? 1 : 0;
   });
 
+program
+  .command("plan")
+  .description("show the steps that would materialize a selection")
+  .argument("<selection>", "selection, e.g. '+forecast_vs_actual' or 'tag:finance'")
+  .option("--json", "print the plan as JSON")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action((selection: string, options: { json?: boolean; dir: string }) => {
+    const { index, root } = openWorkspace(options.dir);
+    const plan = planFor(index, root, selection);
+    if (options.json) process.stdout.write(JSON.stringify(plan) + "\n");
+    else printPlan(plan, index);
+  });
+
+program
+  .command("materialize")
+  .description("materialize a selection and everything it needs, in order")
+  .argument("[selection]", "selection, e.g. '+forecast_vs_actual'")
+  .addOption(new Option("--engine <engine>", "dbt engine").choices(["embedded", "dbt"]))
+  .option("--retry-failed", "re-execute the failed and skipped steps of the last run")
+  .option("--vars <yaml>", "dbt vars as JSON or YAML, like dbt's --vars")
+  .option("--full-refresh", "rebuild incremental models from scratch")
+  .option("--wait", "wait for another run writing the warehouse instead of refusing")
+  .option("--concurrency <n>", "steps that may run at once", (v) => Number(v))
+  .option("--json", "print one JSON event per line")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action(async (selection: string | undefined, options: { engine?: Engine; retryFailed?: boolean; vars?: string; fullRefresh?: boolean; wait?: boolean; concurrency?: number; json?: boolean; dir: string }) => {
+    const { index, root, config } = openWorkspace(options.dir);
+    const summary = await materialize(index, root, selection, {
+      engine: options.engine ?? config.engine,
+      retryFailed: options.retryFailed,
+      json: options.json,
+      vars: options.vars ? (parseYaml(options.vars) as Record<string, unknown>) : undefined,
+      fullRefresh: options.fullRefresh,
+      wait: options.wait,
+      dbtExecutable: config.dbtExecutable,
+      concurrency: options.concurrency ?? config.concurrency,
+    });
+    process.exitCode = summary.status === "success" ? 0 : summary.status === "cancelled" ? 130 : 1;
+  });
+
+program
+  .command("status")
+  .description("fresh / stale / failed / missing per asset")
+  .argument("[selection]", "selection (default: every asset)")
+  .option("--json", "print JSON")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action((selection: string | undefined, options: { json?: boolean; dir: string }) => {
+    const { index, root } = openWorkspace(options.dir);
+    status(index, root, selection, options.json === true);
+  });
+
+program
+  .command("history")
+  .description("recent runs, or the materializations of one asset")
+  .argument("[key]", "asset key")
+  .option("--json", "print JSON")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action((key: string | undefined, options: { json?: boolean; dir: string }) => {
+    const { index, root } = openWorkspace(options.dir);
+    history(index, root, key, options.json === true);
+  });
+
+program
+  .command("jobs")
+  .description("list job() definitions")
+  .option("--json", "print JSON")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action((options: { json?: boolean; dir: string }) => {
+    const { index, root } = openWorkspace(options.dir);
+    jobs(index, root, options.json === true);
+  });
+
 function printDiagnostics(diagnostics: { file: string; line: number; column: number; severity: string; message: string }[]): void {
   for (const d of diagnostics) console.log(`${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`);
 }
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
+  const expected = error instanceof CliError || (error instanceof Error && error.name === "WarehouseLockedError");
+  console.error(error instanceof Error ? (expected ? error.message : error.stack ?? error.message) : String(error));
   process.exitCode = 2;
 });

@@ -63,7 +63,7 @@ const MODELS: Record<string, [string, string]> = {
     "duckdb flavour|VARCHAR|date_trunc('month', x)|vendor hello from default",
   ],
   run_query_pivot: [
-    "{% set q %}select distinct status from {{ ref('orders_src') }} order by 1{% endset %}\n{% set results = run_query(q) %}\n{% if execute %}{% set statuses = results.columns[0].values() %}{% else %}{% set statuses = [] %}{% endif %}\nselect $${{ statuses | join(\",\") }}|{{ results.rows | length }}|{% for row in results %}{{ row[0] }}{% endfor %}$$ as out",
+    "{% set q %}select distinct status from {{ ref('orders_src') }} order by 1{% endset %}\n{% do log('pivot renders once', info=True) %}{% set results = run_query(q) %}\n{% if execute %}{% set statuses = results.columns[0].values() %}{% else %}{% set statuses = [] %}{% endif %}\nselect $${{ statuses | join(\",\") }}|{{ results.rows | length }}|{% for row in results %}{{ row[0] }}{% endfor %}$$ as out",
     "completed,placed,shipped|3|completedplacedshipped",
   ],
   statement_load_result: [
@@ -73,6 +73,18 @@ const MODELS: Record<string, [string, string]> = {
   columns_star: [
     "{% set cols = adapter.get_columns_in_relation(ref('orders_src')) %}{% set names = [] %}{% for c in cols %}{% if c.name != 'id' %}{% do names.append(c.name ~ ':' ~ c.dtype.lower()) %}{% endif %}{% endfor %}\nselect '{{ names | join(\",\") }}' as out",
     "status:varchar",
+  ],
+  loop_filter: [
+    "select '{% for x in [1, 2, 3, 4] if x is even %}{{ x }}{{ ',' if not loop.last }}{% endfor %}|{% for k, v in {'a': 1, 'b': 2}.items() if v > 1 %}{{ k }}{{ loop.length }}{% endfor %}' as out",
+    "2,4|b1",
+  ],
+  python_literals: [
+    "{% set cols = [\n  'a',\n  'b',\n] %}{% set one = ('x',) %}{% set first, second = 'p', 'q' %}{% set left, right = 'l.r'.split('.') %}{% set key = 'dyn' %}{% set d = {key: 1, cols[0]: 2, 'lit': 3,} %}\nselect '{{ cols | length }}|{{ one | length }}|{{ first }}{{ second }}|{{ left }}-{{ right }}|{{ d | dictsort | map(attribute=0) | join(\",\") }}' as out",
+    "2|1|pq|l-r|a,dyn,lit",
+  ],
+  package_style_macros: [
+    "select $${{ helperpkg.surrogate(['id', 'name']) }}|{{ helperpkg.first_value_of(ref('orders_src'), 'status') }}|{{ helperpkg.columns_by_type(ref('orders_src')) }}$$ as out",
+    "md5(id || '-' || name)|completed|{'INTEGER': ['id'], 'VARCHAR': ['status']}",
   ],
   datetime_env_log: [
     "{% set d = modules.datetime.datetime.strptime('2024-02-28', '%Y-%m-%d') %}{% do log('rendering ' ~ this.name, info=True) %}\nselect '{{ (d + modules.datetime.timedelta(days=2)).strftime(\"%Y-%m-%d\") }}|{{ env_var(\"TRIB_TEST_ENV\", \"unset\") }}|{{ env_var(\"TRIB_TEST_SET\") }}|{{ run_started_at.strftime(\"%Y\") }}|{{ target.name }}/{{ target.schema }}/{{ target.type }}' as out",
@@ -113,11 +125,43 @@ describe("dbt Jinja idioms", () => {
       "dbt_packages/vendorpkg/dbt_project.yml": "name: vendorpkg\n",
       "dbt_packages/vendorpkg/macros/hello.sql":
         "{% macro vendor_hello() %}{{ return(adapter.dispatch('vendor_hello', 'vendorpkg')()) }}{% endmacro %}\n{% macro default__vendor_hello() %}vendor hello from {{ helper() }}{% endmacro %}\n{% macro helper() %}default{% endmacro %}",
+      // a package written the way dbt-utils is: private helpers, legacy dispatch(packages=...),
+      // statement + return() inside the call block, dicts keyed by expressions
+      "dbt_packages/helperpkg/dbt_project.yml": "name: helperpkg\n",
+      "dbt_packages/helperpkg/macros/helpers.sql": `
+{% macro _check_relation(obj, macro) -%}
+  {%- if obj.name is none -%}{{ exceptions.raise_compiler_error(macro ~ ' expects a relation') }}{%- endif -%}
+{%- endmacro %}
+{% macro _namespaces() %}{% do return(var('helperpkg_dispatch_list', []) + ['helperpkg']) %}{% endmacro %}
+{% macro surrogate(fields) -%}
+  {{ return(adapter.dispatch('surrogate', packages=helperpkg._namespaces())(fields)) }}
+{%- endmacro %}
+{% macro default__surrogate(fields) -%}
+  md5({{ fields | join(" || '-' || ") }})
+{%- endmacro %}
+{% macro first_value_of(relation, column) -%}
+  {%- do helperpkg._check_relation(relation, 'first_value_of') -%}
+  {%- call statement('first_value', fetch_result=True) -%}
+    {%- if relation is none -%}{{ return('') }}{%- endif -%}
+    select {{ column }} from {{ relation }} order by 1 limit 1
+  {%- endcall -%}
+  {%- set res = load_result('first_value') -%}
+  {{ return(res['data'] | map(attribute=0) | first) }}
+{%- endmacro %}
+{% macro columns_by_type(relation) -%}
+  {%- set out = {} -%}
+  {%- for col in adapter.get_columns_in_relation(relation) -%}
+    {%- if col.dtype not in out -%}{%- do out.update({col.dtype: []}) -%}{%- endif -%}
+    {%- do out[col.dtype].append(col.column) -%}
+  {%- endfor -%}
+  {{ return(out) }}
+{%- endmacro %}
+`,
       "models/orders_src.sql": "{{ config(materialized='table') }}\nselect * from (values (1, 'placed'), (2, 'shipped'), (3, 'completed'), (4, 'placed')) v(id, status)",
     };
     for (const [name, [src]] of Object.entries(MODELS)) files[`models/${name}.sql`] = src;
     p = writeProject(files);
-    p.macroFiles.push(`${p.root}/dbt_packages/vendorpkg/macros/hello.sql`);
+    p.macroFiles.push(`${p.root}/dbt_packages/vendorpkg/macros/hello.sql`, `${p.root}/dbt_packages/helperpkg/macros/helpers.sql`);
     for (const n of p.nodes.values()) if (n.name !== "orders_src") (p.deps.get(n.name) ?? []).push("orders_src");
     t = await tempWarehouse();
     r = Object.fromEntries(
@@ -153,6 +197,8 @@ describe("dbt Jinja idioms", () => {
 
   test("log() goes to onLog with the node id", () => {
     assert.ok(logs.includes("datetime_env_log:info:rendering datetime_env_log"), logs.join("\n"));
+    // run_query makes the engine render twice; the log line is still reported once
+    assert.equal(logs.filter((l) => l === "run_query_pivot:info:pivot renders once").length, 1);
   });
 });
 

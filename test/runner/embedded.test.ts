@@ -322,6 +322,8 @@ describe("failures", () => {
         "models/c_downstream.sql": "select * from {{ ref('b_broken') }}",
         "models/d_downstream2.sql": "select * from {{ ref('c_downstream') }}",
         "models/e_independent.sql": "select 42 as answer",
+        "models/f_eph_broken.sql": "{{ config(materialized='ephemeral') }}\nselect {{ var('undefined_var_for_eph') }} as x",
+        "models/g_uses_eph.sql": "select * from {{ ref('f_eph_broken') }}",
       });
       const events: EmbeddedNodeEvent[] = [];
       const nodes = stepNodes(p);
@@ -342,6 +344,11 @@ describe("failures", () => {
       assert.equal(r2.c_downstream.status, "skipped");
       assert.equal(r2.d_downstream2.status, "skipped");
       assert.equal(r2.e_independent.status, "success");
+      // an ephemeral upstream that fails to render: its downstream is skipped, not failed
+      assert.equal(r2.f_eph_broken.status, "error");
+      assert.match(r2.f_eph_broken.error ?? "", /undefined_var_for_eph/);
+      assert.equal(r2.g_uses_eph.status, "skipped");
+      assert.match(r2.g_uses_eph.error ?? "", /f_eph_broken/);
     } finally {
       t.cleanup();
     }
@@ -354,7 +361,7 @@ describe("failures", () => {
         "models/uses_unknown_macro.sql": "select\n  1 as a,\n  {{ some_package.fancy_macro('x') }} as b",
         "models/uses_unknown_tag.sql": "select 1 as a\n{% materialization custom, adapter='duckdb' %}\n{% endmaterialization %}",
         "models/uses_adapter.sql": "{% set cols = adapter.get_catalog_stats(this) %}\nselect 1 as a",
-        "models/loop_filter.sql": "select 1\n\n{% for x in [1, 2] if x > 1 %}, {{ x }}{% endfor %}",
+        "models/recursive_loop.sql": "select 1\n\n{% for x in [1, 2] recursive %}, {{ x }}{% endfor %}",
         "models/fine.sql": "select 1 as a",
       });
       const r = byId(await runEmbeddedStep(stepNodes(p), contextFor(p, t.wh)));
@@ -362,7 +369,7 @@ describe("failures", () => {
         ["uses_unknown_macro", /uses_unknown_macro\.sql:3:\d+/, /some_package\.fancy_macro/],
         ["uses_unknown_tag", /uses_unknown_tag\.sql:2/, /\{% materialization %\}/],
         ["uses_adapter", /uses_adapter\.sql:1/, /adapter\.get_catalog_stats/],
-        ["loop_filter", /loop_filter\.sql:3/, /for \.\.\. if/],
+        ["recursive_loop", /recursive_loop\.sql:3/, /for \.\.\. recursive/],
       ];
       for (const [id, where, construct] of expectations) {
         assert.equal(r[id].status, "error", id);

@@ -64,6 +64,8 @@ export interface LinkResult {
   occurrences: Map<string, Occurrence[]>;
   /** Assets defined in each file (a SQL model, a YAML file's sources, a TS file's assets). */
   assetsByFile: Map<string, string[]>;
+  /** Merged dbt config per dbt node id (what the engines need to name and build relations). */
+  configs: Map<string, Record<string, unknown>>;
 }
 
 const DBT_KINDS: ReadonlySet<AssetKind> = new Set(["dbt_model", "dbt_seed", "dbt_snapshot"]);
@@ -76,6 +78,8 @@ export function linkWorkspace(input: LinkInput): LinkResult {
 const REFERENCE_CODES = new Set(["unknown-ref", "dynamic-ref", "unknown-source", "dynamic-source", "unknown-dep", "cycle"]);
 
 interface PendingNode extends AssetNode {
+  /** dbt config merged from dbt_project.yml folders, YAML properties and in-file config(). */
+  config?: Record<string, unknown>;
   /** Facts behind the node, to read its references in the second pass. */
   facts?: { refs: RefCall[]; sources: SourceCall[]; macroCalls: MacroCall[] };
   owner?: ProjectFiles;
@@ -86,6 +90,7 @@ export class Linker {
   private readonly diagnostics = new Map<string, IndexDiagnostic[]>();
   private readonly occurrences = new Map<string, Occurrence[]>();
   private readonly assetsByFile = new Map<string, string[]>();
+  private readonly configs = new Map<string, Record<string, unknown>>();
   private readonly pending: PendingNode[] = [];
   /** dbt name -> ids (models, seeds, snapshots) per project name. */
   private readonly dbtByProject = new Map<string, Map<string, string[]>>();
@@ -135,6 +140,7 @@ export class Linker {
     this.dropDiagnostics((d) => d.code === "cycle" || (d.file === file && REFERENCE_CODES.has(d.code)));
     for (const node of made) {
       this.graph.replaceNode(plainNode(node));
+      if (node.config) this.configs.set(node.id, node.config);
       this.graph.removeEdgesInto(node.id);
       if (node.nameSpan) this.occur(file, { span: node.nameSpan, target: node.id, role: "definition" });
     }
@@ -175,6 +181,7 @@ export class Linker {
       diagnostics: this.diagnostics,
       occurrences: this.occurrences,
       assetsByFile: this.assetsByFile,
+      configs: this.configs,
     };
   }
 
@@ -389,6 +396,7 @@ export class Linker {
       alsoAt: props ? [{ file: props.file, span: props.props.nameSpan }] : [],
       facts: facts ? { refs: facts.refs, sources: facts.sources, macroCalls: facts.macroCalls } : undefined,
       owner: p,
+      config: merged,
     };
     if (version?.latest) this.latestVersions.add(node.id);
     if (asString(merged.enabled) === "false" || merged.enabled === false) return;
@@ -482,6 +490,7 @@ export class Linker {
 
   private addToGraph(node: PendingNode): void {
     this.graph.addNode(plainNode(node));
+    if (node.config) this.configs.set(node.id, node.config);
     if (node.file) {
       const list = this.assetsByFile.get(node.file) ?? [];
       list.push(node.id);
@@ -729,7 +738,7 @@ export class Linker {
 
 /** The node as the graph keeps it, without the linker's bookkeeping. */
 function plainNode(node: PendingNode): AssetNode {
-  const { facts: _facts, owner: _owner, ...plain } = node;
+  const { facts: _facts, owner: _owner, config: _config, ...plain } = node;
   return plain;
 }
 

@@ -91,6 +91,11 @@ export class WorkspaceIndex {
     return this.link().occurrences;
   }
 
+  /** The merged dbt config of a dbt node (folder configs, YAML properties, in-file config()). */
+  configOf(id: string): Record<string, unknown> {
+    return this.link().configs.get(id) ?? {};
+  }
+
   /** Assets defined (or described) in a file. */
   assetsIn(file: string): string[] {
     return this.link().assetsByFile.get(file) ?? [];

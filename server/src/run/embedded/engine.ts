@@ -202,6 +202,7 @@ export async function runEmbeddedStep(nodes: EmbeddedNode[], ctx: EmbeddedContex
         results.push(result);
         if (r.status !== "success") {
           failedIds.add(node.id);
+          renderer.failedIds.add(node.id);
         }
         emit({ id: node.id, phase: r.status, rows: r.rows, ms, error: r.error });
       };
@@ -274,6 +275,10 @@ export async function runEmbeddedStep(nodes: EmbeddedNode[], ctx: EmbeddedContex
         }
         if (relationKey) failedKeys.add(relationKey);
         const cancelled = ctx.signal?.aborted;
+        if (e instanceof EmbeddedRenderError && e.failedUpstream) {
+          finish({ status: "skipped", error: e.message, materialized });
+          continue;
+        }
         finish({ status: cancelled ? "skipped" : "error", error: cancelled ? "cancelled" : describeNodeError(e, node), compiledSql, relation: relationSql, materialized });
       }
     }
@@ -318,6 +323,7 @@ async function materialize(
 ): Promise<MaterializeResult> {
   const fullRefresh = config.full_refresh === true || config.full_refresh === false ? config.full_refresh : fullRefreshFlag;
   await m.runHooks(pre);
+  if (config.sql_header) await m.runHooks([String(config.sql_header)]);
   let out: MaterializeResult;
   if (node.resourceType === "snapshot" || materialized === "snapshot") out = await m.snapshot(rel, sql, config, runStartedAt);
   else if (materialized === "view") out = await m.view(rel, sql);

@@ -128,8 +128,9 @@ export function installDbtJinja(): void {
   binop("compileMod", "__dbtMod");
   // Dict keys are expressions in Jinja (`{col.column: col}`, `{table: []}`), not JS-style names.
   const origPair = proto.compilePair;
-  proto.compilePair = function (this: NjCompiler, node: NjNode & { key: NjNode & { value?: unknown }; value: NjNode }, frame: unknown) {
-    if (active <= 0 || (node.key instanceof nj.nodes.Literal && typeof node.key.value === "string")) return origPair.call(this, node, frame);
+  proto.compilePair = function (this: NjCompiler, node: NjNode & { key: NjNode & { value?: unknown }; value: NjNode; dbtKeyExpr?: boolean }, frame: unknown) {
+    // Only pairs of dict literals parsed by us (keyword arguments are pairs too).
+    if (active <= 0 || !node.dbtKeyExpr || (node.key instanceof nj.nodes.Literal && typeof node.key.value === "string")) return origPair.call(this, node, frame);
     this._emit("[runtime.__dbtKey(");
     this.compile(node.key, frame);
     this._emit(")]: ");
@@ -228,7 +229,9 @@ function parsePythonAggregate(p: NjParserInternals, lexer: Record<string, string
       const key = p.parseExpression();
       if (!p.skip(lexer.TOKEN_COLON)) throw new Error("expected colon");
       const value = p.parseExpression();
-      node.addChild(new nodes.Pair(key.lineno, key.colno, key, value));
+      const pair = new nodes.Pair(key.lineno, key.colno, key, value) as NjNode & { dbtKeyExpr?: boolean };
+      pair.dbtKeyExpr = true;
+      node.addChild(pair);
     } else {
       node.addChild(p.parseExpression());
     }
@@ -626,12 +629,23 @@ export function preprocess(src: string, opts: { macroFile?: boolean; snapshotNam
         out = out.slice(0, t.start) + padTo(replacement, full) + out.slice(t.end);
       }
     } else if (t.name === "for") {
-      if (hasTopLevelKeyword(t.body, "if") || /\brecursive\s*$/.test(t.body)) {
-        throw new JinjaPreprocessError(
-          /\brecursive\s*$/.test(t.body) ? "recursive for loops are not supported" : "loop filtering (`{% for x in items if cond %}`) is not supported; use `{% if %}` inside the loop",
-          t.line,
-          `{% for ...${/\brecursive\s*$/.test(t.body) ? " recursive" : " if ..."} %}`,
-        );
+      if (/\brecursive\s*$/.test(t.body)) {
+        throw new JinjaPreprocessError("recursive for loops are not supported", t.line, "{% for ... recursive %}");
+      }
+      const cut = topLevelKeyword(t.body, "if");
+      if (cut >= 0) {
+        // {% for x in items if cond %} -> filter first (so loop.index/loop.last count kept items only)
+        const head = /^\s*([\s\S]+?)\s+in\s+([\s\S]+)$/.exec(t.body.slice(0, cut));
+        if (!head) throw new JinjaPreprocessError("cannot read this loop filter", t.line, "{% for ... if ... %}");
+        const target = head[1].trim();
+        const cond = t.body.slice(cut + 2).trim();
+        const full = out.slice(t.start, t.end);
+        const ws = /^\{%([-+]?)/.exec(full)![1];
+        const we = /([-+]?)%\}$/.exec(full)![1];
+        const tmp = `__dbt_loop_filter_${k}`;
+        const item = target.includes(",") ? `(${target},)` : target;
+        const replacement = `{%${ws} set ${tmp} = [] %}{% for ${target} in ${head[2].trim()} %}{% if ${cond} %}{% do ${tmp}.append(${item}) %}{% endif %}{% endfor %}{% for ${target} in ${tmp} ${we}%}`;
+        out = out.slice(0, t.start) + padTo(replacement, full) + out.slice(t.end);
       }
     }
   }
@@ -661,8 +675,8 @@ function hasTopLevelComma(code: string): boolean {
   return false;
 }
 
-/** Whether `word` occurs in `code` outside strings and brackets. */
-function hasTopLevelKeyword(code: string, word: string): boolean {
+/** Offset of `word` in `code` outside strings and brackets, or -1. */
+function topLevelKeyword(code: string, word: string): number {
   let depth = 0;
   for (let i = 0; i < code.length; i++) {
     const ch = code[i];
@@ -673,9 +687,9 @@ function hasTopLevelKeyword(code: string, word: string): boolean {
     }
     if (ch === "(" || ch === "[" || ch === "{") depth++;
     else if (ch === ")" || ch === "]" || ch === "}") depth--;
-    else if (depth === 0 && code.startsWith(word, i) && !/\w/.test(code[i - 1] ?? " ") && !/\w/.test(code[i + word.length] ?? " ")) return true;
+    else if (depth === 0 && code.startsWith(word, i) && !/\w/.test(code[i - 1] ?? " ") && !/\w/.test(code[i + word.length] ?? " ")) return i;
   }
-  return false;
+  return -1;
 }
 
 /** Names of the `{% macro name(...) %}` definitions of a (preprocessed) macro file. */

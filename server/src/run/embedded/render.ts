@@ -58,6 +58,8 @@ export class EmbeddedRenderError extends Error {
     readonly construct: string | undefined,
     /** True when the dbt engine would probably succeed (unsupported construct, not a user error). */
     readonly unsupported: boolean,
+    /** Set when the node could not render because this upstream failed in the step (skip it). */
+    readonly failedUpstream?: string,
   ) {
     super(message);
     this.name = "EmbeddedRenderError";
@@ -66,6 +68,13 @@ export class EmbeddedRenderError extends Error {
 
 class ReturnSignal {
   constructor(readonly value: unknown) {}
+}
+
+/** A ref() to a node that failed earlier in the step: the node is skipped. */
+export class UpstreamFailed extends Error {
+  constructor(readonly upstreamId: string) {
+    super(`upstream '${upstreamId}' did not succeed`);
+  }
 }
 
 /** Thrown from inside a render when the database must answer first. */
@@ -260,6 +269,7 @@ function strictObject<T extends object>(prefix: string, members: T, hint?: strin
 // ---------------------------------------------------------------- the renderer
 
 const PKG_NAME_CACHE = new Map<string, string | undefined>();
+const PRIVATE_PREFIX = "dbt_private_macro";
 
 function packageOfFile(file: string, rootDir: string, rootName: string): string {
   let dir = dirname(resolve(file));
@@ -348,10 +358,7 @@ export class DbtRenderer {
   }
 
   private makeStub(pkg: string, name: string): (...args: unknown[]) => unknown {
-    const self = this;
-    const stub = function (...args: unknown[]) {
-      return self.callMacro(pkg, name, args);
-    };
+    const stub = (...args: unknown[]) => this.callMacro(pkg, name, args);
     Object.defineProperty(stub, "name", { value: name });
     return stub;
   }
@@ -360,7 +367,11 @@ export class DbtRenderer {
     if (file.exports) return file.exports;
     if (file.error) throw file.error;
     try {
-      const src = preprocess(readFileSync(file.path, "utf8"), { macroFile: true });
+      let src = preprocess(readFileSync(file.path, "utf8"), { macroFile: true });
+      // nunjucks does not export macros whose name starts with "_" (dbt_utils._is_relation...):
+      // re-export them under a public alias, at the end so no line moves.
+      const priv = file.names.filter((n) => n.startsWith("_"));
+      if (priv.length) src += priv.map((n) => `{% set ${PRIVATE_PREFIX}${n} = ${n} %}`).join("");
       const tmpl = compileTemplate(this.env, src, file.path);
       const ctx = { ...(this.stubs.get(file.pkg) ?? {}) };
       let exported: Record<string, (...args: unknown[]) => unknown> | undefined;
@@ -372,7 +383,9 @@ export class DbtRenderer {
         }),
       );
       if (err) throw err;
-      file.exports = exported ?? {};
+      const out: Record<string, (...args: unknown[]) => unknown> = { ...(exported ?? {}) };
+      for (const n of priv) out[n] = out[`${PRIVATE_PREFIX}${n}`];
+      file.exports = out;
       return file.exports;
     } catch (e) {
       file.error = e;
@@ -418,24 +431,27 @@ export class DbtRenderer {
     const a = splitArgs(args);
     const name = String(arg(a, 0, "macro_name"));
     const ns = arg<string | null>(a, 1, "macro_namespace", null);
-    const namespaces = ns ? [String(ns)] : [this.rootPkg, "dbt"];
+    const legacy = a.kw.packages; // dbt < 1.0: adapter.dispatch(name, packages=[...])
+    const namespaces = Array.isArray(legacy) && legacy.length ? legacy.map(String) : ns ? [String(ns)] : [this.rootPkg, "dbt"];
     const searched: string[] = [];
     for (const n of namespaces) {
-      for (const candidate of [`duckdb__${name}`, `default__${name}`, ...(n === "dbt" ? [name] : [])]) {
+      for (const candidate of [`duckdb__${name}`, `default__${name}`]) {
         searched.push(`${n}.${candidate}`);
-        if (n === "dbt" || !this.stubs.has(n)) {
-          const internal = n === "dbt" || n === "dbt_duckdb" ? (this.internalMacros()[candidate] as ((...x: unknown[]) => unknown) | undefined) : undefined;
-          if (internal) return internal;
-          if (n !== "dbt") continue;
-        }
         const stub = this.stubs.get(n)?.[candidate];
         if (stub) return stub;
       }
+      if (n === "dbt") {
+        const internal = this.internalMacros();
+        for (const candidate of [`duckdb__${name}`, `default__${name}`, name]) {
+          if (typeof internal[candidate] === "function") return internal[candidate] as (...args: unknown[]) => unknown;
+        }
+      }
     }
-    const internalNs = ns === "dbt" || ns === null;
-    const message = `In dispatch: No macro named '${name}' found within namespace: '${ns ?? this.rootPkg}'\n    Searched for: ${searched.map((s) => `'${s}'`).join(", ")}`;
-    if (internalNs || (ns && !this.stubs.has(String(ns)))) {
-      throw new UnsupportedFeatureError(`adapter.dispatch('${name}'${ns ? `, '${ns}'` : ""})`, ns && !this.stubs.has(String(ns)) && ns !== "dbt" ? `${message} (is the package '${ns}' installed? run \`dbt deps\`)` : message);
+    const message = `In dispatch: No macro named '${name}' found within namespace: '${namespaces.join("', '")}'\n    Searched for: ${searched.map((x) => `'${x}'`).join(", ")}`;
+    const missing = namespaces.filter((n) => n !== "dbt" && !this.stubs.has(n));
+    if (namespaces.includes("dbt") || missing.length === namespaces.length) {
+      const construct = `adapter.dispatch('${name}'${ns ? `, '${ns}'` : ""})`;
+      throw new UnsupportedFeatureError(construct, missing.length ? `${message} (is the package '${missing[0]}' installed? run \`dbt deps\`)` : message);
     }
     throw new DbtCompilationError(message);
   }
@@ -443,38 +459,42 @@ export class DbtRenderer {
   private internalCache: Record<string, unknown> | undefined;
   private internalMacros(): Record<string, unknown> {
     if (this.internalCache) return this.internalCache;
-    const self = this;
     const m: Record<string, unknown> = { ...CROSS_DB_MACROS };
-    m.is_incremental = () => self.isIncremental();
-    m.should_full_refresh = () => self.shouldFullRefresh();
-    m.run_query = (sql: unknown) => self.runQuery(pyStr(sql));
-    m.statement = (...args: unknown[]) => self.statement(args);
+    m.is_incremental = () => this.isIncremental();
+    m.should_full_refresh = () => this.shouldFullRefresh();
+    m.run_query = (sql: unknown) => this.runQuery(pyStr(sql));
+    m.statement = (...args: unknown[]) => this.statement(args);
     m.noop_statement = (...args: unknown[]) => {
       const a = splitArgs(args);
       const name = arg<string | null>(a, 0, "name", null);
-      if (name) self.frame.results.set(String(name), { response: { code: arg(a, 1, "message", "OK"), rows_affected: arg(a, 3, "res", 0) }, data: [], table: null });
+      if (name) this.frame.results.set(String(name), { response: { code: arg(a, 1, "message", "OK"), rows_affected: arg(a, 3, "res", 0) }, data: [], table: null });
       return "";
     };
-    m.load_result = (name: unknown) => self.frame.results.get(String(name)) ?? null;
+    m.load_result = (name: unknown) => this.frame.results.get(String(name)) ?? null;
     m.store_result = (...args: unknown[]) => {
       const a = splitArgs(args);
-      self.frame.results.set(String(arg(a, 0, "name")), { response: arg(a, 1, "response"), table: arg(a, 2, "agate_table", null), data: [] });
+      this.frame.results.set(String(arg(a, 0, "name")), { response: arg(a, 1, "response"), table: arg(a, 2, "agate_table", null), data: [] });
       return "";
     };
-    m.load_relation = (rel: unknown) => self.getRelation(rel instanceof DbtRelation ? rel : undefined);
-    m.generate_schema_name = (custom: unknown) => defaultSchemaName(self.opts.target.schema, custom);
+    m.load_relation = (rel: unknown) => this.getRelation(rel instanceof DbtRelation ? rel : undefined);
+    m.generate_schema_name = (custom: unknown) => defaultSchemaName(this.opts.target.schema, custom);
     m.generate_alias_name = (...args: unknown[]) => {
       const a = splitArgs(args);
       const node = arg<Record<string, unknown> | null>(a, 1, "node", null);
       return defaultAliasName(String(node?.name ?? ""), arg(a, 0, "custom_alias_name", null), node?.version ? String(node.version) : undefined);
     };
-    m.generate_database_name = (custom: unknown) => defaultDatabaseName(self.opts.target.database, custom);
+    m.generate_database_name = (custom: unknown) => defaultDatabaseName(this.opts.target.database, custom);
     m.default__generate_schema_name = m.generate_schema_name;
     m.default__generate_alias_name = m.generate_alias_name;
     m.default__generate_database_name = m.generate_database_name;
     m.get_where_subquery = (rel: unknown) => rel;
-    m.get_columns_in_relation = (rel: unknown) => self.columnsIn(rel);
-    m.get_columns_in_query = (sql: unknown) => self.runQueryRaw(`select * from (${pyStr(sql)}) as __dbt_sbq where false limit 0`).columns.map((c) => c.name);
+    m.set_sql_header = (...args: unknown[]) => {
+      const caller = splitArgs(args).kw.caller as (() => unknown) | undefined;
+      if (caller) applyConfig(this.frame.config, { sql_header: pyStr(caller()) });
+      return "";
+    };
+    m.get_columns_in_relation = (rel: unknown) => this.columnsIn(rel);
+    m.get_columns_in_query = (sql: unknown) => this.runQueryRaw(`select * from (${pyStr(sql)}) as __dbt_sbq where false limit 0`).columns.map((c) => c.name);
     m.incremental_validate_on_schema_change = (v: unknown, def: unknown = "ignore") => (["ignore", "fail", "append_new_columns", "sync_all_columns"].includes(String(v)) ? v : def);
     this.internalCache = m;
     return m;
@@ -489,39 +509,38 @@ export class DbtRenderer {
   }
 
   private installGlobals(): void {
-    const self = this;
     const g = this.globals;
     const internal = this.internalMacros();
     const t = this.opts.target;
     const targetObj = { name: t.name, schema: t.schema, type: "duckdb", database: t.database, dbname: t.database, path: t.path, threads: t.threads, profile_name: this.rootPkg, target_name: t.name, user: "" };
 
-    const ref = (...args: unknown[]) => self.ref(args);
-    const source = (...args: unknown[]) => self.source(args);
-    const config = Object.assign((...args: unknown[]) => self.config(args), {
+    const ref = (...args: unknown[]) => this.ref(args);
+    const source = (...args: unknown[]) => this.source(args);
+    const config = Object.assign((...args: unknown[]) => this.config(args), {
       get: (...args: unknown[]) => {
         const a = splitArgs(args);
         const key = normalizeConfigKey(String(arg(a, 0, "name")));
-        const v = self.frame.config[key];
+        const v = this.frame.config[key];
         return v === undefined ? arg(a, 1, "default", null) : v;
       },
       require: (name: unknown) => {
         const key = normalizeConfigKey(String(name));
-        if (!(key in self.frame.config)) throw new DbtCompilationError(`Required config '${name}' was not found in the config of ${self.frame.node.name}`);
-        return self.frame.config[key];
+        if (!(key in this.frame.config)) throw new DbtCompilationError(`Required config '${name}' was not found in the config of ${this.frame.node.name}`);
+        return this.frame.config[key];
       },
       set: (k: unknown, v: unknown) => {
-        applyConfig(self.frame.config, { [String(k)]: v });
+        applyConfig(this.frame.config, { [String(k)]: v });
         return "";
       },
       persist_relation_docs: () => false,
       persist_column_docs: () => false,
-      meta_get: (k: unknown, d: unknown = null) => ((self.frame.config.meta as Record<string, unknown> | undefined)?.[String(k)] ?? d),
+      meta_get: (k: unknown, d: unknown = null) => ((this.frame.config.meta as Record<string, unknown> | undefined)?.[String(k)] ?? d),
     });
-    const varFn = (...args: unknown[]) => self.variable(args);
+    const varFn = (...args: unknown[]) => this.variable(args);
     const env_var = (...args: unknown[]) => {
       const a = splitArgs(args);
       const name = String(arg(a, 0, "var"));
-      const env = self.opts.env ?? process.env;
+      const env = this.opts.env ?? process.env;
       const v = env[name];
       if (v !== undefined) return v;
       if (a.pos.length > 1 || "default" in a.kw) return arg(a, 1, "default");
@@ -529,36 +548,37 @@ export class DbtRenderer {
     };
     const log = (...args: unknown[]) => {
       const a = splitArgs(args);
-      self.opts.log?.(pyStr(arg(a, 0, "msg")), arg(a, 1, "info", false) ? "info" : "debug");
+      this.emitLog(pyStr(arg(a, 0, "msg")), arg(a, 1, "info", false) ? "info" : "debug");
       return "";
     };
     const adapter = strictObject(
       "adapter",
       {
-        dispatch: (...args: unknown[]) => self.dispatch(...args),
+        dispatch: (...args: unknown[]) => this.dispatch(...args),
         type: () => "duckdb",
         quote: (s: unknown) => quoteIdent(pyStr(s)),
         quote_as_configured: (s: unknown) => quoteIdent(pyStr(s)),
         quote_seed_column: (s: unknown) => quoteIdent(pyStr(s)),
         get_relation: (...args: unknown[]) => {
           const a = splitArgs(args);
-          return self.getRelation(new DbtRelation(arg(a, 0, "database"), String(arg(a, 1, "schema")), String(arg(a, 2, "identifier"))));
+          return this.getRelation(new DbtRelation(arg(a, 0, "database"), String(arg(a, 1, "schema")), String(arg(a, 2, "identifier"))));
         },
-        already_exists: (schema: unknown, name: unknown) => !!self.getRelation(new DbtRelation(undefined, String(schema), String(name))),
-        get_columns_in_relation: (rel: unknown) => self.columnsIn(rel),
+        already_exists: (schema: unknown, name: unknown) => !!this.getRelation(new DbtRelation(undefined, String(schema), String(name))),
+        get_columns_in_relation: (rel: unknown) => this.columnsIn(rel),
+        get_columns_in_table: (schema: unknown, identifier: unknown) => this.columnsIn(new DbtRelation(undefined, pyStr(schema), pyStr(identifier))),
         check_schema_exists: (...args: unknown[]) => {
           const a = splitArgs(args);
           const schema = String(arg(a, 1, "schema")).toLowerCase();
-          return [...self.opts.catalog.keys()].some((k) => k.startsWith(schema + ".")) || self.runQueryRaw(`select 1 from information_schema.schemata where lower(schema_name) = '${schema.replace(/'/g, "''")}'`).rows.length > 0;
+          return [...this.opts.catalog.keys()].some((k) => k.startsWith(schema + ".")) || this.runQueryRaw(`select 1 from information_schema.schemata where lower(schema_name) = '${schema.replace(/'/g, "''")}'`).rows.length > 0;
         },
         list_relations_without_caching: (rel: unknown) => {
           const schema = rel instanceof DbtRelation ? rel.schema : String(rel);
-          const r = self.runQueryRaw(`select table_schema, table_name, table_type from information_schema.tables where lower(table_schema) = lower('${String(schema).replace(/'/g, "''")}')`);
+          const r = this.runQueryRaw(`select table_schema, table_name, table_type from information_schema.tables where lower(table_schema) = lower('${String(schema).replace(/'/g, "''")}')`);
           return r.rows.map((x) => new DbtRelation(undefined, String(x.table_schema), String(x.table_name), x.table_type === "VIEW" ? "view" : "table"));
         },
         get_missing_columns: (from: unknown, to: unknown) => {
-          const toNames = new Set((self.columnsIn(to) as DbtColumn[]).map((c) => c.name.toLowerCase()));
-          return (self.columnsIn(from) as DbtColumn[]).filter((c) => !toNames.has(c.name.toLowerCase()));
+          const toNames = new Set((this.columnsIn(to) as DbtColumn[]).map((c) => c.name.toLowerCase()));
+          return (this.columnsIn(from) as DbtColumn[]).filter((c) => !toNames.has(c.name.toLowerCase()));
         },
         config: { model: null },
       },
@@ -586,7 +606,7 @@ export class DbtRenderer {
         throw new DbtCompilationError(pyStr(msg));
       },
       warn: (msg: unknown) => {
-        self.opts.log?.(pyStr(msg), "warn");
+        this.emitLog(pyStr(msg), "warn");
         return "";
       },
       raise_fail_fast_error: (msg: unknown) => {
@@ -721,6 +741,7 @@ export class DbtRenderer {
     }
     const node = r.node;
     f.refIds.add(node.id);
+    if (this.failedIds.has(node.id)) throw new UpstreamFailed(node.id);
     const cfg = r.kind === "ephemeral" ? { ...this.effectiveConfig(node), materialized: "ephemeral" } : this.effectiveConfig(node);
     if (cfg.materialized === "ephemeral") return this.inlineEphemeral(node, cfg);
     const rel = this.relationFor(node, cfg);
@@ -928,7 +949,7 @@ export class DbtRenderer {
         sql = this.renderInFrame(inner, tmpl);
       } catch (e) {
         const root = rootCause(e);
-        if (e instanceof NeedData || e instanceof ReturnSignal || root instanceof NeedData || root instanceof EmbeddedRenderError) throw e;
+        if (e instanceof NeedData || e instanceof ReturnSignal || root instanceof NeedData || root instanceof EmbeddedRenderError || root instanceof UpstreamFailed) throw e;
         throw describeError(e, node.file, "render", "ephemeral model");
       }
       cached = { sql: stripTrailingSemicolon(sql), ctes: [...inner.ctes.entries()], refKeys: [...inner.refKeys], refIds: [...inner.refIds] };
@@ -982,6 +1003,26 @@ export class DbtRenderer {
    * needs first, or describes why it cannot be rendered.
    */
   renderNode(node: EmbeddedNode): RenderOutcome {
+    // Logs are kept until the render is final: a render that stops for a database answer is
+    // repeated, and its log() calls with it.
+    this.logBuffer = [];
+    const out = this.renderNodeOnce(node);
+    const logs = this.logBuffer;
+    this.logBuffer = undefined;
+    if (out.ok || "error" in out) for (const [m, level] of logs) this.opts.log?.(m, level);
+    return out;
+  }
+
+  private logBuffer: [string, "debug" | "info" | "warn"][] | undefined;
+  private emitLog(message: string, level: "debug" | "info" | "warn"): void {
+    if (this.logBuffer) this.logBuffer.push([message, level]);
+    else this.opts.log?.(message, level);
+  }
+
+  /** Nodes that failed (or were skipped) in this step: a ref() to one of them skips the node. */
+  readonly failedIds = new Set<string>();
+
+  private renderNodeOnce(node: EmbeddedNode): RenderOutcome {
     this.pendingNeed = undefined;
     let tmpl: nunjucks.Template;
     try {
@@ -1075,6 +1116,8 @@ export class DbtRenderer {
       return { ok: false, need };
     }
     this.pendingNeed = undefined;
+    const root = rootCause(e);
+    if (root instanceof UpstreamFailed) return { ok: false, error: new EmbeddedRenderError(`skipped: upstream '${root.upstreamId}' did not succeed`, node.file, undefined, undefined, false, root.upstreamId) };
     return { ok: false, error: describeError(e, node.file, "render", node.resourceType) };
   }
 

@@ -1,0 +1,217 @@
+/**
+ * `tributary plan | materialize | status | history | jobs`: the planner and runner from a terminal.
+ * Human output by default (progress per step, a final table); `--json` for machines.
+ */
+import * as path from "node:path";
+import { describeSelectionError, selectAssets } from "../graph/selection";
+import { formatKey } from "../graph/keys";
+import type { WorkspaceIndex } from "../index/workspace";
+import { planSelection } from "../plan/planner";
+import type { Plan } from "../protocol/plan";
+import { RunContext } from "../run/context";
+import { HistoryStore } from "../run/history";
+import { currentCodeVersion, runPlan, type Engine, type RunEvent, type RunSummary } from "../run/runner";
+import { computeStatus, describeStatus, formatDuration } from "../run/status";
+
+export class CliError extends Error {}
+
+/** Selection text -> asset ids, or a CliError naming the column and what was expected. */
+export function select(index: WorkspaceIndex, root: string, text: string): string[] {
+  const history = HistoryStore.open(root);
+  const statuses = computeStatus(index.graph, history, (id) => currentCodeVersion(index, id));
+  const result = selectAssets(text, index.graph, { status: (id) => statuses.get(id)?.state, root });
+  if (!result.ok) throw new CliError(`Invalid selection: ${describeSelectionError(result.error, text)}`);
+  return [...result.ids];
+}
+
+export function planFor(index: WorkspaceIndex, root: string, text: string): Plan {
+  const ids = select(index, root, text);
+  if (ids.length === 0) throw new CliError(`The selection '${text}' matches no asset.`);
+  return planSelection(index.graph, ids);
+}
+
+export function printPlan(plan: Plan, index: WorkspaceIndex): void {
+  const name = (id: string) => formatKey(index.graph.get(id)?.key ?? [id]);
+  console.log(`${plan.steps.length} steps, ${plan.selection.length} assets (${plan.steps.filter((s) => s.kind === "dbt").length} dbt invocations)`);
+  for (const [i, step] of plan.steps.entries()) {
+    const after = step.dependsOn.length ? `  after ${step.dependsOn.join(", ")}` : "";
+    const head = step.kind === "dbt" ? `dbt ${step.project ?? ""}`.trim() : "ts";
+    console.log(`${String(i + 1).padStart(3)}. [${step.id}] ${head}: ${step.assets.map(name).join(", ")}${after}`);
+  }
+  if (plan.inputs.length) console.log(`inputs (read, not rebuilt): ${plan.inputs.map(name).join(", ")}`);
+  if (plan.external.length) console.log(`external (never executed): ${plan.external.map(name).join(", ")}`);
+  for (const s of plan.skipped) console.log(`skipped ${name(s.id)}: ${s.reason}`);
+}
+
+export interface MaterializeOptions {
+  engine?: Engine;
+  retryFailed?: boolean;
+  json?: boolean;
+  vars?: Record<string, unknown>;
+  fullRefresh?: boolean;
+  wait?: boolean;
+  dbtExecutable?: string;
+  concurrency?: number;
+}
+
+export async function materialize(index: WorkspaceIndex, root: string, selection: string | undefined, options: MaterializeOptions): Promise<RunSummary> {
+  let text = selection ?? "";
+  let plan: Plan;
+  if (options.retryFailed) {
+    const targets = HistoryStore.open(root).retryTargets();
+    if (!targets || targets.assets.length === 0) throw new CliError("The last run has no failed or skipped steps to re-execute.");
+    const known = targets.assets.filter((id) => index.graph.get(id));
+    plan = planSelection(index.graph, known);
+    text = `retry of ${targets.runId} (${targets.selection})`;
+  } else {
+    if (!selection) throw new CliError("Give a selection, e.g. 'tributary materialize +fct_orders', or --retry-failed.");
+    plan = planFor(index, root, selection);
+  }
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (!options.json) process.stderr.write("\ncancelling…\n");
+    controller.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const progress = options.json ? undefined : new Progress(plan, index);
+  if (progress) printPlan(plan, index);
+  try {
+    const summary = await runPlan(new RunContext(index, root), plan, {
+      selection: text,
+      engine: options.engine,
+      vars: options.vars,
+      fullRefresh: options.fullRefresh,
+      waitForLock: options.wait,
+      dbtExecutable: options.dbtExecutable,
+      concurrency: options.concurrency,
+      signal: controller.signal,
+      onEvent: (event) => (options.json ? process.stdout.write(JSON.stringify(event) + "\n") : progress!.on(event)),
+    });
+    if (progress) progress.finish(summary);
+    return summary;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+/** Human progress: a bar per step as it runs, then a table of every asset. */
+class Progress {
+  private readonly done = new Map<string, number>();
+  private readonly rows = new Map<string, { status: string; rows?: number; ms?: number; error?: string }>();
+  private readonly tty = process.stdout.isTTY === true;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly index: WorkspaceIndex,
+  ) {}
+
+  private name(id: string): string {
+    return formatKey(this.index.graph.get(id)?.key ?? [id]);
+  }
+
+  private bar(stepId: string, current?: string): string {
+    const step = this.plan.steps.find((s) => s.id === stepId)!;
+    const done = this.done.get(stepId) ?? 0;
+    const width = 20;
+    const filled = Math.round((done / step.assets.length) * width);
+    return `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${done}/${step.assets.length} ${step.kind === "dbt" ? "dbt" : "ts "} ${current ? this.name(current) : ""}`;
+  }
+
+  on(event: RunEvent): void {
+    switch (event.type) {
+      case "run_start":
+        console.log(`\nrun ${event.runId} (${event.engine} engine)`);
+        break;
+      case "asset_start":
+        if (this.tty) process.stdout.write(`\r\x1b[2K${this.bar(event.stepId, event.assetId)}`);
+        break;
+      case "asset_materialized":
+      case "asset_failed": {
+        this.done.set(event.stepId, (this.done.get(event.stepId) ?? 0) + 1);
+        const ok = event.type === "asset_materialized";
+        this.rows.set(event.assetId, ok ? { status: "ok", rows: event.rows, ms: event.ms } : { status: "FAILED", error: event.error });
+        const line = `${this.bar(event.stepId, event.assetId)} ${ok ? "✓" : "✗"}`;
+        if (this.tty) process.stdout.write(`\r\x1b[2K${line}`);
+        else console.log(line);
+        break;
+      }
+      case "step_end":
+        if (this.tty) process.stdout.write("\n");
+        break;
+      case "step_skipped":
+        for (const id of this.plan.steps.find((s) => s.id === event.stepId)?.assets ?? []) this.rows.set(id, { status: "skipped", error: event.reason });
+        console.log(`[${event.stepId}] skipped: ${event.reason}`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  finish(summary: RunSummary): void {
+    console.log("");
+    const width = Math.max(...this.plan.selection.map((id) => this.name(id).length), 5);
+    console.log(`${"asset".padEnd(width)}  status   rows      time`);
+    for (const step of this.plan.steps) {
+      for (const id of step.assets) {
+        const row = this.rows.get(id) ?? { status: summary.skipped.includes(id) ? "skipped" : "—" };
+        console.log(`${this.name(id).padEnd(width)}  ${row.status.padEnd(7)}  ${(row.rows === undefined ? "" : String(row.rows)).padStart(6)}  ${row.ms === undefined ? "" : formatDuration(row.ms).padStart(8)}`);
+      }
+    }
+    console.log(`\nrun ${summary.runId} ${summary.status} in ${formatDuration(summary.ms)}`);
+    for (const failure of summary.failed) console.log(`  ✗ ${this.name(failure.assetId)}: ${failure.error}`);
+  }
+}
+
+export function status(index: WorkspaceIndex, root: string, selection: string | undefined, json: boolean): void {
+  const history = HistoryStore.open(root);
+  const statuses = computeStatus(index.graph, history, (id) => currentCodeVersion(index, id));
+  const ids = selection ? select(index, root, selection) : index.graph.topologicalOrder();
+  const rows = ids.filter((id) => statuses.has(id)).map((id) => ({ key: index.graph.get(id)!.key, ...statuses.get(id)! }));
+  if (json) {
+    process.stdout.write(JSON.stringify(rows.map((r) => ({ key: r.key, state: r.state, reason: r.reason, lastMaterialization: r.lastSuccess ?? r.last }))) + "\n");
+    return;
+  }
+  for (const row of rows) {
+    const line = describeStatus(row);
+    console.log(`${formatKey(row.key).padEnd(36)} ${line.status.padEnd(8)} ${line.detail ?? ""}`);
+  }
+}
+
+export function history(index: WorkspaceIndex, root: string, key: string | undefined, json: boolean): void {
+  const store = HistoryStore.open(root);
+  if (!key) {
+    const runs = store.runs(20);
+    if (json) process.stdout.write(JSON.stringify(runs.map(({ plan: _plan, ...r }) => r)) + "\n");
+    else for (const r of runs) console.log(`${r.id}  ${r.status.padEnd(11)} ${r.selection}${r.error ? `  — ${r.error}` : ""}`);
+    return;
+  }
+  const ids = select(index, root, key);
+  const id = ids.find((i) => i === key) ?? ids[0];
+  if (!id) throw new CliError(`No asset matches '${key}'.`);
+  const records = store.materializations(id, 50);
+  if (json) {
+    process.stdout.write(JSON.stringify(records) + "\n");
+    return;
+  }
+  if (records.length === 0) console.log(`${key}: never materialized`);
+  for (const m of records) {
+    console.log(`${m.endedAt}  ${m.status.padEnd(7)} run ${m.runId}  ${formatDuration(m.durationMs)}${m.rows === undefined ? "" : `  ${m.rows} rows`}  code ${m.codeVersion}${m.error ? `\n    ${m.error.split("\n")[0]}` : ""}`);
+  }
+}
+
+export function jobs(index: WorkspaceIndex, root: string, json: boolean): void {
+  const list = index.tsFiles().flatMap((file) =>
+    (index.tsFacts(file)?.jobs ?? []).map((job) => {
+      const result = job.selection ? selectAssets(job.selection, index.graph, { root }) : undefined;
+      return { name: job.name, selection: job.selection, schedule: job.schedule, file: path.relative(root, file), assets: result?.ok ? result.ids.size : 0, error: result && !result.ok ? describeSelectionError(result.error) : undefined };
+    }),
+  );
+  if (json) {
+    process.stdout.write(JSON.stringify(list) + "\n");
+    return;
+  }
+  if (list.length === 0) console.log("no job() definitions found");
+  for (const job of list) console.log(`${(job.name ?? "?").padEnd(24)} ${(job.schedule ?? "").padEnd(12)} ${job.selection ?? ""}  (${job.error ?? `${job.assets} assets`})  ${job.file}`);
+}

@@ -1,0 +1,355 @@
+/**
+ * The runner: executes a plan step by step. dbt steps run on the embedded DuckDB engine or the real
+ * dbt CLI; TS steps run in a child process. Every run, step and materialization is recorded in the
+ * history as it happens; a failed step skips its downstream steps while independent branches go on;
+ * cancel stops the running steps and records the run as cancelled.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import type { Plan, PlanStep } from "../protocol/plan";
+import type { MaterializationRecord, RunStatus, StepStatus } from "../protocol/history";
+import type { WorkspaceIndex } from "../index/workspace";
+import type { RunContext } from "./context";
+import { runDbtStep, type DbtCliNode } from "./dbtCli";
+import { runEmbeddedStep } from "./embedded/engine";
+import { Warehouse } from "./embedded/warehouse";
+import { acquireWarehouseLock, HistoryStore, newRunId, type WarehouseLock } from "./history";
+import { codeVersion } from "./status";
+import type { InputSpec } from "./ts/protocol";
+import { runTsStep } from "./ts/tsStep";
+
+export type Engine = "embedded" | "dbt";
+
+export type RunEvent =
+  | { type: "run_start"; runId: string; selection: string; engine: Engine; plan: Plan }
+  | { type: "step_start"; runId: string; stepId: string; kind: "dbt" | "ts"; assets: string[] }
+  | { type: "asset_start"; runId: string; stepId: string; assetId: string }
+  | { type: "asset_materialized"; runId: string; stepId: string; assetId: string; rows?: number; ms: number }
+  | { type: "asset_failed"; runId: string; stepId: string; assetId: string; error: string }
+  | { type: "log"; runId: string; stepId: string; level: string; message: string }
+  | { type: "step_end"; runId: string; stepId: string; status: StepStatus; ms: number }
+  | { type: "step_failed"; runId: string; stepId: string; error: string; assets: string[] }
+  | { type: "step_skipped"; runId: string; stepId: string; reason: string }
+  | { type: "run_end"; runId: string; status: RunStatus; ms: number; failed: { assetId: string; error: string }[]; skipped: string[] };
+
+export interface RunOptions {
+  selection: string;
+  engine?: Engine;
+  dbtExecutable?: string;
+  vars?: Record<string, unknown>;
+  fullRefresh?: boolean;
+  /** Steps that may run at once (steps touching the warehouse still take turns). Default 2. */
+  concurrency?: number;
+  /** Wait for another run holding the warehouse instead of refusing. */
+  waitForLock?: boolean;
+  signal?: AbortSignal;
+  trigger?: string;
+  onEvent?(event: RunEvent): void;
+  /** Node executable for TS steps. */
+  nodePath?: string;
+}
+
+export interface RunSummary {
+  runId: string;
+  status: RunStatus;
+  ms: number;
+  failed: { assetId: string; error: string }[];
+  skipped: string[];
+  materialized: { assetId: string; rows?: number; ms: number }[];
+}
+
+/** One turn at a time on the warehouse file: DuckDB allows a single writing process. */
+class Mutex {
+  private tail = Promise.resolve();
+  async lock(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((r) => (release = r));
+    const previous = this.tail;
+    this.tail = previous.then(() => next);
+    await previous;
+    return release;
+  }
+}
+
+export async function runPlan(ctx: RunContext, plan: Plan, options: RunOptions): Promise<RunSummary> {
+  const started = performance.now();
+  const engine = options.engine ?? "embedded";
+  const history = HistoryStore.open(ctx.root);
+  const runId = newRunId();
+  const emit = (event: RunEvent) => options.onEvent?.(event);
+  const lock: WarehouseLock = await acquireWarehouseLock(ctx.root, { runId, wait: options.waitForLock ?? false, signal: options.signal });
+  const summary: RunSummary = { runId, status: "running", ms: 0, failed: [], skipped: [], materialized: [] };
+  try {
+    history.startRun({ id: runId, selection: options.selection, plan, engine, trigger: options.trigger ?? "cli" });
+    emit({ type: "run_start", runId, selection: options.selection, engine, plan });
+    const executor = new StepExecutor(ctx, history, runId, engine, options, emit, summary);
+    await executor.runAll(plan);
+    summary.status = options.signal?.aborted ? "cancelled" : summary.failed.length > 0 ? "failed" : "success";
+    const error = summary.failed.length ? summary.failed.map((f) => `${f.assetId}: ${firstLine(f.error)}`).join("; ") : undefined;
+    history.endRun(runId, summary.status as Exclude<RunStatus, "running">, error);
+  } catch (error) {
+    summary.status = "failed";
+    history.endRun(runId, "failed", error instanceof Error ? error.message : String(error));
+    throw error;
+  } finally {
+    lock.release();
+    summary.ms = performance.now() - started;
+    emit({ type: "run_end", runId, status: summary.status, ms: summary.ms, failed: summary.failed, skipped: summary.skipped });
+  }
+  return summary;
+}
+
+class StepExecutor {
+  private readonly warehouse = new Mutex();
+  private readonly status = new Map<string, StepStatus>();
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly history: HistoryStore,
+    private readonly runId: string,
+    private readonly engine: Engine,
+    private readonly options: RunOptions,
+    private readonly emit: (event: RunEvent) => void,
+    private readonly summary: RunSummary,
+  ) {}
+
+  /** Starts every step whose dependencies succeeded, up to the concurrency limit, until none is left. */
+  async runAll(plan: Plan): Promise<void> {
+    const limit = Math.max(1, this.options.concurrency ?? 2);
+    const pending = [...plan.steps];
+    const running = new Set<Promise<void>>();
+    while (pending.length > 0 || running.size > 0) {
+      if (this.options.signal?.aborted) {
+        for (const step of pending.splice(0)) this.skip(step, "the run was cancelled", "cancelled");
+      }
+      for (let i = 0; i < pending.length && running.size < limit; ) {
+        const step = pending[i];
+        const deps = step.dependsOn.map((d) => this.status.get(d));
+        const blocked = step.dependsOn.find((d) => ["failed", "skipped", "cancelled"].includes(this.status.get(d) ?? ""));
+        if (blocked) {
+          pending.splice(i, 1);
+          this.skip(step, `upstream step ${blocked} did not succeed`);
+          continue;
+        }
+        if (deps.every((s) => s === "success")) {
+          pending.splice(i, 1);
+          const task = this.runStep(step).finally(() => running.delete(task));
+          running.add(task);
+          continue;
+        }
+        i++;
+      }
+      if (running.size > 0) await Promise.race(running);
+      else if (pending.length > 0 && !this.options.signal?.aborted) {
+        // Nothing can start and nothing runs: the plan's dependencies cannot be met.
+        for (const step of pending.splice(0)) this.skip(step, "its dependencies can never complete");
+      }
+    }
+  }
+
+  private skip(step: PlanStep, reason: string, status: "skipped" | "cancelled" = "skipped"): void {
+    this.status.set(step.id, status);
+    const now = new Date().toISOString();
+    this.history.startStep({ runId: this.runId, stepId: step.id, kind: step.kind, assets: step.assets, status, startedAt: now, endedAt: now, error: reason });
+    if (status === "skipped") this.summary.skipped.push(...step.assets);
+    this.emit({ type: "step_skipped", runId: this.runId, stepId: step.id, reason });
+  }
+
+  private async runStep(step: PlanStep): Promise<void> {
+    const started = performance.now();
+    this.status.set(step.id, "running");
+    this.history.startStep({ runId: this.runId, stepId: step.id, kind: step.kind, assets: step.assets, startedAt: new Date().toISOString() });
+    this.emit({ type: "step_start", runId: this.runId, stepId: step.id, kind: step.kind, assets: step.assets });
+    const log: string[] = [];
+    let failures: { assetId: string; error: string }[] = [];
+    try {
+      failures = step.kind === "ts" ? await this.runTs(step, log) : await this.runDbt(step, log);
+    } catch (error) {
+      failures = step.assets.map((assetId) => ({ assetId, error: error instanceof Error ? error.message : String(error) }));
+    }
+    const cancelled = this.options.signal?.aborted === true;
+    const status: StepStatus = cancelled ? "cancelled" : failures.length > 0 ? "failed" : "success";
+    this.status.set(step.id, status);
+    this.history.endStep(this.runId, step.id, status, { error: failures.map((f) => `${f.assetId}: ${f.error}`).join("\n") || undefined, log: log.join("\n") });
+    if (status === "failed") {
+      this.summary.failed.push(...failures);
+      this.emit({ type: "step_failed", runId: this.runId, stepId: step.id, error: failures.map((f) => `${f.assetId}: ${f.error}`).join("\n"), assets: failures.map((f) => f.assetId) });
+    }
+    this.emit({ type: "step_end", runId: this.runId, stepId: step.id, status, ms: performance.now() - started });
+  }
+
+  private logLine(step: PlanStep, log: string[], level: string, message: string): void {
+    log.push(`[${level}] ${message}`);
+    this.emit({ type: "log", runId: this.runId, stepId: step.id, level, message });
+  }
+
+  private record(step: PlanStep, assetId: string, started: Date, ms: number, outcome: { ok: true; rows?: number; metadata?: Record<string, unknown> } | { ok: false; error: string }, log: string[]): void {
+    const graph = this.ctx.index.graph;
+    const node = graph.get(assetId)!;
+    const materialization: MaterializationRecord = {
+      assetId,
+      key: node.key,
+      runId: this.runId,
+      stepId: step.id,
+      startedAt: started.toISOString(),
+      endedAt: new Date().toISOString(),
+      status: outcome.ok ? "success" : "failed",
+      durationMs: Math.round(ms),
+      rows: outcome.ok ? outcome.rows : undefined,
+      codeVersion: currentCodeVersion(this.ctx.index, assetId) ?? "unknown",
+      upstreamVersions: this.history.dataVersions(graph.upstream(assetId)),
+      metadata: outcome.ok ? outcome.metadata : undefined,
+      log: log.slice(-40).join("\n") || undefined,
+      error: outcome.ok ? undefined : outcome.error,
+    };
+    this.history.recordMaterialization(materialization);
+    if (outcome.ok) {
+      this.summary.materialized.push({ assetId, rows: outcome.rows, ms });
+      this.emit({ type: "asset_materialized", runId: this.runId, stepId: step.id, assetId, rows: outcome.rows, ms });
+    } else {
+      this.emit({ type: "asset_failed", runId: this.runId, stepId: step.id, assetId, error: outcome.error });
+    }
+  }
+
+  // ------------------------------------------------------------------ TS steps
+
+  private async runTs(step: PlanStep, log: string[]): Promise<{ assetId: string; error: string }[]> {
+    const assetId = step.assets[0];
+    const graph = this.ctx.index.graph;
+    const node = graph.get(assetId)!;
+    const inputs: InputSpec[] = graph.upstream(assetId).map((up) => {
+      const upstream = graph.get(up)!;
+      const io = upstream.kind === "ts_asset" && !upstream.producedByTs ? upstream.materialized ?? "json" : "table";
+      return { name: upstream.key[upstream.key.length - 1], key: upstream.key, io, relation: io === "table" ? this.ctx.relationOf(up) : undefined };
+    });
+    const io = node.materialized ?? "json";
+    const needsWarehouse = io !== "json" || inputs.some((i) => i.io !== "json");
+    const release = needsWarehouse ? await this.warehouse.lock() : () => undefined;
+    const started = new Date();
+    this.emit({ type: "asset_start", runId: this.runId, stepId: step.id, assetId });
+    try {
+      const result = await runTsStep(
+        {
+          file: node.file!,
+          exportName: node.exportName,
+          key: node.key,
+          runId: this.runId,
+          inputs,
+          output: { io, relation: io === "table" ? this.ctx.relationOf(assetId) : undefined },
+          warehousePath: this.ctx.targetForAsset(assetId).path,
+          storageDir: this.ctx.storageDir,
+        },
+        { signal: this.options.signal, nodePath: this.options.nodePath, onLog: (level, message) => this.logLine(step, [], level, message) },
+      );
+      log.push(...result.log);
+      if (result.status === "success") {
+        this.record(step, assetId, started, result.ms, { ok: true, rows: result.rows, metadata: result.metadata }, result.log);
+        return [];
+      }
+      const error = result.error ?? result.status;
+      this.record(step, assetId, started, result.ms, { ok: false, error }, result.log);
+      return [{ assetId, error }];
+    } finally {
+      release();
+    }
+  }
+
+  // ------------------------------------------------------------------ dbt steps
+
+  private async runDbt(step: PlanStep, log: string[]): Promise<{ assetId: string; error: string }[]> {
+    const graph = this.ctx.index.graph;
+    const nodes = step.assets.map((id) => this.ctx.embeddedNode(graph.get(id)!));
+    const project = step.project ?? graph.get(step.assets[0])!.project!;
+    const projectFiles = this.ctx.projects.get(project);
+    if (!projectFiles) throw new Error(`dbt project '${project}' is not in the workspace`);
+    const starts = new Map<string, Date>();
+    const failures: { assetId: string; error: string }[] = [];
+    const onNode = (e: { id: string; phase: string; rows?: number; ms?: number; error?: string; message?: string }) => {
+      if (e.phase === "start") {
+        starts.set(e.id, new Date());
+        this.emit({ type: "asset_start", runId: this.runId, stepId: step.id, assetId: e.id });
+      }
+    };
+    const release = await this.warehouse.lock();
+    try {
+      if (this.engine === "dbt") {
+        const cliNodes: DbtCliNode[] = nodes.map((n) => ({ id: n.id, name: n.name, resourceType: n.resourceType, packageName: project, version: graph.get(n.id)?.version }));
+        const result = await runDbtStep(cliNodes, {
+          executable: this.options.dbtExecutable ?? "dbt",
+          projectDir: projectFiles.project.root,
+          profilesDir: existsSync(path.join(projectFiles.project.root, "profiles.yml")) ? projectFiles.project.root : undefined,
+          vars: this.options.vars,
+          signal: this.options.signal,
+          onNodeEvent: onNode,
+          onLog: (line) => this.logLine(step, log, "dbt", line),
+        });
+        for (const r of result.results) this.finishNode(step, r.id, starts, r.ms ?? 0, r.status, r.rows, r.message, log, failures);
+        if (result.results.length === 0 && !result.cancelled && result.exitCode !== 0) {
+          for (const n of nodes) failures.push({ assetId: n.id, error: `dbt exited with code ${result.exitCode}:\n${result.log.slice(-1500)}` });
+        }
+        return failures;
+      }
+      const target = this.ctx.target(project);
+      const warehouse = await Warehouse.open(target.path);
+      try {
+        const results = await runEmbeddedStep(nodes, {
+          project: { name: project, root: projectFiles.project.root, vars: projectFiles.project.vars },
+          target,
+          cliVars: this.options.vars ?? {},
+          macroFiles: this.ctx.macroFiles(project),
+          relations: this.ctx.relationResolver(project),
+          connection: warehouse,
+          fullRefresh: this.options.fullRefresh,
+          onNodeEvent: onNode,
+          onLog: (e) => this.logLine(step, log, e.level, `${e.id}: ${e.message}`),
+          signal: this.options.signal,
+          invocationId: this.runId,
+        });
+        for (const r of results) this.finishNode(step, r.id, starts, r.ms, r.status, r.rows, r.error, log, failures);
+      } finally {
+        warehouse.close();
+      }
+      return failures;
+    } finally {
+      release();
+    }
+  }
+
+  private finishNode(step: PlanStep, id: string, starts: Map<string, Date>, ms: number, status: string, rows: number | undefined, error: string | undefined, log: string[], failures: { assetId: string; error: string }[]): void {
+    if (status === "skipped") {
+      this.summary.skipped.push(id);
+      this.logLine(step, log, "info", `${id}: skipped (${error ?? "an upstream model failed"})`);
+      return;
+    }
+    const started = starts.get(id) ?? new Date(Date.now() - ms);
+    if (status === "success") {
+      this.logLine(step, log, "info", `${id}: ${rows === undefined ? "done" : `${rows} rows`} in ${Math.round(ms)} ms`);
+      this.record(step, id, started, ms, { ok: true, rows }, log);
+    } else {
+      const message = error ?? "failed";
+      this.logLine(step, log, "error", `${id}: ${message}`);
+      this.record(step, id, started, ms, { ok: false, error: message }, log);
+      failures.push({ assetId: id, error: message });
+    }
+  }
+}
+
+/** The code version of an asset now: hash of the model SQL / seed CSV, or of the TS asset function. */
+export function currentCodeVersion(index: WorkspaceIndex, id: string): string | undefined {
+  const node = index.graph.get(id);
+  if (!node?.file) return undefined;
+  if (node.kind === "ts_asset") {
+    const def = index.tsFacts(node.file)?.assets.find((a) => a.key?.join("/") === id);
+    if (!def) return undefined;
+    return def.codeVersion ?? codeVersion(def.fnText);
+  }
+  try {
+    return codeVersion(readFileSync(node.file, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0];
+}

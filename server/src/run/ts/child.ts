@@ -1,0 +1,98 @@
+/**
+ * The child process that runs one TS asset: loads the user's module (transpiled on the fly),
+ * loads the inputs through IO managers, calls the asset function with `ctx`, stores the result.
+ * It talks to the runner over Node's IPC channel (see protocol.ts) and exits when done.
+ */
+import * as path from "node:path";
+import { installTsLoader } from "./loader";
+import { loadJson, loadTable, storeJson, storeTable, type Relation } from "./io";
+import type { TsStepMessage, TsStepRequest } from "./protocol";
+import { Warehouse } from "../embedded/warehouse";
+
+interface RuntimeModule {
+  getIOManager(name: string): { load(key: string[], ctx: unknown): Promise<unknown>; store(key: string[], value: unknown, ctx: unknown): Promise<{ rows?: number; metadata?: Record<string, unknown> } | void> } | undefined;
+  isAssetDefinition(x: unknown): boolean;
+}
+
+interface AssetLike {
+  key: string[];
+  fn: (inputs: Record<string, unknown>, ctx: unknown) => unknown;
+}
+
+const RUNTIME = path.join(__dirname, "index.js");
+
+function send(message: TsStepMessage): Promise<void> {
+  return new Promise((resolve) => process.send!(message, undefined, undefined, () => resolve()));
+}
+
+async function run(request: TsStepRequest): Promise<void> {
+  installTsLoader(RUNTIME);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const runtime = require(RUNTIME) as RuntimeModule;
+  let warehouse: Warehouse | undefined;
+  const openWarehouse = async () => (warehouse ??= await Warehouse.open(request.warehousePath));
+  const log = (level: "debug" | "info" | "warn" | "error") => (message: string) => void send({ type: "log", level, message: String(message) });
+  const metadata: Record<string, unknown> = {};
+  const lazyWarehouse = {
+    query: async (sql: string, params?: unknown[]) => (await openWarehouse()).query(sql, params as never),
+    run: async (sql: string, params?: unknown[]) => {
+      await (await openWarehouse()).run(sql, params as never);
+    },
+  };
+  const ctx = {
+    runId: request.runId,
+    assetKey: request.key,
+    log: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
+    warehouse: lazyWarehouse,
+    metadata: (values: Record<string, unknown>) => Object.assign(metadata, values),
+  };
+  const started = performance.now();
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const module = require(request.file) as Record<string, unknown>;
+    const definition = findAsset(module, request, runtime);
+    const inputs: Record<string, unknown> = {};
+    for (const input of request.inputs) {
+      if (input.io === "json") inputs[input.name] = loadJson(request.storageDir, input.key);
+      else if (input.io === "table") inputs[input.name] = await loadTable(await openWarehouse(), needRelation(input.relation, input.key));
+      else inputs[input.name] = await customManager(runtime, input.io).load(input.key, { ...ctx, assetKey: input.key });
+    }
+    const value = await definition.fn(inputs, ctx);
+    let stored: { rows?: number; metadata?: Record<string, unknown> } | void;
+    if (request.output.io === "json") stored = storeJson(request.storageDir, request.key, value);
+    else if (request.output.io === "table") stored = await storeTable(await openWarehouse(), needRelation(request.output.relation, request.key), value, path.join(request.storageDir, ".scratch"));
+    else stored = await customManager(runtime, request.output.io).store(request.key, value, ctx);
+    Object.assign(metadata, stored?.metadata ?? {});
+    await send({ type: "done", rows: stored?.rows, metadata, ms: performance.now() - started });
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    await send({ type: "error", message: e.message, stack: e.stack });
+  } finally {
+    warehouse?.close();
+  }
+}
+
+function findAsset(module: Record<string, unknown>, request: TsStepRequest, runtime: RuntimeModule): AssetLike {
+  const byName = request.exportName ? module[request.exportName] : undefined;
+  if (byName && runtime.isAssetDefinition(byName)) return byName as AssetLike;
+  const wanted = request.key.join("/");
+  for (const value of Object.values(module)) {
+    if (runtime.isAssetDefinition(value) && (value as AssetLike).key.join("/") === wanted) return value as AssetLike;
+  }
+  throw new Error(`${path.basename(request.file)} does not export the asset '${wanted}'${request.exportName ? ` (looked for the export '${request.exportName}')` : ""}.`);
+}
+
+function needRelation(relation: Relation | undefined, key: string[]): Relation {
+  if (!relation) throw new Error(`No warehouse table is known for '${key.join("/")}'.`);
+  return relation;
+}
+
+function customManager(runtime: RuntimeModule, name: string) {
+  const manager = runtime.getIOManager(name);
+  if (!manager) throw new Error(`No IO manager named '${name}' is registered (call registerIOManager("${name}", ...) in a module the asset file imports).`);
+  return manager;
+}
+
+process.once("message", (request: TsStepRequest) => {
+  void run(request).finally(() => process.disconnect?.());
+});

@@ -1,0 +1,29 @@
+/** Messages between the runner and the child process that runs one TS asset function. */
+
+/** Where an input comes from, decided by the runner from the graph. */
+export interface InputSpec {
+  /** The name the function receives it under: the last segment of the dep's key. */
+  name: string;
+  key: string[];
+  /** `table`: read the relation; `json`: read the stored file; anything else: a registered IO manager. */
+  io: string;
+  relation?: { schema: string; identifier: string };
+}
+
+export interface TsStepRequest {
+  type: "run";
+  file: string;
+  /** Exported name of the asset constant; when absent the module's exports are searched by key. */
+  exportName?: string;
+  key: string[];
+  runId: string;
+  inputs: InputSpec[];
+  output: { io: string; relation?: { schema: string; identifier: string } };
+  warehousePath: string;
+  storageDir: string;
+}
+
+export type TsStepMessage =
+  | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string }
+  | { type: "done"; rows?: number; metadata: Record<string, unknown>; ms: number }
+  | { type: "error"; message: string; stack?: string };
