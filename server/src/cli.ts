@@ -4,7 +4,7 @@ import { Command, Option } from "commander";
 import * as path from "node:path";
 import { graphJson, sortedDiagnostics } from "./cli/graphJson";
 import { parse as parseYaml } from "yaml";
-import { CliError, history, jobs, materialize, planFor, printPlan, status } from "./cli/runCommands";
+import { CliError, history, jobs, materialize, planFor, printPlan, show, status } from "./cli/runCommands";
 import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
 import type { Engine } from "./run/runner";
 import { formatKey } from "./graph/keys";
@@ -128,6 +128,18 @@ program
   .action((options: { json?: boolean; dir: string }) => {
     const { index, root } = openWorkspace(options.dir);
     jobs(index, root, options.json === true);
+  });
+
+program
+  .command("show")
+  .description("print the first rows of an asset's warehouse table")
+  .argument("<key>", "asset key")
+  .option("--limit <n>", "rows", (v) => Number(v), 10)
+  .option("--json", "print JSON")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action(async (key: string, options: { limit: number; json?: boolean; dir: string }) => {
+    const { index, root } = openWorkspace(options.dir);
+    await show(index, root, key, options.limit, options.json === true);
   });
 
 function printDiagnostics(diagnostics: { file: string; line: number; column: number; severity: string; message: string }[]): void {

@@ -9,7 +9,9 @@ import type { WorkspaceIndex } from "../index/workspace";
 import { planSelection } from "../plan/planner";
 import type { Plan } from "../protocol/plan";
 import { RunContext } from "../run/context";
+import { Warehouse } from "../run/embedded/warehouse";
 import { HistoryStore } from "../run/history";
+import { relationSql } from "../run/ts/io";
 import { currentCodeVersion, runPlan, type Engine, type RunEvent, type RunSummary } from "../run/runner";
 import { computeStatus, describeStatus, formatDuration } from "../run/status";
 
@@ -214,4 +216,28 @@ export function jobs(index: WorkspaceIndex, root: string, json: boolean): void {
   }
   if (list.length === 0) console.log("no job() definitions found");
   for (const job of list) console.log(`${(job.name ?? "?").padEnd(24)} ${(job.schedule ?? "").padEnd(12)} ${job.selection ?? ""}  (${job.error ?? `${job.assets} assets`})  ${job.file}`);
+}
+
+/** `tributary show <key>`: the first rows of an asset's table, like `dbt show`. */
+export async function show(index: WorkspaceIndex, root: string, key: string, limit: number, json: boolean): Promise<void> {
+  const ids = select(index, root, key);
+  const id = ids.find((i) => i === key) ?? (ids.length === 1 ? ids[0] : undefined);
+  if (!id) throw new CliError(ids.length ? `'${key}' matches ${ids.length} assets; name one.` : `No asset matches '${key}'.`);
+  const ctx = new RunContext(index, root);
+  const relation = ctx.relationOf(id);
+  const node = index.graph.get(id)!;
+  if (!relation || (node.kind === "ts_asset" && node.materialized !== "table" && !node.producedByTs)) throw new CliError(`'${key}' is not stored in the warehouse (io: ${node.materialized ?? "json"}).`);
+  const target = node.kind === "ts_asset" ? ctx.targetForAsset(id) : ctx.target(node.project);
+  const warehouse = await Warehouse.open(target.path, { readOnly: true });
+  try {
+    const rows = await warehouse.query(`select * from ${relationSql(relation)} limit ${Math.max(1, Math.floor(limit))}`);
+    if (json) {
+      process.stdout.write(JSON.stringify(rows) + "\n");
+      return;
+    }
+    console.log(`${relation.schema}.${relation.identifier} (first ${rows.length} rows)`);
+    console.table(rows);
+  } finally {
+    warehouse.close();
+  }
 }

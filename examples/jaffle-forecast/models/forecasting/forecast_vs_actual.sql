@@ -14,7 +14,7 @@ select
     predicted.order_date,
     predicted.predicted_orders,
     coalesce(actual.actual_orders, 0) as actual_orders,
-    coalesce(actual.actual_orders, 0) - predicted.predicted_orders as error
+    round(coalesce(actual.actual_orders, 0) - predicted.predicted_orders, 2) as error
 from predicted
 left join actual using (order_date)
 order by predicted.order_date
