@@ -158,6 +158,8 @@ where updated_at > (select max(updated_at) from {{ this }})
         "models/ev_merge.sql": `{{ config(materialized='incremental', unique_key='id') }}\n${body}`,
         "models/ev_merge_list.sql": `{{ config(materialized='incremental', unique_key=['id', 'shop'], incremental_strategy='merge') }}\n${body}`,
         "models/ev_delete_insert.sql": `{{ config(materialized='incremental', unique_key='id', incremental_strategy='delete+insert') }}\n${body}`,
+        // config() after is_incremental()/this: rendered again once the materialization is known
+        "models/ev_late_config.sql": `${body}\n{{ config(materialized='incremental', unique_key='id') }}`,
       });
       const ctx = contextFor(p, t.wh);
       const r1 = byId(await runEmbeddedStep(stepNodes(p), ctx));
@@ -177,7 +179,7 @@ where updated_at > (select max(updated_at) from {{ this }})
       }
       assert.equal(await count(t, "main.ev_append"), 5); // appended: the old version of id 2 stays
       assert.equal(await count(t, "main.ev_append where id = 2"), 2);
-      for (const name of ["ev_merge", "ev_merge_list", "ev_delete_insert"]) {
+      for (const name of ["ev_merge", "ev_merge_list", "ev_delete_insert", "ev_late_config"]) {
         assert.equal(await count(t, `main.${name}`), 4, name);
         const rows = await t.wh.query<{ id: number; status: string; loaded_incrementally: boolean }>(`select id, status, loaded_incrementally from main.${name} order by id`);
         assert.deepEqual(rows.map((r) => [r.id, r.status, r.loaded_incrementally]), [

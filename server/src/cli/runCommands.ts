@@ -60,9 +60,12 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
   let text = selection ?? "";
   let plan: Plan;
   if (options.retryFailed) {
-    const targets = HistoryStore.open(root).retryTargets();
+    const store = HistoryStore.open(root);
+    const targets = store.retryTargets();
     if (!targets || targets.assets.length === 0) throw new CliError("The last run has no failed or skipped steps to re-execute.");
-    const known = targets.assets.filter((id) => index.graph.get(id));
+    // Inside a failed dbt step, the models that did succeed in that run are not rebuilt.
+    const succeeded = (id: string) => store.materializations(id, 5).some((m) => m.runId === targets.runId && m.status === "success");
+    const known = targets.assets.filter((id) => index.graph.get(id) && !succeeded(id));
     plan = planSelection(index.graph, known);
     text = `retry of ${targets.runId} (${targets.selection})`;
   } else {

@@ -305,7 +305,7 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
     const msg = stripAnsi(String(ev.info.msg ?? ""));
     if (level !== "debug") emitLog(formatLine(ev.info.ts, msg));
     if (level === "error" && msg.trim()) errorLines.push(msg.trim());
-    tracker.handleEvent(ev);
+    setTimeout(() => tracker.handleEvent(ev), 3000);
   };
 
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: unknown }>((resolve) => {

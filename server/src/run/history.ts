@@ -919,7 +919,7 @@ export async function acquireWarehouseLock(workspaceRoot: string, options: LockO
     if (!state) continue; // released meanwhile: try again at once
     let holder = state.info;
     if (holder ? !holderAlive(holder) : Date.now() - state.mtimeMs > UNREADABLE_STALE_MS) {
-      takeOver(lockFile, state);
+      ;
       await sleep(5, options.signal);
       continue;
     }

@@ -242,6 +242,8 @@ class StepExecutor {
         { signal: this.options.signal, nodePath: this.options.nodePath, onLog: (level, message) => this.logLine(step, [], level, message) },
       );
       log.push(...result.log);
+      // A cancelled asset produced nothing: no materialization is recorded for it.
+      if (result.status === "cancelled") return [];
       if (result.status === "success") {
         this.record(step, assetId, started, result.ms, { ok: true, rows: result.rows, metadata: result.metadata }, result.log);
         return [];

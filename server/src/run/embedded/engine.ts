@@ -43,6 +43,29 @@
  * - Result `dbMs`: time spent waiting for DuckDB; `ms - dbMs` is the engine's own overhead.
  *
  * See render.ts for the supported dbt Jinja context and materialize.ts for the materializations.
+ *
+ * ## Known gaps (a model hitting one fails with file:line, the construct and `--engine dbt`)
+ *
+ * - Jinja (nunjucks underneath, see jinja.ts): `{% for ... recursive %}`, `*args` / `**kwargs`
+ *   in calls and signatures, the `varargs` / `kwargs` variables of macros, `{% include %}` /
+ *   `{% import %}` / `{% extends %}`. Silent differences: an undefined attribute renders empty
+ *   instead of raising; `{% set %}` inside a loop can update an outer variable of the same name;
+ *   `{{ 1.0 }}` prints `1`; a backslash-newline inside a string literal is kept.
+ * - dbt context: `graph` is empty unless the runner passes one; `adapter` methods beyond
+ *   dispatch/quote/get_relation/get_columns_in_relation/get_columns_in_table/
+ *   list_relations_without_caching/check_schema_exists/get_missing_columns; the project's
+ *   `dispatch:` search-order config; models that live inside installed packages render with the
+ *   root project's macro namespace; `modules.datetime` is UTC-only (pytz zones are names only).
+ * - Materializations: `insert_overwrite` / `microbatch` strategies, custom materializations,
+ *   dbt-duckdb `external`, Python models; `merge` is delete+insert; `on_schema_change: ignore`
+ *   inserts the columns the target and the new rows share; snapshots: see materialize.ts;
+ *   contracts, constraints, grants and persist_docs are ignored; `threads` is ignored (nodes run
+ *   one by one, DuckDB parallelizes each query).
+ * - `run_query` / `statement`: each distinct query runs once per node render (a data-changing
+ *   query issued twice with the same text runs once).
+ *
+ * Overhead (everything but DuckDB's own time), measured by test/runner/embedded-perf.test.ts on
+ * a chain of 200 models each calling a project macro: about 1 ms per model.
  */
 import { randomUUID } from "node:crypto";
 import type { DbtRelation } from "./relation";
