@@ -34,16 +34,18 @@ import { codeLenses } from "./features/lenses";
 import { assetAt, pathToUri, uriToPath } from "./features/lookup";
 import { neighbourhood } from "./features/neighbourhood";
 import { definition, references } from "./features/navigation";
+import { StatusService } from "./features/status";
 import { documentSymbols, workspaceSymbols } from "./features/symbols";
 
 const EDIT_DEBOUNCE_MS = 120;
+const HISTORY_POLL_MS = 500;
 
 export function startServer(connection: Connection): void {
   const documents = new TextDocuments(TextDocument);
-  let roots: string[] = [];
+  const roots: string[] = [];
   let index: WorkspaceIndex | undefined;
-  // Filled from the run history once runs exist; hovers and lenses show "not materialized yet" until then.
-  const status: StatusProvider | undefined = undefined;
+  const statuses = new StatusService(roots, () => index);
+  const status: StatusProvider = (id) => statuses.line(id);
   const published = new Set<string>();
   const pending = new Map<string, NodeJS.Timeout>();
 
@@ -80,6 +82,7 @@ export function startServer(connection: Connection): void {
   }
 
   function graphChanged(): void {
+    statuses.invalidate();
     safe("publish", undefined, undefined, () => {
       publishDiagnostics();
       void connection.sendNotification(GraphChangedNotification, stats());
@@ -99,7 +102,7 @@ export function startServer(connection: Connection): void {
   }
 
   connection.onInitialize((params: InitializeParams) => {
-    roots = (params.workspaceFolders?.map((f) => uriToPath(f.uri)) ?? (params.rootUri ? [uriToPath(params.rootUri)] : [])).filter(Boolean);
+    roots.push(...(params.workspaceFolders?.map((f) => uriToPath(f.uri)) ?? (params.rootUri ? [uriToPath(params.rootUri)] : [])).filter(Boolean));
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -133,6 +136,14 @@ export function startServer(connection: Connection): void {
     for (const d of diagnostics) void connection.sendDiagnostics({ uri: pathToUri(d.file), diagnostics: [toLspDiagnostic(d)] });
     log(`Tributary indexed ${index.graph.nodes.size} assets in ${Date.now() - started} ms`);
     graphChanged();
+    // Runs are written by other processes (CLI, the extension's runner): notice them and refresh.
+    const historyTimer = setInterval(() => {
+      if (safe("history", undefined, false, () => statuses.poll())) {
+        void connection.sendNotification(GraphChangedNotification, stats());
+        void connection.sendRequest("workspace/codeLens/refresh").catch(() => undefined);
+      }
+    }, HISTORY_POLL_MS);
+    historyTimer.unref();
     void connection.client
       .register(DidChangeWatchedFilesNotification.type, {
         watchers: [{ globPattern: "**/*.{sql,yml,yaml,csv,ts,mts,cts,tsx}" }, { globPattern: "**/target/manifest.json" }],

@@ -239,7 +239,7 @@ describe("runDbtStep against the fake dbt", posixOnly, () => {
     assert.equal(ok.result.exitCode, 0); // leaves a successful target/run_results.json behind
     const { result } = await run(ALL, root, { FAKE_DBT_COMPILE_ERROR: "stg_orders" });
     assert.equal(result.exitCode, 2);
-    assert.match(result.error ?? "", /Compilation Error/);
+    assert.match(result.error ?? "", /^dbt failed \(exit code 2\): Compilation Error\n/);
     assert.match(result.error ?? "", /depends on a node named 'does_not_exist'/);
     for (const x of result.results) {
       assert.equal(x.status, "error", x.id);
@@ -253,6 +253,19 @@ describe("runDbtStep against the fake dbt", posixOnly, () => {
     assert.equal(result.exitCode, 2);
     assert.match(result.error ?? "", /does not have a target named 'prod'/);
     assert.equal(result.results[0].status, "error");
+  });
+
+  test("a dbt that fails before logging (usage error on stderr, exit 2) reports stderr", async () => {
+    const root = project();
+    const dir = scratch();
+    const exe = path.join(dir, "old-dbt");
+    writeFileSync(exe, "#!/bin/sh\necho 'Usage: dbt build [OPTIONS]' >&2\necho \"Error: No such option: --log-format\" >&2\nexit 2\n");
+    chmodSync(exe, 0o755);
+    const { result, logs } = await run([node("stg_orders")], root, {}, { executable: exe });
+    assert.equal(result.exitCode, 2);
+    assert.match(result.error ?? "", /dbt failed \(exit code 2\): Usage: dbt build \[OPTIONS\]\nError: No such option: --log-format/);
+    assert.match(result.results[0].message ?? "", /No such option/);
+    assert.ok(logs.includes("Error: No such option: --log-format"));
   });
 
   test("cancel: SIGINT stops dbt within a second, partial results kept, the whole process group is gone", async () => {

@@ -229,7 +229,14 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
   }
 
   const tracker = new NodeTracker(nodes, options.onNodeEvent);
-  const errorLines: string[] = []; // error-level messages and stderr, for exit code 2
+  // error-level dbt events, and stderr (click usage errors, tracebacks), for failure messages
+  const errorEvents: string[] = [];
+  const stderrLines: string[] = [];
+  const keep = (list: string[], line: string) => {
+    list.push(line);
+    if (list.length > 200) list.splice(0, list.length - 100);
+  };
+  const errorTail = (n: number) => lastLines(errorEvents, n) || lastLines(stderrLines, n);
   let invocationId: string | undefined;
   const before = statOrUndefined(rrPath);
 
@@ -297,15 +304,15 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
     const ev = stream === "stdout" ? parseEvent(line) : undefined;
     if (!ev) {
       emitLog(line);
-      if (stream === "stderr") errorLines.push(line);
+      if (stream === "stderr") keep(stderrLines, line);
       return;
     }
     if (ev.info.invocation_id && !invocationId) invocationId = String(ev.info.invocation_id);
     const level = String(ev.info.level ?? "info");
     const msg = stripAnsi(String(ev.info.msg ?? ""));
     if (level !== "debug") emitLog(formatLine(ev.info.ts, msg));
-    if (level === "error" && msg.trim()) errorLines.push(msg.trim());
-    setTimeout(() => tracker.handleEvent(ev), 3000);
+    if (level === "error" && msg.trim()) keep(errorEvents, msg.trim());
+    tracker.handleEvent(ev);
   };
 
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: unknown }>((resolve) => {
@@ -413,12 +420,12 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
     stepErrors.push("dbt build was cancelled");
   } else if (exitCode !== 0 && exitCode !== 1) {
     const what = exitCode === null ? `dbt was killed by ${exit.signal ?? "a signal"}` : `dbt failed (exit code ${exitCode})`;
-    const tail = lastLines(errorLines, 15);
+    const tail = errorTail(15);
     fallbackMessage = tail ? `${what}: ${tail}` : what;
     stepErrors.push(fallbackMessage);
   } else if (!rr.ok) {
     const m = exitCode === 0 ? `dbt exited 0 but ${rr.problem}` : `dbt failed (exit code 1) and ${rr.problem}`;
-    const tail = exitCode === 0 ? "" : lastLines(errorLines, 15);
+    const tail = exitCode === 0 ? "" : errorTail(15);
     fallbackMessage = tail ? `${m}: ${tail}` : m;
     stepErrors.push(fallbackMessage);
   }
@@ -441,7 +448,7 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
       const parts: string[] = [];
       if (failedNodes.length) parts.push(`${plural(failedNodes.length, "node")} failed (${failedNodes.map((r) => r.id).join(", ")})`);
       if (failedTests.length) parts.push(`${plural(failedTests.length, "test")} failed (${failedTests.map((t) => t.name).join(", ")})`);
-      if (!parts.length) parts.push(`dbt exited with code ${exitCode}${lastLines(errorLines, 5) ? `: ${lastLines(errorLines, 5)}` : ""}`);
+      if (!parts.length) parts.push(`dbt exited with code ${exitCode}${errorTail(5) ? `: ${errorTail(5)}` : ""}`);
       stepErrors.push(`dbt build: ${parts.join("; ")}`);
     }
   }
@@ -755,7 +762,6 @@ function isObj(v: unknown): v is Record<string, unknown> {
 }
 
 function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
 }
 

@@ -1,0 +1,80 @@
+/**
+ * Asset status for hovers and code lenses, read from the run history under `<root>/.tributary/`.
+ * Statuses are computed lazily and cached until the graph or the history changes; `poll()` notices
+ * runs written by other processes (the CLI, the extension's runner).
+ */
+import { existsSync, statSync } from "node:fs";
+import * as path from "node:path";
+import type { WorkspaceIndex } from "../index/workspace";
+import type { AssetStatus } from "../protocol/history";
+import { EVENTS_FILE, HISTORY_DIR, HistoryStore } from "../run/history";
+import { currentCodeVersion } from "../run/runner";
+import { computeStatus, describeStatus } from "../run/status";
+import type { StatusLine } from "./hover";
+
+export class StatusService {
+  private store: HistoryStore | undefined;
+  private statuses: Map<string, AssetStatus> | undefined;
+  private readonly versions = new Map<string, { mtimeMs: number; id: string; version: string | undefined }>();
+  private historySize = -1;
+
+  constructor(
+    private readonly roots: string[],
+    private readonly index: () => WorkspaceIndex | undefined,
+  ) {}
+
+  /** The workspace folder whose `.tributary/history` holds the runs (the first that has one). */
+  private historyRoot(): string | undefined {
+    return this.roots.find((root) => existsSync(path.join(root, HISTORY_DIR, EVENTS_FILE)));
+  }
+
+  invalidate(): void {
+    this.statuses = undefined;
+  }
+
+  /** Re-reads the history when its file changed; true when statuses may have changed. */
+  poll(): boolean {
+    const root = this.historyRoot();
+    if (!root) return false;
+    const size = statSync(path.join(root, HISTORY_DIR, EVENTS_FILE)).size;
+    if (size === this.historySize) return false;
+    this.historySize = size;
+    if (!this.store) this.store = HistoryStore.open(root, { markInterrupted: false });
+    else this.store.reload();
+    this.statuses = undefined;
+    return true;
+  }
+
+  status(id: string): AssetStatus | undefined {
+    const index = this.index();
+    if (!index) return undefined;
+    if (!this.store) this.poll();
+    if (!this.store) return undefined;
+    this.statuses ??= computeStatus(index.graph, this.store, (asset) => this.codeVersion(index, asset));
+    return this.statuses.get(id);
+  }
+
+  /** The one-line status hovers and lenses show. */
+  readonly line = (id: string): StatusLine | undefined => {
+    const status = this.status(id);
+    return status ? describeStatus(status) : undefined;
+  };
+
+  /** Code versions cached by file modification time, so a status refresh does not re-hash every model. */
+  private codeVersion(index: WorkspaceIndex, id: string): string | undefined {
+    const file = index.graph.get(id)?.file;
+    if (!file) return undefined;
+    let mtimeMs: number;
+    try {
+      mtimeMs = statSync(file).mtimeMs;
+    } catch {
+      return undefined;
+    }
+    const key = `${id}\u0000${file}`;
+    const cached = this.versions.get(key);
+    if (cached && cached.mtimeMs === mtimeMs) return cached.version;
+    const version = currentCodeVersion(index, id);
+    this.versions.set(key, { mtimeMs, id, version });
+    return version;
+  }
+}

@@ -1,0 +1,55 @@
+/** Hovers and code lenses show what the run history knows, and follow runs made by other processes. */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { LspClient, uri } from "../helpers/lspClient";
+import { copyExample, positionOf } from "../helpers/workspace";
+
+const CLI = path.resolve(__dirname, "../../packages/tributary-assets/dist/cli.js");
+
+describe("status in the language server", () => {
+  let client: LspClient;
+  let ws: { root: string; dispose: () => void };
+  before(async () => {
+    ws = copyExample();
+    client = await LspClient.ready(ws.root);
+  });
+  after(async () => {
+    await client.stop();
+    ws.dispose();
+  });
+
+  const hoverText = async (file: string, position: { line: number; character: number }) =>
+    (await client.request<{ contents: { value: string } } | null>("textDocument/hover", { textDocument: { uri: uri(file) }, position }))?.contents.value ?? "";
+
+  test("not materialized, then fresh after a CLI run, then stale after an upstream edit", async () => {
+    const fct = path.join(ws.root, "models/marts/fct_orders.sql");
+    const ts = path.join(ws.root, "assets/forecast.ts");
+    const tsText = readFileSync(ts, "utf8");
+    const modelAt = positionOf(tsText, "orderForecastModel = asset", 3);
+    assert.match(await hoverText(fct, { line: 0, character: 1 }), /Status: not materialized yet/);
+
+    const run = spawnSync(process.execPath, [CLI, "materialize", "+order_forecast_model"], { cwd: ws.root, encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    await waitFor(async () => /Status: \*\*fresh\*\* — materialized .* 180 rows/.test(await hoverText(fct, { line: 0, character: 1 })), "fresh status in hover");
+    await waitFor(async () => /Status: \*\*fresh\*\*/.test(await hoverText(ts, modelAt)), "fresh status of the TS asset once the run ended");
+    const lenses = await client.request<{ command: { title: string } }[]>("textDocument/codeLens", { textDocument: { uri: uri(fct) } });
+    assert.ok(lenses.some((l) => /^fresh · materialized/.test(l.command.title)), JSON.stringify(lenses.map((l) => l.command.title)));
+
+    const stg = path.join(ws.root, "models/staging/stg_orders.sql");
+    writeFileSync(stg, readFileSync(stg, "utf8").replace("status\nfrom source", "status,\n    1 as edited\nfrom source"));
+    await client.connection.sendNotification("workspace/didChangeWatchedFiles", { changes: [{ uri: uri(stg), type: 2 }] });
+    await waitFor(async () => /Status: \*\*stale\*\* — upstream/.test(await hoverText(ts, modelAt)), "stale status downstream in TS");
+    assert.match(await hoverText(stg, { line: 0, character: 1 }), /Status: \*\*stale\*\* — code changed/);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
