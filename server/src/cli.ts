@@ -4,7 +4,8 @@ import { Command, Option } from "commander";
 import * as path from "node:path";
 import { graphJson, sortedDiagnostics } from "./cli/graphJson";
 import { parse as parseYaml } from "yaml";
-import { CliError, history, jobs, materialize, planFor, printPlan, show, status } from "./cli/runCommands";
+import { CliError, history, materialize, planFor, printPlan, show, status } from "./cli/runCommands";
+import { daemonCommand, jobRunCommand, jobsCommand } from "./jobs/cli";
 import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
 import type { Engine } from "./run/runner";
 import { formatKey } from "./graph/keys";
@@ -120,14 +121,52 @@ program
     history(index, root, key, options.json === true);
   });
 
-program
+const jobsProgram = program
   .command("jobs")
-  .description("list job() definitions")
+  .description("list job() definitions: schedule, selection size, planned steps, next and last run")
   .option("--json", "print JSON")
   .option("-C, --dir <dir>", "workspace folder", ".")
   .action((options: { json?: boolean; dir: string }) => {
     const { index, root } = openWorkspace(options.dir);
-    jobs(index, root, options.json === true);
+    jobsCommand(index, root, options.json === true);
+  });
+
+jobsProgram
+  .command("run")
+  .description("materialize a job's selection now (planner + runner, like materialize)")
+  .argument("<name>", "job name")
+  .addOption(new Option("--engine <engine>", "dbt engine").choices(["embedded", "dbt"]))
+  .option("--vars <yaml>", "dbt vars as JSON or YAML, like dbt's --vars")
+  .option("--full-refresh", "rebuild incremental models from scratch")
+  .option("--wait", "wait for another run writing the warehouse instead of refusing")
+  .option("--concurrency <n>", "steps that may run at once", (v) => Number(v))
+  .option("--json", "print one JSON event per line")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action(async (name: string, _options: unknown, command: Command) => {
+    // `--json` / `-C` may be written before or after `run`: both levels define them.
+    const options = command.optsWithGlobals<{ engine?: Engine; vars?: string; fullRefresh?: boolean; wait?: boolean; concurrency?: number; json?: boolean; dir: string }>();
+    const { index, root, config } = openWorkspace(options.dir);
+    const summary = await jobRunCommand(index, root, name, {
+      engine: options.engine ?? config.engine,
+      json: options.json,
+      vars: options.vars ? (parseYaml(options.vars) as Record<string, unknown>) : undefined,
+      fullRefresh: options.fullRefresh,
+      wait: options.wait,
+      dbtExecutable: config.dbtExecutable,
+      concurrency: options.concurrency ?? config.concurrency,
+    });
+    process.exitCode = summary.status === "success" ? 0 : summary.status === "cancelled" ? 130 : 1;
+  });
+
+program
+  .command("daemon")
+  .description("run the jobs' schedules until SIGINT/SIGTERM, recording each tick in .tributary/history/ticks.jsonl")
+  .addOption(new Option("--engine <engine>", "dbt engine").choices(["embedded", "dbt"]))
+  .option("--drain", "on SIGINT/SIGTERM let running runs finish instead of cancelling them")
+  .option("--json", "print one JSON event per line")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action(async (options: { engine?: Engine; drain?: boolean; json?: boolean; dir: string }) => {
+    await daemonCommand(path.resolve(options.dir), { engine: options.engine, drain: options.drain, json: options.json });
   });
 
 program

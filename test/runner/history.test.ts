@@ -51,7 +51,7 @@ class Child {
       }
     });
     this.proc.stderr!.setEncoding("utf8").on("data", (c: string) => (this.stderr += c));
-    this.exited = new Promise((resolve) => this.proc.on("exit", (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) => this.proc.on("close", (code, signal) => resolve({ code, signal })));
   }
 
   /** Resolves with the first line (seen or to come) passing `test`; rejects if the child exits first. */
@@ -93,7 +93,7 @@ function mat(over: Partial<MaterializationRecord> & { assetId: string; runId: st
   };
 }
 
-describe("history store", () => {
+describe("history store", { timeout: 120_000 }, () => {
   test("every record kind round-trips through the file", (t) => {
     const root = tempRoot(t);
     const store = HistoryStore.open(root);
@@ -411,7 +411,7 @@ function mkdirp(root: string): void {
   mkdirSync(join(root, ".tributary", "history"), { recursive: true });
 }
 
-describe("warehouse lock", () => {
+describe("warehouse lock", { timeout: 60_000 }, () => {
   test("a second acquire refuses naming the holder's pid and run; waits and succeeds after release", async (t) => {
     const root = tempRoot(t);
     const holder = new Child(["lock", root, "20261124-101010-abcd"]);

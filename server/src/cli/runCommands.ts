@@ -1,8 +1,8 @@
 /**
- * `tributary plan | materialize | status | history | jobs`: the planner and runner from a terminal.
+ * `tributary plan | materialize | status | history | show`: the planner and runner from a terminal
+ * (`jobs` and `daemon` live in `../jobs/cli.ts`).
  * Human output by default (progress per step, a final table); `--json` for machines.
  */
-import * as path from "node:path";
 import { describeSelectionError, selectAssets } from "../graph/selection";
 import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
@@ -12,6 +12,7 @@ import { RunContext } from "../run/context";
 import { Warehouse } from "../run/embedded/warehouse";
 import { HistoryStore } from "../run/history";
 import { relationSql } from "../run/ts/io";
+import { findDbtExecutable } from "../run/dbtCli";
 import { currentCodeVersion, runPlan, type Engine, type RunEvent, type RunSummary } from "../run/runner";
 import { computeStatus, describeStatus, formatDuration } from "../run/status";
 
@@ -72,6 +73,7 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
     if (!selection) throw new CliError("Give a selection, e.g. 'tributary materialize +fct_orders', or --retry-failed.");
     plan = planFor(index, root, selection);
   }
+  const engine = chooseEngine(index, plan, options.engine, options.dbtExecutable);
   const controller = new AbortController();
   const onSignal = () => {
     if (!options.json) process.stderr.write("\ncancelling…\n");
@@ -84,11 +86,11 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
   try {
     const summary = await runPlan(new RunContext(index, root), plan, {
       selection: text,
-      engine: options.engine,
+      engine: engine.engine,
+      dbtExecutable: engine.executable,
       vars: options.vars,
       fullRefresh: options.fullRefresh,
       waitForLock: options.wait,
-      dbtExecutable: options.dbtExecutable,
       concurrency: options.concurrency,
       signal: controller.signal,
       onEvent: (event) => (options.json ? process.stdout.write(JSON.stringify(event) + "\n") : progress!.on(event)),
@@ -99,6 +101,22 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/**
+ * The engine for dbt steps: the one asked for; else dbt when it is installed and a planned project
+ * uses dbt packages (which may hold macros the embedded engine cannot run); else embedded.
+ */
+export function chooseEngine(index: WorkspaceIndex, plan: Plan, asked: Engine | undefined, configuredExecutable: string | undefined, env: NodeJS.ProcessEnv = process.env): { engine: Engine; executable?: string } {
+  const executable = findDbtExecutable(env, configuredExecutable);
+  if (asked === "dbt") {
+    if (!executable) throw new CliError(`The dbt engine needs the dbt executable: ${configuredExecutable ? `'${configuredExecutable}' was not found` : "'dbt' is not on PATH"} (set "dbtExecutable" in tributary.json).`);
+    return { engine: "dbt", executable };
+  }
+  if (asked === "embedded") return { engine: "embedded" };
+  const planned = new Set(plan.steps.filter((s) => s.kind === "dbt").map((s) => s.project));
+  const usesPackages = index.projectFiles().some((p) => !p.isPackage && planned.has(p.project.name) && p.declaresPackages);
+  return usesPackages && executable ? { engine: "dbt", executable } : { engine: "embedded" };
 }
 
 /** Human progress: a bar per step as it runs, then a table of every asset. */
@@ -204,21 +222,6 @@ export function history(index: WorkspaceIndex, root: string, key: string | undef
   for (const m of records) {
     console.log(`${m.endedAt}  ${m.status.padEnd(7)} run ${m.runId}  ${formatDuration(m.durationMs)}${m.rows === undefined ? "" : `  ${m.rows} rows`}  code ${m.codeVersion}${m.error ? `\n    ${m.error.split("\n")[0]}` : ""}`);
   }
-}
-
-export function jobs(index: WorkspaceIndex, root: string, json: boolean): void {
-  const list = index.tsFiles().flatMap((file) =>
-    (index.tsFacts(file)?.jobs ?? []).map((job) => {
-      const result = job.selection ? selectAssets(job.selection, index.graph, { root }) : undefined;
-      return { name: job.name, selection: job.selection, schedule: job.schedule, file: path.relative(root, file), assets: result?.ok ? result.ids.size : 0, error: result && !result.ok ? describeSelectionError(result.error) : undefined };
-    }),
-  );
-  if (json) {
-    process.stdout.write(JSON.stringify(list) + "\n");
-    return;
-  }
-  if (list.length === 0) console.log("no job() definitions found");
-  for (const job of list) console.log(`${(job.name ?? "?").padEnd(24)} ${(job.schedule ?? "").padEnd(12)} ${job.selection ?? ""}  (${job.error ?? `${job.assets} assets`})  ${job.file}`);
 }
 
 /** `tributary show <key>`: the first rows of an asset's table, like `dbt show`. */

@@ -1,6 +1,7 @@
 import type { Hover } from "vscode-languageserver";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { Pos } from "../protocol/types";
+import { jobHover } from "../jobs/jobs";
 import { assetAt, assetLink, kindLabel, occurrenceAt, relativeTo } from "./lookup";
 
 /** What the run history knows about an asset, shown in hovers and code lenses. */
@@ -13,6 +14,9 @@ export type StatusProvider = (id: string) => StatusLine | undefined;
 const LIST_LIMIT = 12;
 
 export function hover(index: WorkspaceIndex, roots: string[], file: string, pos: Pos, status?: StatusProvider): Hover | null {
+  // Inside a job({...}) call: the job's schedule, next runs, selection and plan.
+  const job = jobHover(index, file, pos, { roots });
+  if (job) return job;
   const occurrence = occurrenceAt(index, file, pos);
   if (occurrence && !occurrence.target) return null;
   const id = occurrence?.target ?? (pos.line === 0 ? assetAt(index, file, undefined) : undefined);

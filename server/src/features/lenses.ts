@@ -1,5 +1,6 @@
 import type { CodeLens } from "vscode-languageserver";
 import type { WorkspaceIndex } from "../index/workspace";
+import { jobLenses } from "../jobs/jobs";
 import type { StatusProvider } from "./hover";
 
 /**
@@ -26,5 +27,7 @@ export function codeLenses(index: WorkspaceIndex, file: string, status?: StatusP
     const line = status?.(id);
     if (line) lenses.push({ range, command: { title: line.detail ? `${line.status} · ${line.detail}` : line.status, command: "tributary.showRunHistory", arguments: [id] } });
   }
+  // ▶ Run job · next run at … over each job({...}) call.
+  lenses.push(...jobLenses(index, file));
   return lenses;
 }

@@ -476,7 +476,13 @@ export class HistoryStore {
     }
     const assets: string[] = [];
     const seenAsset = new Set<string>();
-    for (const s of chosen) for (const a of s.assets) if (!seenAsset.has(a)) (seenAsset.add(a), assets.push(a));
+    for (const s of chosen) {
+      for (const a of s.assets) {
+        if (seenAsset.has(a)) continue;
+        seenAsset.add(a);
+        assets.push(a);
+      }
+    }
     return { runId: run.id, selection: run.selection, runStatus: run.status, assets, steps: chosen };
   }
 
@@ -919,7 +925,10 @@ export async function acquireWarehouseLock(workspaceRoot: string, options: LockO
     if (!state) continue; // released meanwhile: try again at once
     let holder = state.info;
     if (holder ? !holderAlive(holder) : Date.now() - state.mtimeMs > UNREADABLE_STALE_MS) {
-      ;
+      if (Date.now() - began > TAKEOVER_STALE_MS + 2000 && !options.wait) {
+        throw new Error(`Could not take over the stale warehouse lock ${lockFile}${holder ? ` (run ${holder.runId}, pid ${holder.pid}, no longer running)` : ""}; delete it if no Tributary run is going on.`);
+      }
+      takeOver(lockFile, state);
       await sleep(5, options.signal);
       continue;
     }

@@ -1,0 +1,330 @@
+/**
+ * `tributary jobs`, `tributary jobs run NAME` and `tributary daemon`: jobs from a terminal.
+ * Human output by default, `--json` for machines.
+ */
+import * as path from "node:path";
+import { chooseEngine, CliError, printPlan } from "../cli/runCommands";
+import { formatKey } from "../graph/keys";
+import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "../index/workspace";
+import type { RunRecord } from "../protocol/history";
+import { HistoryStore, processAlive } from "../run/history";
+import type { Engine, RunEvent, RunSummary } from "../run/runner";
+import { formatDuration, relativeTime } from "../run/status";
+import { ScheduleDaemon, type DaemonEvent } from "./daemon";
+import { collectJobs, scheduledJobs } from "./jobs";
+import { DaemonLockedError, runningDaemon } from "./lock";
+import { JobError, jobOfRun, jobTrigger, lastJobRun, runJob } from "./run";
+import { formatInZone, isoInZone, relativeFuture } from "./schedule";
+import { TickStore, type TickRecord } from "./ticks";
+
+/** Reads the workspace the way the other commands do, without printing. */
+export function loadWorkspace(root: string): { index: WorkspaceIndex; config: TributaryConfig } {
+  const { config } = readTributaryConfig([root]);
+  const index = new WorkspaceIndex({ roots: [root], include: config.include, exclude: config.exclude });
+  index.load();
+  return { index, config };
+}
+
+export interface JobListEntry {
+  name?: string;
+  /** Relative to the workspace root. */
+  file: string;
+  line: number;
+  description?: string;
+  selection?: string;
+  /** Selected asset ids, upstream first. */
+  assets: string[];
+  steps?: number;
+  dbtInvocations?: number;
+  schedule?: string;
+  /** The 5-field pattern (macros expanded). */
+  cron?: string;
+  scheduleText?: string;
+  timezone?: string;
+  /** True when the job gives no timezone and the machine's is used. */
+  timezoneDefault?: boolean;
+  /** ISO UTC, and the same in the job's time zone. */
+  nextRun?: string;
+  nextRunLocal?: string;
+  lastRun?: Pick<RunRecord, "id" | "status" | "startedAt" | "endedAt" | "trigger" | "error">;
+  lastTick?: TickRecord;
+  errors: string[];
+}
+
+/** The data of `tributary jobs --json` (also what a Jobs tree needs). */
+export function listJobs(index: WorkspaceIndex, root: string, now = Date.now()): JobListEntry[] {
+  const history = HistoryStore.open(root, { markInterrupted: false });
+  const ticks = TickStore.open(root);
+  return collectJobs(index, { roots: [root], plan: true }).map((job) => {
+    const entry: JobListEntry = { file: path.relative(root, job.file), line: job.def.span.start.line + 1, assets: job.assets, errors: [] };
+    if (job.name !== undefined) entry.name = job.name;
+    if (job.def.description) entry.description = job.def.description;
+    if (job.selection !== undefined) entry.selection = job.selection;
+    if (job.plan) {
+      entry.steps = job.plan.steps.length;
+      entry.dbtInvocations = job.plan.steps.filter((s) => s.kind === "dbt").length;
+    }
+    if (job.def.schedule !== undefined) entry.schedule = job.def.schedule;
+    if (job.def.timezone !== undefined) entry.timezone = job.def.timezone;
+    if (job.schedule) {
+      entry.cron = job.schedule.cron;
+      entry.scheduleText = job.schedule.describe();
+      entry.timezone = job.schedule.timezone;
+      if (!job.schedule.explicitTimezone) entry.timezoneDefault = true;
+      const next = job.schedule.next(now);
+      if (next) {
+        entry.nextRun = next.toISOString();
+        entry.nextRunLocal = isoInZone(next, job.schedule.timezone);
+      }
+    }
+    if (job.name !== undefined) {
+      const last = lastJobRun(history, job.name);
+      if (last) entry.lastRun = { id: last.id, status: last.status, startedAt: last.startedAt, endedAt: last.endedAt, trigger: last.trigger, error: last.error };
+      const tick = ticks.lastTick(job.name);
+      if (tick) entry.lastTick = tick;
+    }
+    if (job.name === undefined) entry.errors.push("no name that can be read statically");
+    if (job.duplicate) entry.errors.push("another job has the same name");
+    if (job.selectionError) entry.errors.push(`invalid selection: ${job.selectionError.message} (column ${job.selectionError.column})`);
+    else if (job.selection !== undefined && job.assets.length === 0 && !job.usesStatus) entry.errors.push("the selection matches no asset");
+    if (job.scheduleError) entry.errors.push(`invalid ${job.scheduleError.field}: ${job.scheduleError.message}`);
+    return entry;
+  });
+}
+
+/** `tributary jobs [--json]`. */
+export function jobsCommand(index: WorkspaceIndex, root: string, json: boolean): void {
+  const now = Date.now();
+  const list = listJobs(index, root, now);
+  if (json) {
+    process.stdout.write(JSON.stringify(list) + "\n");
+    return;
+  }
+  if (list.length === 0) {
+    console.log("No job() definitions found. Declare one in a TypeScript asset file:\n  export const nightly = job({ name: \"nightly\", selection: \"+my_asset\", schedule: \"0 3 * * *\" });");
+    return;
+  }
+  const rows = list.map((j) => {
+    const assets = j.errors.some((e) => e.startsWith("invalid selection")) ? "—" : `${j.assets.length}`;
+    const next = j.nextRun && j.timezone ? `${formatInZone(new Date(j.nextRun), j.timezone)} (${relativeFuture(new Date(j.nextRun), now)})` : j.schedule === undefined ? "on demand" : "—";
+    const last = j.lastRun ? `${j.lastRun.status} ${relativeTime(j.lastRun.endedAt ?? j.lastRun.startedAt, now)}` : "never";
+    return [
+      j.name ?? "?",
+      j.schedule ?? "",
+      j.schedule !== undefined ? `${j.timezone ?? ""}${j.timezoneDefault ? " (local)" : ""}` : "",
+      j.selection ?? "",
+      assets,
+      j.steps === undefined ? "—" : String(j.steps),
+      next,
+      last,
+      `${j.file}:${j.line}`,
+    ];
+  });
+  const header = ["JOB", "SCHEDULE", "TIMEZONE", "SELECTION", "ASSETS", "STEPS", "NEXT RUN", "LAST RUN", "FILE"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+  for (const j of list) for (const e of j.errors) console.log(`  ⚠ ${j.name ?? `${j.file}:${j.line}`}: ${e}`);
+  const daemon = runningDaemon(root);
+  console.log(daemon ? `\nschedule daemon: running (pid ${daemon.pid}${daemon.owner ? `, ${daemon.owner}` : ""}, since ${daemon.startedAt})` : "\nschedule daemon: not running (start it with `tributary daemon`)");
+}
+
+export interface JobRunCliOptions {
+  engine?: Engine;
+  json?: boolean;
+  wait?: boolean;
+  vars?: Record<string, unknown>;
+  fullRefresh?: boolean;
+  dbtExecutable?: string;
+  concurrency?: number;
+}
+
+/** `tributary jobs run NAME`: the job's selection through the planner and runner, like `materialize`. */
+export async function jobRunCommand(index: WorkspaceIndex, root: string, name: string, options: JobRunCliOptions): Promise<RunSummary> {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (!options.json) process.stderr.write("\ncancelling…\n");
+    controller.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const name_ = (id: string) => formatKey(index.graph.get(id)?.key ?? [id]);
+  try {
+    const summary = await runJob(index, root, name, {
+      // The same engine choice as `materialize`.
+      resolveEngine: (plan) => chooseEngine(index, plan, options.engine, options.dbtExecutable),
+      vars: options.vars,
+      fullRefresh: options.fullRefresh,
+      waitForLock: options.wait,
+      concurrency: options.concurrency,
+      signal: controller.signal,
+      onPlan: (plan, job) => {
+        if (options.json) return;
+        console.log(`job ${name}: ${job.selection}`);
+        printPlan(plan, index);
+      },
+      onEvent: (event) => {
+        if (options.json) process.stdout.write(JSON.stringify(event) + "\n");
+        else printEvent(event, name_);
+      },
+    });
+    if (!options.json) {
+      console.log(`\nrun ${summary.runId} ${summary.status} in ${formatDuration(summary.ms)}: ${summary.materialized.length} materialized, ${summary.failed.length} failed, ${summary.skipped.length} skipped`);
+      for (const f of summary.failed) console.log(`  ✗ ${name_(f.assetId)}: ${f.error.split("\n")[0]}`);
+    }
+    return summary;
+  } catch (error) {
+    if (error instanceof JobError) throw new CliError(error.message);
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function printEvent(event: RunEvent, name: (id: string) => string): void {
+  switch (event.type) {
+    case "run_start":
+      console.log(`\nrun ${event.runId} (${event.engine} engine)`);
+      break;
+    case "asset_materialized":
+      console.log(`  ✓ ${name(event.assetId)}${event.rows === undefined ? "" : `  ${event.rows} rows`}  ${formatDuration(event.ms)}`);
+      break;
+    case "asset_failed":
+      console.log(`  ✗ ${name(event.assetId)}: ${event.error.split("\n")[0]}`);
+      break;
+    case "step_skipped":
+      console.log(`  [${event.stepId}] skipped: ${event.reason}`);
+      break;
+    default:
+      break;
+  }
+}
+
+export interface DaemonCliOptions {
+  engine?: Engine;
+  json?: boolean;
+  /** Let running runs finish on SIGINT/SIGTERM instead of cancelling them. */
+  drain?: boolean;
+  /** Longest sleep between two looks at the workspace (ms). */
+  pollMs?: number;
+}
+
+/**
+ * `tributary daemon`: runs the workspace's schedules until SIGINT/SIGTERM, logging every tick.
+ * The workspace is read again at every wake-up (at least once a minute), so edited jobs apply
+ * without a restart; each run reads the workspace afresh. On the first signal the daemon stops
+ * scheduling and cancels running runs (with `--drain`: lets them finish; a second signal
+ * cancels them), then exits 0.
+ */
+export async function daemonCommand(root: string, options: DaemonCliOptions): Promise<void> {
+  const log = (text: string) => {
+    if (!options.json) console.log(`${isoInZone(new Date(), "UTC").slice(0, 19)}Z ${text}`);
+  };
+  let lastIgnored = "";
+  const history = HistoryStore.open(root, { markInterrupted: false });
+  const daemon = new ScheduleDaemon({
+    root,
+    owner: "cli",
+    maxSleepMs: options.pollMs,
+    jobs: () => {
+      const { index } = loadWorkspace(root);
+      const { jobs, ignored } = scheduledJobs(index, { roots: [root] });
+      const text = ignored.map((i) => `job ${i.name ?? "?"} (${path.relative(root, i.file)}) is not scheduled: ${i.reason}`).join("\n");
+      if (text !== lastIgnored) {
+        lastIgnored = text;
+        if (text) log(text.split("\n").join("\n" + " ".repeat(21)));
+      }
+      return jobs;
+    },
+    run: async (job, ctx) => {
+      const { index, config } = loadWorkspace(root);
+      return runJob(index, root, job.name, {
+        trigger: jobTrigger(job.name, true),
+        signal: ctx.signal,
+        waitForLock: true,
+        resolveEngine: (plan) => chooseEngine(index, plan, options.engine ?? config.engine, config.dbtExecutable),
+        concurrency: config.concurrency,
+        onEvent: (event) => {
+          if (event.type === "run_start") ctx.onRunStart(event.runId);
+          if (options.json) process.stdout.write(JSON.stringify({ type: "run_event", job: job.name, event }) + "\n");
+          else if (event.type === "asset_failed") log(`${job.name}: ✗ ${event.assetId}: ${event.error.split("\n")[0]}`);
+        },
+      });
+    },
+    isRunningElsewhere: (name) => {
+      history.reload();
+      const run = history.runs().find((r) => r.status === "running" && r.pid !== process.pid && jobOfRun(r) === name && processAlive(r.pid));
+      return run ? `run ${run.id}, pid ${run.pid}` : undefined;
+    },
+    onEvent: (event) => {
+      if (options.json) process.stdout.write(JSON.stringify(event) + "\n");
+      else log(describeDaemonEvent(event));
+    },
+  });
+  try {
+    await daemon.start();
+  } catch (error) {
+    if (error instanceof DaemonLockedError) throw new CliError(error.message);
+    throw error;
+  }
+  let signals = 0;
+  let stopping: Promise<void> | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      log(`${signal}: stopping${daemon.running.length ? options.drain ? `; letting ${daemon.running.join(", ")} finish (send it again to cancel)` : `; cancelling ${daemon.running.join(", ")}` : ""}`);
+      stopping = daemon.stop({ cancelRuns: !options.drain });
+    } else if (signals === 2 && options.drain) {
+      log(`${signal}: cancelling the running runs`);
+      stopping = daemon.stop({ cancelRuns: true });
+    } else {
+      log(`${signal}: exiting now`);
+      process.exit(130);
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  await daemon.done;
+  await stopping;
+  await daemon.stop({ cancelRuns: !options.drain });
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  process.exitCode = 0;
+  // Nothing of ours should keep the process alive now; make sure nothing else does either.
+  setTimeout(() => process.exit(0), 3000).unref();
+}
+
+/** One log line per daemon event. */
+export function describeDaemonEvent(event: DaemonEvent): string {
+  const nextOf = (jobs: { name: string; next?: Date }[]) =>
+    jobs.length ? jobs.map((j) => `${j.name} next ${j.next ? j.next.toISOString() : "never"}`).join(", ") : "no scheduled jobs";
+  switch (event.type) {
+    case "started":
+      return `schedule daemon started (pid ${event.pid}): ${nextOf(event.jobs)}`;
+    case "jobs":
+      return `jobs changed: ${nextOf(event.jobs)}`;
+    case "recovered":
+      return `closed ${event.ticks.length} tick(s) left running by a daemon that died: ${event.ticks.map((t) => `${t.job} ${t.scheduledFor}`).join(", ")}`;
+    case "tick": {
+      const t = event.tick;
+      const missed = t.missed ? ` (caught up; ${t.missed} earlier due time(s) not run)` : "";
+      if (t.status === "skipped") return `${t.job} tick ${t.scheduledFor}: skipped — ${t.reason ?? ""}${missed}`;
+      if (t.status === "failed") return `${t.job} tick ${t.scheduledFor}: failed to start — ${t.error ?? ""}`;
+      return `${t.job} tick ${t.scheduledFor}: starting run${missed}`;
+    }
+    case "run_end": {
+      const t = event.tick;
+      if (t.status === "failed") return `${t.job} tick ${t.scheduledFor}: failed to start — ${event.error ?? t.error ?? ""}`;
+      const ms = event.summary ? ` in ${formatDuration(event.summary.ms)}` : "";
+      return `${t.job} run ${t.runId ?? "?"} ${t.runStatus ?? "ended"}${ms}${t.error ? ` — ${t.error}` : ""}`;
+    }
+    case "error":
+      return `error: ${event.message}`;
+    case "stopping":
+      return `stopping${event.running.length ? ` (${event.cancelRuns ? "cancelling" : "waiting for"} ${event.running.join(", ")})` : ""}`;
+    case "stopped":
+      return "schedule daemon stopped";
+  }
+}

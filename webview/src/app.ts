@@ -1,0 +1,538 @@
+/**
+ * The lineage panel: holds the graph and the user's view settings, turns them into what is drawn
+ * (visible set -> view -> layout in the worker -> render), and maps every gesture to a typed
+ * message for the extension.
+ */
+import type { Plan } from "../../server/src/protocol/plan";
+import type { ExpandedMessage, GraphMessage, HostMessage, MaterializeMode, PanelMessage, SearchResultMessage } from "../../server/src/protocol/webview";
+import { ContextMenu, type MenuItem } from "./contextMenu";
+import { Controls } from "./controls";
+import { LayoutClient, Superseded, shapeHash } from "./layout";
+import type { LayoutResult } from "./layoutTypes";
+import { GraphModel, KIND_LABEL } from "./model";
+import { buildView, groupId, OVERVIEW_THRESHOLD, toLayoutInput, type View } from "./overview";
+import { drawPlan, renderPlanList } from "./planOverlay";
+import { nextTask, Renderer, type DrawContext } from "./render";
+import { KEEP_GRAPH_UP_TO, type PanelState } from "./state";
+
+export interface PanelDeps {
+  root: HTMLElement;
+  post: (message: PanelMessage) => void;
+  save: (state: PanelState) => void;
+  state: PanelState;
+  workerUrl: string;
+}
+
+interface RefreshOptions {
+  /** Fit the drawing to the panel afterwards. */
+  fit?: boolean;
+  /** Keep this item where it is on screen. */
+  anchor?: string;
+  /** Report the time since the graph arrived (`rendered`). */
+  measure?: boolean;
+}
+
+const frame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+
+export class Panel {
+  private readonly controls: Controls;
+  private readonly renderer: Renderer;
+  private readonly menu: ContextMenu;
+  private readonly layouts: LayoutClient;
+  private readonly state: PanelState;
+  private model: GraphModel | undefined;
+  private view: View | undefined;
+  private layout: LayoutResult | undefined;
+  private selection: Set<string>;
+  private matches: Set<string> | null;
+  private readonly extraVisible: Set<string>;
+  private generation = 0;
+  private receivedAt = 0;
+  private renderSeq = 0;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private restyleQueued = false;
+  private hoverTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly deps: PanelDeps) {
+    this.state = deps.state;
+    this.selection = new Set(this.state.selection);
+    this.matches = this.state.matches ? new Set(this.state.matches) : null;
+    this.extraVisible = new Set(this.state.extraVisible);
+    this.layouts = new LayoutClient(deps.workerUrl);
+    this.controls = new Controls(deps.root, {
+      depth: (up, down) => this.setDepth(up, down),
+      search: (text) => this.search(text),
+      clearSearch: () => this.clearSearch(),
+      showMatches: () => this.showMatches(),
+      materializeMatches: () => this.matches && this.materialize([...this.matches], "only"),
+      pin: () => this.togglePin(),
+      fullGraph: () => this.toggleFull(),
+      grouping: () => this.toggleGrouping(),
+      plan: () => this.togglePlan(),
+      fit: () => this.renderer.fit(),
+      zoom: (f) => this.renderer.zoomBy(f),
+      materializeSelection: (mode) => this.materialize([...this.selection], mode),
+      planSelection: () => this.requestPlan([...this.selection]),
+      clearSelection: () => this.setSelection([]),
+    });
+    this.menu = new ContextMenu(this.controls.menuHost);
+    this.renderer = new Renderer(this.controls.canvas, {
+      activate: (id) => {
+        this.setSelection([id]);
+        this.post({ method: "openAsset", id });
+      },
+      toggle: (id) => this.toggleSelected(id),
+      menu: (id, x, y) => this.openMenu(id, x, y),
+      expand: (id) => this.expand(id),
+      toggleGroup: (name) => this.toggleGroup(name),
+      band: (ids, additive) => this.setSelection(additive ? [...this.selection, ...ids] : ids),
+      background: () => this.setSelection([]),
+      hover: (id, x, y) => this.hover(id, x, y),
+    });
+    this.renderer.onTransform = (t) => {
+      this.state.transform = { x: t.x, y: t.y, k: t.k };
+      this.saveSoon();
+    };
+    window.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && !this.menu.open && this.selection.size && !(e.target as Element).closest?.("input")) this.setSelection([]);
+    });
+    new ResizeObserver(() => this.layout && !this.state.transform && this.renderer.fit()).observe(this.controls.canvas);
+    this.controls.setDepth(this.state.upstream, this.state.downstream);
+    this.controls.setSearchText(this.state.search);
+    this.controls.setSelection(this.selection.size);
+    document.body.dataset.renderSeq = "0";
+  }
+
+  /** Boot: start the worker, repaint what the state kept, then tell the extension we are ready. */
+  start(): void {
+    this.layouts.warm();
+    const kept = this.state.graph;
+    if (kept) {
+      if (this.state.layout) this.layouts.remember(this.state.layout.hash, this.state.layout.result);
+      this.showGraph(kept, true);
+    } else {
+      this.syncToggles();
+    }
+    this.post({ method: "ready" });
+  }
+
+  onMessage(message: HostMessage): void {
+    switch (message.method) {
+      case "graph":
+        this.receivedAt = performance.now();
+        this.showGraph(message, false);
+        break;
+      case "statuses":
+        this.model?.setStatuses(message.statuses);
+        this.restyleSoon();
+        break;
+      case "runProgress":
+        this.model?.statuses.set(message.assetId, { state: message.state, ...(message.detail ? { detail: message.detail } : {}) });
+        this.restyleSoon();
+        break;
+      case "plan":
+        this.showPlan(message.plan);
+        break;
+      case "searchResult":
+        this.onSearchResult(message);
+        break;
+      case "expanded":
+        this.onExpanded(message);
+        break;
+    }
+  }
+
+  // ---- graph and refresh ----------------------------------------------------------------------
+
+  private showGraph(message: GraphMessage, restored: boolean): void {
+    const previous = this.model;
+    const model = GraphModel.from(message);
+    const sameFocus = !!previous && previous.full === model.full && sameIds(previous.centre, model.centre);
+    this.model = model;
+    if (!model.full && model.centre.length) this.state.lastCentre = model.centre;
+    if (message.upstream !== undefined) this.state.upstream = message.upstream;
+    if (message.downstream !== undefined) this.state.downstream = message.downstream;
+    this.controls.setDepth(this.state.upstream, this.state.downstream);
+    if (!sameFocus && !restored) {
+      this.extraVisible.clear();
+      if (!this.state.filterToMatches) this.state.transform = null;
+    }
+    this.selection = new Set([...this.selection].filter((id) => model.nodes.has(id)));
+    this.state.graph = message.data.nodes.length <= KEEP_GRAPH_UP_TO ? message : null;
+    this.syncToggles();
+    this.controls.setSelection(this.selection.size);
+    void this.refresh({ fit: !(restored || sameFocus) || !this.state.transform, measure: !restored });
+  }
+
+  private visibleSet(model: GraphModel): Set<string> {
+    let visible: Set<string>;
+    if (this.state.filterToMatches && this.matches) {
+      visible = new Set([...this.matches].filter((id) => model.nodes.has(id)));
+    } else if (model.full || model.centre.length === 0) {
+      visible = new Set(model.nodes.keys());
+    } else {
+      visible = model.neighbourhood(model.centre, this.state.upstream, this.state.downstream);
+      for (const id of this.extraVisible) if (model.nodes.has(id)) visible.add(id);
+    }
+    // Graph order, so the same set always makes the same layout input (and hits the cache).
+    return new Set([...model.nodes.keys()].filter((id) => visible.has(id)));
+  }
+
+  private grouped(visibleCount: number): boolean {
+    return this.state.groupMode === "on" || (this.state.groupMode === "auto" && visibleCount > OVERVIEW_THRESHOLD);
+  }
+
+  private async refresh(options: RefreshOptions = {}): Promise<void> {
+    const model = this.model;
+    if (!model) return;
+    const generation = ++this.generation;
+    const isCurrent = (): boolean => generation === this.generation;
+    const visible = this.visibleSet(model);
+    const view = buildView(model, visible, { grouped: this.grouped(visible.size), expanded: new Set(this.state.expandedGroups) });
+    const anchorPoint = options.anchor ? this.renderer.screenPoint(options.anchor) : undefined;
+    this.controls.setEmpty(model.nodes.size === 0 ? "No assets here." : visible.size === 0 ? "Nothing matches." : null);
+    this.syncToggles(view);
+    const input = toLayoutInput(view);
+    const hash = shapeHash(input);
+    let layout = this.layouts.cached(hash);
+    if (!layout) {
+      this.setBusy(true);
+      try {
+        layout = await this.layouts.layout(input, hash);
+      } catch (err) {
+        if (isCurrent() && !(err instanceof Superseded)) {
+          this.setBusy(false);
+          this.controls.setStatus(err instanceof Error ? err.message : String(err));
+        }
+        return;
+      }
+      if (!isCurrent()) return;
+    }
+    this.view = view;
+    this.layout = layout;
+    const drawn = await this.renderer.draw(view, layout, this.context(), isCurrent);
+    if (!drawn) return;
+    if (this.state.showPlan && this.state.plan) drawPlan(this.renderer.planLayers, this.state.plan, view, layout);
+    if (anchorPoint && options.anchor && layout.nodes[options.anchor]) this.renderer.pinTo(options.anchor, anchorPoint);
+    else if (options.fit || !this.state.transform) this.fitInitial(model);
+    else this.renderer.setTransform(this.state.transform);
+    this.state.layout = view.items.length <= KEEP_GRAPH_UP_TO && this.state.graph ? { hash, result: layout } : null;
+    this.saveSoon();
+    this.setBusy(false);
+    this.updateStatusLine(view, visible.size);
+    // "Drawn" means painted: wait for the frame that shows it.
+    await frame();
+    await nextTask();
+    if (!isCurrent()) return;
+    this.renderSeq++;
+    document.body.dataset.renderSeq = String(this.renderSeq);
+    if (options.measure) {
+      const ms = Math.round((performance.now() - this.receivedAt) * 10) / 10;
+      document.body.dataset.renderMs = String(ms);
+      const groups = view.items.filter((i) => i.type === "group").length;
+      this.post({ method: "rendered", nodes: view.items.length - groups, groups, ms });
+    }
+  }
+
+  /** Fit everything; on a big flat graph, fit the centre instead (the whole would be unreadable). */
+  private fitInitial(model: GraphModel): void {
+    const centre = model.centre.filter((id) => this.layout?.nodes[id]);
+    if (this.view && this.view.items.length > 150 && centre.length) this.renderer.fit(centre);
+    else this.renderer.fit();
+  }
+
+  private context(): DrawContext {
+    const model = this.model!;
+    const visible = new Set(this.view?.itemOf.keys() ?? []);
+    const expandable = new Set<string>();
+    for (const id of visible) {
+      if (model.truncated.has(id) || model.hiddenNeighbours(id, visible).length) expandable.add(id);
+    }
+    return { model, selection: this.selection, matches: this.matches, centre: new Set(model.centre), expandable };
+  }
+
+  private restyleSoon(): void {
+    if (this.restyleQueued) return;
+    this.restyleQueued = true;
+    requestAnimationFrame(() => {
+      this.restyleQueued = false;
+      if (this.model && this.view) {
+        this.renderer.restyle(this.context());
+        this.updateStatusLine(this.view, this.view.itemOf.size);
+      }
+    });
+  }
+
+  private setBusy(busy: boolean): void {
+    this.controls.setBusy(busy);
+    document.body.dataset.busy = String(busy);
+  }
+
+  private updateStatusLine(view: View, visibleCount: number): void {
+    const model = this.model!;
+    const groups = view.items.filter((i) => i.type === "group" && !i.expanded).length;
+    const parts = [`${visibleCount} of ${model.nodes.size} assets`];
+    if (groups) parts.push(`${groups} groups (click one to open it)`);
+    if (model.pinned) parts.push(`pinned on ${model.pinned}`);
+    const failed = [...view.itemOf.keys()].filter((id) => model.status(id).state === "failed").length;
+    if (failed) parts.push(`${failed} failed`);
+    this.controls.setStatus(parts.join(" \u00b7 "));
+  }
+
+  private syncToggles(view = this.view): void {
+    const model = this.model;
+    this.controls.setToggles({
+      pinned: !!model?.pinned,
+      full: !!model?.full,
+      grouped: !!view?.grouped,
+      plan: this.state.showPlan,
+      canPin: !!model && (model.centre.length > 0 || this.selection.size === 1),
+    });
+    this.controls.setDepthEnabled(!model?.full);
+  }
+
+  // ---- gestures --------------------------------------------------------------------------------
+
+  private post(message: PanelMessage): void {
+    this.deps.post(message);
+  }
+
+  private setSelection(ids: string[]): void {
+    this.selection = new Set(ids.filter((id) => this.model?.nodes.has(id)));
+    this.state.selection = [...this.selection];
+    this.controls.setSelection(this.selection.size);
+    this.syncToggles();
+    this.restyleSoon();
+    this.saveSoon();
+  }
+
+  private toggleSelected(id: string): void {
+    const item = this.view?.byId.get(id);
+    const ids = item?.type === "group" ? item.members : [id];
+    const next = new Set(this.selection);
+    const allIn = ids.every((i) => next.has(i));
+    for (const i of ids) {
+      if (allIn) next.delete(i);
+      else next.add(i);
+    }
+    this.setSelection([...next]);
+  }
+
+  private materialize(ids: string[], mode: MaterializeMode): void {
+    if (ids.length) this.post({ method: "materialize", ids, mode });
+  }
+
+  private requestPlan(ids: string[]): void {
+    if (!ids.length) return;
+    this.state.showPlan = true;
+    this.syncToggles();
+    this.post({ method: "requestPlan", ids });
+  }
+
+  private setDepth(upstream: number, downstream: number): void {
+    if (upstream === this.state.upstream && downstream === this.state.downstream) return;
+    this.state.upstream = upstream;
+    this.state.downstream = downstream;
+    this.extraVisible.clear();
+    this.state.filterToMatches = false;
+    void this.refresh({ fit: true });
+    const centre = this.model?.centre ?? [];
+    if (this.model && !this.model.full && centre.length) this.post({ method: "requestNeighbourhood", ids: centre, upstream, downstream });
+  }
+
+  private search(selection: string): void {
+    this.state.search = selection;
+    this.controls.setSearching();
+    this.post({ method: "search", selection });
+    this.saveSoon();
+  }
+
+  private onSearchResult(message: SearchResultMessage): void {
+    if (message.selection !== this.state.search) return;
+    if ("error" in message) {
+      this.controls.setSearchResult({ error: message.error });
+      this.setMatches(null);
+      return;
+    }
+    this.setMatches(message.ids);
+  }
+
+  private setMatches(ids: string[] | null): void {
+    this.matches = ids ? new Set(ids) : null;
+    this.state.matches = ids;
+    const wasFiltering = this.state.filterToMatches;
+    if (!ids) this.state.filterToMatches = false;
+    if (ids) {
+      const shown = ids.filter((id) => this.view?.itemOf.has(id)).length;
+      this.controls.setSearchResult({ count: ids.length, shown });
+    }
+    if (wasFiltering && !this.state.filterToMatches) void this.refresh({ fit: true });
+    else this.restyleSoon();
+    this.saveSoon();
+  }
+
+  private clearSearch(): void {
+    this.state.search = "";
+    this.controls.setSearchResult(null);
+    this.setMatches(null);
+  }
+
+  private showMatches(): void {
+    if (!this.matches || !this.model) return;
+    const ids = [...this.matches];
+    this.state.filterToMatches = true;
+    if (ids.some((id) => !this.model!.nodes.has(id))) {
+      this.post({ method: "requestNeighbourhood", ids, upstream: 0, downstream: 0 });
+    }
+    void this.refresh({ fit: true });
+  }
+
+  private togglePin(): void {
+    const model = this.model;
+    if (!model) return;
+    if (model.pinned) {
+      model.pinned = undefined;
+      this.post({ method: "setPin", id: null });
+    } else {
+      const id = this.selection.size === 1 ? [...this.selection][0] : model.centre[0];
+      if (!id) return;
+      model.pinned = id;
+      this.post({ method: "setPin", id });
+    }
+    this.syncToggles();
+    if (this.view) this.updateStatusLine(this.view, this.view.itemOf.size);
+  }
+
+  private toggleFull(): void {
+    const model = this.model;
+    if (model?.full && this.state.lastCentre.length) {
+      this.post({ method: "requestNeighbourhood", ids: this.state.lastCentre, upstream: this.state.upstream, downstream: this.state.downstream });
+    } else {
+      this.post({ method: "requestFullGraph" });
+    }
+  }
+
+  private toggleGrouping(): void {
+    this.state.groupMode = this.view?.grouped ? "off" : "on";
+    void this.refresh({ fit: true });
+  }
+
+  private toggleGroup(name: string): void {
+    const open = new Set(this.state.expandedGroups);
+    if (open.has(name)) open.delete(name);
+    else open.add(name);
+    this.state.expandedGroups = [...open];
+    void this.refresh({ anchor: groupId(name) });
+  }
+
+  private togglePlan(): void {
+    if (this.state.showPlan) {
+      this.state.showPlan = false;
+      this.controls.planHost.hidden = true;
+      const { hulls, badges } = this.renderer.planLayers;
+      hulls.replaceChildren();
+      badges.replaceChildren();
+      this.syncToggles();
+      this.saveSoon();
+      return;
+    }
+    const ids = this.selection.size ? [...this.selection] : this.model?.centre.length ? this.model.centre : [...(this.view?.itemOf.keys() ?? [])];
+    this.requestPlan(ids);
+  }
+
+  private showPlan(plan: Plan): void {
+    this.state.plan = plan;
+    this.state.showPlan = true;
+    renderPlanList(this.controls.planHost, plan);
+    this.controls.planHost.hidden = false;
+    if (this.view && this.layout) drawPlan(this.renderer.planLayers, plan, this.view, this.layout);
+    this.syncToggles();
+    this.saveSoon();
+  }
+
+  private expand(id: string): void {
+    const model = this.model;
+    if (!model || !this.view) return;
+    const hidden = model.hiddenNeighbours(id, new Set(this.view.itemOf.keys()));
+    for (const n of hidden) this.extraVisible.add(n);
+    this.extraVisible.add(id);
+    this.state.extraVisible = [...this.extraVisible];
+    if (model.truncated.has(id)) this.post({ method: "expand", id });
+    if (hidden.length) void this.refresh({ anchor: id });
+  }
+
+  private onExpanded(message: ExpandedMessage): void {
+    const model = this.model;
+    if (!model) return;
+    model.merge(message.data, message.truncated, message.statuses, message.id);
+    for (const node of message.data.nodes) this.extraVisible.add(node.id);
+    this.extraVisible.add(message.id);
+    this.state.extraVisible = [...this.extraVisible];
+    void this.refresh({ anchor: message.id });
+  }
+
+  private openMenu(id: string, x: number, y: number): void {
+    const item = this.view?.byId.get(id);
+    if (!item || !this.model) return;
+    const ids = item.type === "group" ? item.members : this.selection.has(id) && this.selection.size > 1 ? [...this.selection] : [id];
+    const what = ids.length === 1 ? ids[0] : `${ids.length} assets`;
+    const items: MenuItem[] = [];
+    if (item.type === "node") items.push({ id: "open", label: "Open", run: () => this.post({ method: "openAsset", id }) });
+    items.push(
+      { id: "materialize", label: `Materialize ${what}`, run: () => this.materialize(ids, "only") },
+      { id: "materialize-upstream", label: "Materialize with upstream", run: () => this.materialize(ids, "upstream") },
+      { id: "materialize-downstream", label: "Materialize with downstream", run: () => this.materialize(ids, "downstream") },
+      { id: "plan", label: "Preview plan", run: () => this.requestPlan(ids) },
+    );
+    if (item.type === "node") {
+      items.push({ id: "show-in-lineage", label: "Show in lineage", run: () => this.post({ method: "showInLineage", id }) });
+      if (this.context().expandable.has(id)) items.push({ id: "expand", label: "Show hidden neighbours", run: () => this.expand(id) });
+    } else {
+      items.push({ id: "open-group", label: item.expanded ? "Close group" : "Open group", run: () => this.toggleGroup(item.name) });
+    }
+    this.controls.hideTooltip();
+    this.menu.show(items, x, y, item.type === "group" ? `group ${item.name}` : id);
+  }
+
+  private hover(id: string | null, x: number, y: number): void {
+    clearTimeout(this.hoverTimer);
+    if (!id || this.menu.open) {
+      this.controls.hideTooltip();
+      return;
+    }
+    this.hoverTimer = setTimeout(() => {
+      const lines = this.tooltipLines(id);
+      if (lines) this.controls.showTooltip(lines, x, y);
+    }, 350);
+  }
+
+  private tooltipLines(id: string): string[] | undefined {
+    const model = this.model;
+    const item = this.view?.byId.get(id);
+    if (!model || !item) return undefined;
+    if (item.type === "group") return [`group ${item.name}`, `${item.members.length} assets`, "Click to open \u00b7 right-click to materialize"];
+    const n = item.node;
+    const status = model.status(id);
+    return [
+      n.key.join(" / "),
+      `${KIND_LABEL[n.kind]}${n.group ? ` \u00b7 group ${n.group}` : ""}${n.materialized ? ` \u00b7 ${n.materialized}` : ""}`,
+      `${status.state}${status.detail ? `: ${status.detail}` : ""}`,
+      ...(n.description ? [n.description] : []),
+      ...(n.file ? [n.file] : []),
+      "Click: open \u00b7 Shift-click: select \u00b7 Right-click: materialize",
+    ];
+  }
+
+  private saveSoon(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => {
+      this.state.selection = [...this.selection];
+      this.state.extraVisible = [...this.extraVisible];
+      this.deps.save(this.state);
+    }, 250);
+  }
+}
+
+function sameIds(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}

@@ -1,0 +1,48 @@
+/**
+ * What the main thread and the layout worker exchange. Compact on purpose: the worker builds the
+ * ELK graph and turns ELK's answer into absolute coordinates, so the main thread only copies boxes.
+ */
+
+export interface LayoutNodeIn {
+  id: string;
+  /** Size of a leaf; ignored for a compound (a node other nodes name as `parent`). */
+  w: number;
+  h: number;
+  /** Id of the compound node (an expanded group) this node sits in. */
+  parent?: string;
+}
+
+export interface LayoutEdgeIn {
+  id: string;
+  from: string;
+  to: string;
+}
+
+export interface LayoutInput {
+  nodes: LayoutNodeIn[];
+  edges: LayoutEdgeIn[];
+}
+
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface LayoutResult {
+  width: number;
+  height: number;
+  /** Absolute boxes of every node, compounds included. */
+  nodes: Record<string, Box>;
+  /** Absolute route of every edge: x0, y0, x1, y1, ... from the source's border to the target's. */
+  edges: Record<string, number[]>;
+  /** Time ELK took in the worker. */
+  ms: number;
+}
+
+export type WorkerRequest = { type: "layout"; id: number; input: LayoutInput };
+
+export type WorkerResponse =
+  | { type: "layout"; id: number; result: LayoutResult }
+  | { type: "error"; id: number; message: string };
