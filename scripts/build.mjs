@@ -25,7 +25,9 @@ const builds = [
   { ...node, entryPoints: { runner: "server/src/run/runnerProcess.ts" }, outdir: "dist" },
   { ...node, entryPoints: { cli: "server/src/cli.ts" }, outdir: "packages/tributary-assets/dist"},
   { ...node, entryPoints: { index: "packages/tributary-assets/src/index.ts" }, outdir: "packages/tributary-assets/dist" },
-  { ...node, entryPoints: { "ts-step": "server/src/run/ts/child.ts" }, outdir: "packages/tributary-assets/dist" },
+  // The TS step process runs with --enable-source-maps for the user's code: no map of its own to load.
+  // TypeScript stays external: the runner fills a transpile cache, so the step process rarely needs it.
+  { ...node, sourcemap: false, external: [...node.external, "typescript"], entryPoints: { "ts-step": "server/src/run/ts/child.ts" }, outdir: "packages/tributary-assets/dist" },
   { bundle: true, platform: "browser", format: "iife", target: "es2022", sourcemap: !production, minify: production, logLevel: "warning", entryPoints: { webview: "webview/src/main.ts" }, outdir: "dist" },
   { bundle: true, platform: "browser", format: "iife", target: "es2022", sourcemap: !production, minify: production, logLevel: "warning", entryPoints: { "layout-worker": "webview/src/layoutWorker.ts" }, outdir: "dist" },
 ].filter((b) => Object.values(b.entryPoints).every((entry) => existsSync(entry)));

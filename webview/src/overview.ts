@@ -12,7 +12,7 @@ export const OVERVIEW_THRESHOLD = 600;
 /** More groups than this and assets are grouped more coarsely (by declared group, else kind). */
 const MAX_GROUPS = 150;
 
-export const NODE_W = 224;
+export const NODE_W = 240;
 export const NODE_H = 52;
 export const GROUP_W = 240;
 export const GROUP_H = 66;

@@ -17,6 +17,8 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const SLICE_MS = 12;
 /** Below this zoom, labels are hidden (they would be unreadable, and are costly to paint). */
 const LOD_SCALE = 0.45;
+/** Width of one character of an asset label (monospace, 12px). */
+const LABEL_CHAR_W = 7.3;
 const STATES: AssetState[] = ["fresh", "stale", "failed", "running", "missing"];
 const GROUP_BAR_WIDTH = GROUP_W - 24;
 /** The "+" sits on the top edge, near the right end. */
@@ -63,6 +65,14 @@ export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, Math.max(1, max - 1))}\u2026`;
 }
 
+/** The key as it fits in `max` characters: whole, else `…/last-segment`, else cut. */
+export function keyLabel(key: string[], max: number): string {
+  const full = key.join("/");
+  if (full.length <= max) return full;
+  const last = key[key.length - 1];
+  return key.length > 1 && last.length + 2 <= max ? `\u2026/${last}` : clip(last, max);
+}
+
 /** An SVG path through the route's points, corners rounded. */
 export function routePath(points: number[], radius = 8): string {
   if (points.length < 4) return "";
@@ -94,8 +104,8 @@ export class Renderer {
   private view: View | undefined;
   private layout: LayoutResult | undefined;
   private transform: ZoomTransform = zoomIdentity;
-  /** Called after every zoom or pan (the panel saves the transform). */
-  onTransform: (t: ZoomTransform) => void = () => undefined;
+  /** Called after every zoom or pan (the panel saves the transform); `byUser` for gestures. */
+  onTransform: (t: ZoomTransform, byUser: boolean) => void = () => undefined;
 
   constructor(host: HTMLElement, private readonly events: RenderEvents) {
     const svg = select(host).append("svg").attr("class", "graph").attr("tabindex", 0).attr("role", "application")
@@ -126,7 +136,7 @@ export class Renderer {
         if (event.type === "mousedown") return (event as MouseEvent).button === 1 || (event as MouseEvent).altKey;
         return true;
       })
-      .on("zoom", (event: { transform: ZoomTransform }) => this.applyTransform(event.transform));
+      .on("zoom", (event: { transform: ZoomTransform; sourceEvent: Event | null }) => this.applyTransform(event.transform, !!event.sourceEvent || this.wheeling));
     svg.call(this.zoomer).on("dblclick.zoom", null);
     this.svg.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
     this.wireEvents();
@@ -250,15 +260,26 @@ export class Renderer {
     this.setTransform({ x: p.x - k * box.x, y: p.y - k * box.y, k });
   }
 
-  private applyTransform(t: ZoomTransform): void {
+  private applyTransform(t: ZoomTransform, byUser: boolean): void {
     this.transform = t;
     this.viewport.setAttribute("transform", t.toString());
     this.svg.classList.toggle("lod-low", t.k < LOD_SCALE);
-    this.onTransform(t);
+    this.onTransform(t, byUser);
   }
+
+  private wheeling = false;
 
   private onWheel(e: WheelEvent): void {
     e.preventDefault();
+    this.wheeling = true;
+    try {
+      this.wheel(e);
+    } finally {
+      this.wheeling = false;
+    }
+  }
+
+  private wheel(e: WheelEvent): void {
     const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? 400 : 1;
     const svg = select(this.svg);
     if (e.ctrlKey || e.metaKey) {
@@ -288,7 +309,7 @@ export class Renderer {
     g.append("rect").attr("class", "body").attr("width", box.w).attr("height", box.h).attr("rx", 6);
     g.append("rect").attr("class", "bar").attr("width", 5).attr("height", box.h).attr("rx", 2.5);
     g.append("path").attr("class", `icon tech-${techOf(n)}`).attr("transform", "translate(13,9)").attr("d", KIND_ICON[n.kind]);
-    g.append("text").attr("class", "label").attr("x", 36).attr("y", 21).text(clip(n.id, Math.floor((box.w - 46) / 7.3)));
+    g.append("text").attr("class", "label").attr("x", 36).attr("y", 21).text(keyLabel(n.key, Math.floor((box.w - 46) / LABEL_CHAR_W)));
     const sub = `${KIND_LABEL[n.kind]}${n.group ? ` \u00b7 ${n.group}` : ""}`;
     g.append("text").attr("class", "sub").attr("x", 36).attr("y", 39).text(clip(sub, Math.floor((box.w - 100) / 6.1)));
     g.append("text").attr("class", "state").attr("x", box.w - 9).attr("y", 39).attr("text-anchor", "end");

@@ -5,92 +5,16 @@
 import * as path from "node:path";
 import { chooseEngine, CliError, printPlan } from "../cli/runCommands";
 import { formatKey } from "../graph/keys";
-import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "../index/workspace";
-import type { RunRecord } from "../protocol/history";
+import type { WorkspaceIndex } from "../index/workspace";
 import { HistoryStore, processAlive } from "../run/history";
 import type { Engine, RunEvent, RunSummary } from "../run/runner";
 import { formatDuration, relativeTime } from "../run/status";
 import { ScheduleDaemon, type DaemonEvent } from "./daemon";
-import { collectJobs, scheduledJobs } from "./jobs";
+import { scheduledJobs } from "./jobs";
+import { listJobs, loadWorkspace } from "./list";
 import { DaemonLockedError, runningDaemon } from "./lock";
-import { JobError, jobOfRun, jobTrigger, lastJobRun, runJob } from "./run";
+import { JobError, jobOfRun, jobTrigger, runJob } from "./run";
 import { formatInZone, isoInZone, relativeFuture } from "./schedule";
-import { TickStore, type TickRecord } from "./ticks";
-
-/** Reads the workspace the way the other commands do, without printing. */
-export function loadWorkspace(root: string): { index: WorkspaceIndex; config: TributaryConfig } {
-  const { config } = readTributaryConfig([root]);
-  const index = new WorkspaceIndex({ roots: [root], include: config.include, exclude: config.exclude });
-  index.load();
-  return { index, config };
-}
-
-export interface JobListEntry {
-  name?: string;
-  /** Relative to the workspace root. */
-  file: string;
-  line: number;
-  description?: string;
-  selection?: string;
-  /** Selected asset ids, upstream first. */
-  assets: string[];
-  steps?: number;
-  dbtInvocations?: number;
-  schedule?: string;
-  /** The 5-field pattern (macros expanded). */
-  cron?: string;
-  scheduleText?: string;
-  timezone?: string;
-  /** True when the job gives no timezone and the machine's is used. */
-  timezoneDefault?: boolean;
-  /** ISO UTC, and the same in the job's time zone. */
-  nextRun?: string;
-  nextRunLocal?: string;
-  lastRun?: Pick<RunRecord, "id" | "status" | "startedAt" | "endedAt" | "trigger" | "error">;
-  lastTick?: TickRecord;
-  errors: string[];
-}
-
-/** The data of `tributary jobs --json` (also what a Jobs tree needs). */
-export function listJobs(index: WorkspaceIndex, root: string, now = Date.now()): JobListEntry[] {
-  const history = HistoryStore.open(root, { markInterrupted: false });
-  const ticks = TickStore.open(root);
-  return collectJobs(index, { roots: [root], plan: true }).map((job) => {
-    const entry: JobListEntry = { file: path.relative(root, job.file), line: job.def.span.start.line + 1, assets: job.assets, errors: [] };
-    if (job.name !== undefined) entry.name = job.name;
-    if (job.def.description) entry.description = job.def.description;
-    if (job.selection !== undefined) entry.selection = job.selection;
-    if (job.plan) {
-      entry.steps = job.plan.steps.length;
-      entry.dbtInvocations = job.plan.steps.filter((s) => s.kind === "dbt").length;
-    }
-    if (job.def.schedule !== undefined) entry.schedule = job.def.schedule;
-    if (job.def.timezone !== undefined) entry.timezone = job.def.timezone;
-    if (job.schedule) {
-      entry.cron = job.schedule.cron;
-      entry.scheduleText = job.schedule.describe();
-      entry.timezone = job.schedule.timezone;
-      if (!job.schedule.explicitTimezone) entry.timezoneDefault = true;
-      const next = job.schedule.next(now);
-      if (next) {
-        entry.nextRun = next.toISOString();
-        entry.nextRunLocal = isoInZone(next, job.schedule.timezone);
-      }
-    }
-    if (job.name !== undefined) {
-      const last = lastJobRun(history, job.name);
-      if (last) entry.lastRun = { id: last.id, status: last.status, startedAt: last.startedAt, endedAt: last.endedAt, trigger: last.trigger, error: last.error };
-      const tick = ticks.lastTick(job.name);
-      if (tick) entry.lastTick = tick;
-    }
-    if (job.name === undefined) entry.errors.push("no name that can be read statically");
-    if (job.duplicate) entry.errors.push("another job has the same name");
-    if (job.selectionError) entry.errors.push(`invalid selection: ${job.selectionError.message} (column ${job.selectionError.column})`);
-    else if (job.selection !== undefined && job.assets.length === 0 && !job.usesStatus) entry.errors.push("the selection matches no asset");
-    if (job.scheduleError) entry.errors.push(`invalid ${job.scheduleError.field}: ${job.scheduleError.message}`);
-    return entry;
-  });
-}
 
 /** `tributary jobs [--json]`. */
 export function jobsCommand(index: WorkspaceIndex, root: string, json: boolean): void {
@@ -260,25 +184,26 @@ export async function daemonCommand(root: string, options: DaemonCliOptions): Pr
     },
     onEvent: (event) => {
       if (options.json) process.stdout.write(JSON.stringify(event) + "\n");
-      else log(describeDaemonEvent(event));
+      else if (event.type !== "stopping") log(describeDaemonEvent(event)); // the signal's line says it
+
     },
   });
-  try {
-    await daemon.start();
-  } catch (error) {
-    if (error instanceof DaemonLockedError) throw new CliError(error.message);
-    throw error;
-  }
+  // Signals are handled from the start: one arriving while the daemon starts stops it right after.
   let signals = 0;
+  let started = false;
   let stopping: Promise<void> | undefined;
+  const stop = (cancelRuns: boolean) => {
+    stopping = daemon.stop({ cancelRuns });
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals === 1) {
-      log(`${signal}: stopping${daemon.running.length ? options.drain ? `; letting ${daemon.running.join(", ")} finish (send it again to cancel)` : `; cancelling ${daemon.running.join(", ")}` : ""}`);
-      stopping = daemon.stop({ cancelRuns: !options.drain });
+      const running = daemon.running;
+      log(`${signal}: stopping${running.length ? (options.drain ? `; letting ${running.join(", ")} finish (send it again to cancel)` : `; cancelling ${running.join(", ")}`) : ""}`);
+      if (started) stop(!options.drain);
     } else if (signals === 2 && options.drain) {
       log(`${signal}: cancelling the running runs`);
-      stopping = daemon.stop({ cancelRuns: true });
+      if (started) stop(true);
     } else {
       log(`${signal}: exiting now`);
       process.exit(130);
@@ -286,6 +211,16 @@ export async function daemonCommand(root: string, options: DaemonCliOptions): Pr
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  try {
+    await daemon.start();
+  } catch (error) {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (error instanceof DaemonLockedError) throw new CliError(error.message);
+    throw error;
+  }
+  started = true;
+  if (signals > 0) stop(!options.drain || signals > 1);
   await daemon.done;
   await stopping;
   await daemon.stop({ cancelRuns: !options.drain });

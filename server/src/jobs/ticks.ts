@@ -49,7 +49,7 @@ export interface TickRecord {
   schedule: string;
   /** The daemon's process. */
   pid: number;
-  /** Earlier due times since the previous tick that were not run (at most one missed tick is caught up). */
+  /** Earlier due times since the previous tick that were not run (at most one missed tick is caught up); counted up to 999. */
   missed?: number;
   /** Why it was skipped. */
   reason?: string;

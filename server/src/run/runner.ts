@@ -16,6 +16,7 @@ import { Warehouse } from "./embedded/warehouse";
 import { acquireWarehouseLock, HistoryStore, newRunId, type WarehouseLock } from "./history";
 import { codeVersion } from "./status";
 import type { InputSpec } from "./ts/protocol";
+import { precompile } from "./ts/transpile";
 import { runTsStep } from "./ts/tsStep";
 
 export type Engine = "embedded" | "dbt";
@@ -227,6 +228,8 @@ class StepExecutor {
     const release = needsWarehouse ? await this.warehouse.lock() : () => undefined;
     const started = new Date();
     this.emit({ type: "asset_start", runId: this.runId, stepId: step.id, assetId });
+    const cacheDir = path.join(this.ctx.root, ".tributary", "build");
+    precompile(cacheDir, localModules(this.ctx.index, node.file!));
     try {
       const result = await runTsStep(
         {
@@ -238,6 +241,7 @@ class StepExecutor {
           output: { io, relation: io === "table" ? this.ctx.relationOf(assetId) : undefined },
           warehousePath: this.ctx.targetForAsset(assetId).path,
           storageDir: this.ctx.storageDir,
+          cacheDir,
         },
         { signal: this.options.signal, nodePath: this.options.nodePath, onLog: (level, message) => this.logLine(step, [], level, message) },
       );
@@ -351,6 +355,22 @@ export function currentCodeVersion(index: WorkspaceIndex, id: string): string | 
   } catch {
     return undefined;
   }
+}
+
+/** An asset file and the local TS modules it imports, transitively (from the index's import tables). */
+function localModules(index: WorkspaceIndex, entry: string): string[] {
+  const seen = new Set<string>([entry]);
+  const queue = [entry];
+  while (queue.length > 0) {
+    const facts = index.tsFacts(queue.pop()!);
+    for (const imported of [...(facts?.imports ?? []).map((i) => i.from), ...(facts?.exports ?? []).map((e) => e.from)]) {
+      if (imported && !seen.has(imported)) {
+        seen.add(imported);
+        queue.push(imported);
+      }
+    }
+  }
+  return [...seen];
 }
 
 function firstLine(text: string): string {

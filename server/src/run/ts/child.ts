@@ -26,7 +26,7 @@ function send(message: TsStepMessage): Promise<void> {
 }
 
 async function run(request: TsStepRequest): Promise<void> {
-  installTsLoader(RUNTIME);
+  installTsLoader(RUNTIME, request.cacheDir);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const runtime = require(RUNTIME) as RuntimeModule;
   let warehouse: Warehouse | undefined;

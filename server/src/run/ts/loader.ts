@@ -1,12 +1,11 @@
 /**
  * Lets a plain Node process `require` the user's TypeScript: `.ts`/`.mts`/`.cts`/`.tsx` files are
- * transpiled on the fly (TypeScript's `transpileModule`, no type-check), `./x.js` imports find
+ * transpiled on the fly (TypeScript's `transpileModule`, no type-check, cached), `./x.js` imports find
  * `./x.ts`, and `tributary-assets` always resolves to the runtime shipped with the runner, so a
  * user project needs nothing installed for its assets to run.
  */
-import { readFileSync } from "node:fs";
 import Module from "node:module";
-import ts from "typescript";
+import { compiled } from "./transpile";
 
 const TS_EXTENSIONS = [".ts", ".mts", ".cts", ".tsx"];
 
@@ -15,7 +14,7 @@ interface ModuleInternals {
   _extensions: Record<string, (module: { _compile(code: string, file: string): void }, file: string) => void>;
 }
 
-export function installTsLoader(runtimePath: string): void {
+export function installTsLoader(runtimePath: string, cacheDir: string): void {
   const internals = Module as unknown as ModuleInternals;
   const resolve = internals._resolveFilename;
   internals._resolveFilename = function (request, parent, isMain, options) {
@@ -38,18 +37,6 @@ export function installTsLoader(runtimePath: string): void {
     }
   };
   for (const ext of TS_EXTENSIONS) {
-    internals._extensions[ext] = (module, file) => {
-      const output = ts.transpileModule(readFileSync(file, "utf8"), {
-        fileName: file,
-        compilerOptions: {
-          module: ts.ModuleKind.CommonJS,
-          target: ts.ScriptTarget.ES2022,
-          esModuleInterop: true,
-          inlineSourceMap: true,
-          jsx: ts.JsxEmit.React,
-        },
-      });
-      module._compile(output.outputText, file);
-    };
+    internals._extensions[ext] = (module, file) => module._compile(compiled(cacheDir, file), file);
   }
 }

@@ -21,6 +21,8 @@ export interface TsStepRequest {
   output: { io: string; relation?: { schema: string; identifier: string } };
   warehousePath: string;
   storageDir: string;
+  /** Transpiled modules (see transpile.ts). */
+  cacheDir: string;
 }
 
 export type TsStepMessage =

@@ -1,0 +1,122 @@
+/**
+ * `npm run bench -- run`: planner and runner speed. Prints one JSON line:
+ *   planMs10k          planning `+sink` over a generated 10,000-node graph (bench/plan.ts)
+ *   perModelOverheadMs embedded engine time per model minus DuckDB's own query time, on a chain of
+ *                      200 trivial models
+ *   exampleColdMs      `tributary materialize +forecast_vs_actual` on the example as a fresh process
+ *   exampleWarmMs      the same run inside a warm process (index loaded, modules compiled)
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import * as path from "node:path";
+import { WorkspaceIndex } from "../server/src/index/workspace";
+import { planSelection } from "../server/src/plan/planner";
+import { RunContext } from "../server/src/run/context";
+import { runEmbeddedStep, type EmbeddedNode } from "../server/src/run/embedded/engine";
+import { Warehouse } from "../server/src/run/embedded/warehouse";
+import { runPlan } from "../server/src/run/runner";
+import { benchPlan } from "./plan";
+
+const ROOT = path.resolve(__dirname, "..");
+const CLI = path.join(ROOT, "packages/tributary-assets/dist/cli.js");
+const EXAMPLE = path.join(ROOT, "examples/jaffle-forecast");
+const round = (n: number) => Math.round(n * 10) / 10;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function copyExample(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "tributary-bench-run-"));
+  cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !/\.tributary|node_modules|[/\\]target([/\\]|$)/.test(path.relative(EXAMPLE, src)) });
+  return dir;
+}
+
+async function perModelOverhead(models = 200): Promise<number> {
+  const dir = mkdtempSync(path.join(tmpdir(), "tributary-bench-chain-"));
+  try {
+    mkdirSync(path.join(dir, "models"));
+    const nodes: EmbeddedNode[] = [];
+    for (let i = 0; i < models; i++) {
+      const file = path.join(dir, "models", `m${i}.sql`);
+      writeFileSync(file, i === 0 ? "select 1 as id, 'a' as name" : `{{ config(materialized='table') }}\nselect id + 1 as id, name from {{ ref('m${i - 1}') }}`);
+      nodes.push({ id: `m${i}`, resourceType: "model", name: `m${i}`, file, config: { materialized: "table" }, dependsOn: i ? [`m${i - 1}`] : [] });
+    }
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    const samples: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      const warehouse = await Warehouse.open(path.join(dir, `w${run}.duckdb`));
+      try {
+        const results = await runEmbeddedStep(nodes, {
+          project: { name: "chain", root: dir, vars: {} },
+          target: { name: "dev", type: "duckdb", schema: "main", database: `w${run}`, path: path.join(dir, `w${run}.duckdb`), threads: 2 },
+          cliVars: {},
+          macroFiles: [],
+          relations: { ref: (name) => (byName.has(name) ? { kind: "node", node: byName.get(name)! } : undefined), source: () => undefined },
+          connection: warehouse,
+          viewCountMs: 0,
+        });
+        if (results.some((r) => r.status !== "success")) throw new Error(JSON.stringify(results.find((r) => r.status !== "success")));
+        samples.push(results.reduce((sum, r) => sum + (r.ms - (r.dbMs ?? 0)), 0) / models);
+      } finally {
+        warehouse.close();
+      }
+    }
+    return median(samples);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function exampleCold(): number {
+  const samples: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    const dir = copyExample();
+    try {
+      const t = performance.now();
+      execFileSync(process.execPath, [CLI, "materialize", "+forecast_vs_actual"], { cwd: dir, stdio: "ignore" });
+      samples.push(performance.now() - t);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return median(samples);
+}
+
+async function exampleWarm(): Promise<number> {
+  const dir = copyExample();
+  try {
+    const samples: number[] = [];
+    for (let run = 0; run < 4; run++) {
+      const t = performance.now();
+      const index = new WorkspaceIndex({ roots: [dir] });
+      index.load();
+      const ids = ["raw_orders", "raw_payments", "stg_orders", "stg_payments", "fct_orders", "order_forecast_model", "forecasting/predicted_orders", "forecast_vs_actual"];
+      const summary = await runPlan(new RunContext(index, dir), planSelection(index.graph, ids), { selection: "+forecast_vs_actual" });
+      if (summary.status !== "success") throw new Error(`warm run ${summary.status}: ${JSON.stringify(summary.failed)}`);
+      if (run > 0) samples.push(performance.now() - t); // the first run warms the process up
+    }
+    return median(samples);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const plan = await benchPlan();
+  const perModelOverheadMs = await perModelOverhead();
+  const exampleColdMs = exampleCold();
+  const exampleWarmMs = await exampleWarm();
+  console.log(
+    JSON.stringify({
+      planMs10k: plan.planMs10k,
+      perModelOverheadMs: round(perModelOverheadMs),
+      exampleColdMs: Math.round(exampleColdMs),
+      exampleWarmMs: Math.round(exampleWarmMs),
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map(round), node: process.version },
+    }),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
