@@ -80,6 +80,7 @@ describe("materialize the example", () => {
     assert.equal(last.status, "success");
     assert.equal(history.steps(last.id).length, 4);
     assert.equal(history.lastSuccess("forecasting/predicted_orders")!.rows, predicted.n);
+    assert.equal(history.lastSuccess("order_forecast_model")!.metadata!.slope, model.slope, "ctx.metadata() is recorded");
     const status = statuses(root);
     assert.equal(status.forecast_vs_actual.state, "fresh");
     assert.equal(status.order_forecast_model.state, "fresh");
@@ -134,6 +135,38 @@ describe("materialize the example", () => {
     assert.match(String(stepFailed.error), /forecast\.ts:\d+/, "the stack points into the user's TS file");
     assert.deepEqual([...(run.events.at(-1)!.skipped as string[])].sort(), ["forecast_vs_actual", "forecasting/predicted_orders"]);
     assert.equal(HistoryStore.open(root).lastMaterialization("order_forecast_model")!.status, "failed");
+  });
+
+  test("a custom IO manager registered by the user's module stores and loads the asset", async () => {
+    const root = fresh();
+    writeFileSync(
+      path.join(root, "assets/report.ts"),
+      `import { writeFileSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { asset, registerIOManager } from "tributary-assets";
+
+const file = (key: string[]) => path.join(__dirname, "..", key.join("_") + ".txt");
+registerIOManager("text", {
+  async load(key) { return readFileSync(file(key), "utf8"); },
+  async store(key, value) { writeFileSync(file(key), String(value)); return { rows: 1, metadata: { bytes: String(value).length } }; },
+});
+
+export const orderReport = asset({ key: "order_report", deps: ["fct_orders"], io: "text" }, async ({ fct_orders }, ctx) => {
+  ctx.log.info("writing the report");
+  return \`orders: \${fct_orders.length}\`;
+});
+
+export const reportLength = asset({ key: "report_length", deps: [orderReport] }, async ({ order_report }) => order_report.length);
+`,
+    );
+    const run = events(root, ["materialize", "+report_length"]);
+    assert.equal(run.code, 0, run.stderr + JSON.stringify(run.events.filter((e) => e.type === "step_failed")));
+    const [orders] = await rows(root, "select count(*)::int as n from main.fct_orders");
+    assert.equal(readFileSync(path.join(root, "order_report.txt"), "utf8"), `orders: ${orders.n}`);
+    const history = HistoryStore.open(root);
+    assert.deepEqual(history.lastSuccess("order_report")!.metadata, { bytes: `orders: ${orders.n}`.length });
+    assert.match(history.lastSuccess("order_report")!.log!, /writing the report/);
+    assert.equal(JSON.parse(readFileSync(path.join(root, ".tributary/storage/report_length.json"), "utf8")), `orders: ${orders.n}`.length);
   });
 
   test("a second run while one holds the warehouse is refused with a clear message", async () => {

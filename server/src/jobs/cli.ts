@@ -13,7 +13,8 @@ import { ScheduleDaemon, type DaemonEvent } from "./daemon";
 import { scheduledJobs } from "./jobs";
 import { listJobs, loadWorkspace } from "./list";
 import { DaemonLockedError, runningDaemon } from "./lock";
-import { JobError, jobOfRun, jobTrigger, runJob } from "./run";
+import { JobError, runJob } from "./run";
+import { jobOfRun, jobTrigger } from "./triggers";
 import { formatInZone, isoInZone, relativeFuture } from "./schedule";
 
 /** `tributary jobs [--json]`. */

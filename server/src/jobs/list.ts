@@ -7,7 +7,7 @@ import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "../in
 import type { RunRecord } from "../protocol/history";
 import { HistoryStore } from "../run/history";
 import { collectJobs } from "./jobs";
-import { lastJobRun } from "./run";
+import { lastJobRun } from "./triggers";
 import { isoInZone } from "./schedule";
 import { TickStore, type TickRecord } from "./ticks";
 

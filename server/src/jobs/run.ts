@@ -8,12 +8,12 @@ import { describeSelectionError } from "../graph/selection";
 import type { WorkspaceIndex } from "../index/workspace";
 import { planSelection } from "../plan/planner";
 import type { Plan } from "../protocol/plan";
-import type { RunRecord } from "../protocol/history";
 import { RunContext } from "../run/context";
 import { HistoryStore } from "../run/history";
 import { currentCodeVersion, runPlan, type Engine, type RunOptions, type RunSummary } from "../run/runner";
 import { computeStatus } from "../run/status";
 import { collectJobs, type JobInfo } from "./jobs";
+import { jobTrigger } from "./triggers";
 
 /** A job that cannot be run: unknown, duplicated, invalid or empty selection. */
 export class JobError extends Error {
@@ -21,29 +21,6 @@ export class JobError extends Error {
     super(message);
     this.name = "JobError";
   }
-}
-
-/** The trigger recorded for a job's runs. */
-export function jobTrigger(name: string, scheduled: boolean): string {
-  return `${scheduled ? "schedule" : "job"}:${name}`;
-}
-
-/** The job a run was started for (from its trigger), if any. */
-export function jobOfRun(run: Pick<RunRecord, "trigger">): string | undefined {
-  const m = /^(?:schedule|job):(.+)$/.exec(run.trigger ?? "");
-  return m ? m[1] : undefined;
-}
-
-/** The latest run of a job (scheduled or on demand) in the history. */
-export function lastJobRun(history: HistoryStore, name: string): RunRecord | undefined {
-  const runs = history.runs();
-  for (let i = runs.length - 1; i >= 0; i--) if (jobOfRun(runs[i]) === name) return runs[i];
-  return undefined;
-}
-
-/** A run of the job that is still going (its process alive), if any. */
-export function runningJobRun(history: HistoryStore, name: string): RunRecord | undefined {
-  return history.runs().find((r) => r.status === "running" && jobOfRun(r) === name);
 }
 
 /** Resolves a job by name and plans its selection, with `status:` selectors read from the history. Throws `JobError`. */
