@@ -23,8 +23,13 @@ import {
   GraphChangedNotification,
   GraphRequest,
   NeighbourhoodRequest,
+  PlanRequest,
   RefreshRequest,
+  RunsRequest,
+  SelectRequest,
+  StatusesRequest,
   type AssetsAtResult,
+  type PlanResult,
   type IndexStats,
 } from "./protocol/requests";
 import type { IndexDiagnostic } from "./protocol/types";
@@ -34,6 +39,7 @@ import { codeLenses } from "./features/lenses";
 import { assetAt, pathToUri, uriToPath } from "./features/lookup";
 import { neighbourhood } from "./features/neighbourhood";
 import { definition, references } from "./features/navigation";
+import { plan, runs, select, statusMap } from "./features/runs";
 import { StatusService } from "./features/status";
 import { documentSymbols, workspaceSymbols } from "./features/symbols";
 
@@ -194,6 +200,11 @@ export function startServer(connection: Connection): void {
       return stats();
     }),
   );
+
+  connection.onRequest(SelectRequest, (params, token) => safe("select", token, { ids: [], steps: 0, dbtSteps: 0 }, (i) => select(i, statuses, roots, params.selection)));
+  connection.onRequest(PlanRequest, (params, token) => safe<PlanResult>("plan", token, { error: { column: 1, message: "the server failed to plan" } }, (i) => plan(i, statuses, roots, params)));
+  connection.onRequest(StatusesRequest, (params, token) => safe("statuses", token, {}, (i) => statusMap(i, statuses, params.ids)));
+  connection.onRequest(RunsRequest, (params, token) => safe("runs", token, { runs: [] }, () => runs(statuses, params.limit)));
 
   documents.listen(connection);
   connection.listen();

@@ -28,6 +28,12 @@ export class StatusService {
     return this.roots.find((root) => existsSync(path.join(root, HISTORY_DIR, EVENTS_FILE)));
   }
 
+  /** The history store, once a run was recorded. */
+  history(): HistoryStore | undefined {
+    if (!this.store) this.poll();
+    return this.store;
+  }
+
   invalidate(): void {
     this.statuses = undefined;
   }

@@ -3,7 +3,10 @@
  * Each line says which way it travels.
  */
 import { NotificationType, RequestType } from "vscode-languageserver-protocol";
+import type { RunRecord, StepRecord } from "./history";
+import type { Plan } from "./plan";
 import type { GraphData, IndexDiagnostic } from "./types";
+import type { StatusMap } from "./webview";
 
 export interface NeighbourhoodParams {
   /** Asset ids to centre on; or `uri` to centre on the assets of a file. */
@@ -52,3 +55,32 @@ export const DiagnosticsRequest = new RequestType<void, IndexDiagnostic[], void>
 export const RefreshRequest = new RequestType<void, IndexStats, void>("tributary/refresh");
 /** server -> client: the graph changed (after an edit, a file event or a refresh). */
 export const GraphChangedNotification = new NotificationType<IndexStats>("tributary/graphChanged");
+
+export interface SelectParams {
+  selection: string;
+}
+export type SelectResult = { ids: string[]; steps: number; dbtSteps: number } | { error: { column: number; message: string } };
+
+export interface PlanParams {
+  /** Plan these assets, or the assets the selection matches. */
+  ids?: string[];
+  selection?: string;
+}
+export type PlanResult = { plan: Plan } | { error: { column: number; message: string } };
+
+export interface StatusesParams {
+  ids?: string[];
+}
+
+export interface RunsResult {
+  runs: (Omit<RunRecord, "plan"> & { steps: StepRecord[] })[];
+}
+
+/** client -> server: evaluate a selection (live validation in the input box, the panel's search). */
+export const SelectRequest = new RequestType<SelectParams, SelectResult, void>("tributary/select");
+/** client -> server: the plan for some assets or a selection, without running it. */
+export const PlanRequest = new RequestType<PlanParams, PlanResult, void>("tributary/plan");
+/** client -> server: status per asset from the run history. */
+export const StatusesRequest = new RequestType<StatusesParams, StatusMap, void>("tributary/statuses");
+/** client -> server: recent runs with their steps (the Runs tree). */
+export const RunsRequest = new RequestType<{ limit?: number }, RunsResult, void>("tributary/runs");

@@ -1,0 +1,41 @@
+/** Custom requests about selections, plans, statuses and runs (the extension's commands, trees and panel). */
+import { describeSelectionError, selectAssets } from "../graph/selection";
+import type { WorkspaceIndex } from "../index/workspace";
+import { planSelection } from "../plan/planner";
+import type { PlanParams, PlanResult, RunsResult, SelectResult } from "../protocol/requests";
+import type { StatusMap } from "../protocol/webview";
+import { describeStatus } from "../run/status";
+import type { StatusService } from "./status";
+
+export function select(index: WorkspaceIndex, statuses: StatusService, roots: string[], selection: string): SelectResult {
+  const result = selectAssets(selection, index.graph, { status: (id) => statuses.status(id)?.state, root: roots });
+  if (!result.ok) return { error: { column: result.error.column, message: describeSelectionError(result.error) } };
+  const ids = [...result.ids];
+  const plan = ids.length ? planSelection(index.graph, ids) : undefined;
+  return { ids, steps: plan?.steps.length ?? 0, dbtSteps: plan?.steps.filter((s) => s.kind === "dbt").length ?? 0 };
+}
+
+export function plan(index: WorkspaceIndex, statuses: StatusService, roots: string[], params: PlanParams): PlanResult {
+  let ids = params.ids?.filter((id) => index.graph.get(id));
+  if (!ids && params.selection !== undefined) {
+    const selected = select(index, statuses, roots, params.selection);
+    if ("error" in selected) return selected;
+    ids = selected.ids;
+  }
+  return { plan: planSelection(index.graph, ids ?? []) };
+}
+
+export function statusMap(index: WorkspaceIndex, statuses: StatusService, ids?: string[]): StatusMap {
+  const out: StatusMap = {};
+  for (const id of ids ?? index.graph.nodes.keys()) {
+    const status = statuses.status(id);
+    if (status) out[id] = { state: status.state, detail: describeStatus(status).detail };
+  }
+  return out;
+}
+
+export function runs(statuses: StatusService, limit = 20): RunsResult {
+  const store = statuses.history();
+  if (!store) return { runs: [] };
+  return { runs: store.runs(limit).map(({ plan: _plan, ...run }) => ({ ...run, steps: store.steps(run.id) })) };
+}
