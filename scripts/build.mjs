@@ -22,7 +22,9 @@ const node = {
 const builds = [
   { ...node, entryPoints: { extension: "extension/src/extension.ts" }, outdir: "dist" },
   { ...node, entryPoints: { server: "server/src/server.ts" }, outdir: "dist" },
-  { ...node, entryPoints: { runner: "server/src/run/runnerProcess.ts" }, outdir: "dist" },
+  // The runner the extension spawns: the CLI with its TS step process and runtime beside it.
+  { ...node, sourcemap: false, entryPoints: { cli: "server/src/cli.ts", index: "packages/tributary-assets/src/index.ts" }, outdir: "dist/runner" },
+  { ...node, sourcemap: false, external: [...node.external, "typescript"], entryPoints: { "ts-step": "server/src/run/ts/child.ts" }, outdir: "dist/runner" },
   { ...node, entryPoints: { cli: "server/src/cli.ts" }, outdir: "packages/tributary-assets/dist"},
   { ...node, entryPoints: { index: "packages/tributary-assets/src/index.ts" }, outdir: "packages/tributary-assets/dist" },
   // The TS step process runs with --enable-source-maps for the user's code: no map of its own to load.

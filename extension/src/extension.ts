@@ -1,34 +1,49 @@
 /**
- * The VS Code client: starts the Tributary language server over IPC and shows its log in the
- * "Tributary" output channel. Commands, the lineage panel and the run UI build on this client.
+ * Activation: the output channel, the language client, the run manager, the lineage panel, the
+ * trees, and the commands (one table). Everything else lives in its own module.
  */
-import * as path from "node:path";
 import * as vscode from "vscode";
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
+import { TributaryClient } from "./client";
+import { registerCommands } from "./commands";
+import { LineagePanel } from "./lineagePanel";
+import { RunManager } from "./runManager";
+import { AssetsTree, RunsTree } from "./trees";
 
-let client: LanguageClient | undefined;
+let client: TributaryClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel("Tributary", { log: true });
   context.subscriptions.push(output);
-  const module = context.asAbsolutePath(path.join("dist", "server.js"));
-  const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: ["--nolazy", "--inspect=6019"] } },
-  };
-  const clientOptions: LanguageClientOptions = {
-    documentSelector: [
-      { scheme: "file", language: "sql" },
-      { scheme: "file", language: "jinja-sql" },
-      { scheme: "file", language: "yaml" },
-      { scheme: "file", language: "typescript" },
-    ],
-    outputChannel: output,
-  };
-  client = new LanguageClient("tributary", "Tributary", serverOptions, clientOptions);
+  client = new TributaryClient(context, output);
+  const runs = new RunManager(context, output);
+  const assetsTree = new AssetsTree(client);
+  const runsTree = new RunsTree(client);
+  const panel = new LineagePanel(context, client, {
+    materialize: (ids, mode) => void vscode.commands.executeCommand(mode === "upstream" ? "tributary.materializeUpstream" : mode === "downstream" ? "tributary.materializeDownstream" : "tributary.materialize", ids),
+    openAsset: (id) => void vscode.commands.executeCommand("tributary.openAsset", id),
+  });
+  runs.onEvent(({ event, state }) => {
+    if (event.assetId && (event.type === "asset_start" || event.type === "asset_materialized" || event.type === "asset_failed")) {
+      panel.runProgress(event.assetId, state.assetStates.get(event.assetId) ?? "running");
+    }
+  });
+  runs.onRunEnded(() => void Promise.all([runsTree.reload(), assetsTree.reload(), panel.refresh()]));
+  const setRunning = (value: boolean) => void vscode.commands.executeCommand("setContext", "tributary.running", value);
+  runs.onEvent(() => setRunning(true));
+  runs.onRunEnded(() => setRunning(false));
+  context.subscriptions.push(
+    runs,
+    panel,
+    vscode.window.registerTreeDataProvider("tributary.assets", assetsTree),
+    vscode.window.registerTreeDataProvider("tributary.runs", runsTree),
+    { dispose: () => void client?.dispose() },
+  );
+  registerCommands(context, { client, runs, panel, assetsTree, runsTree });
+  void vscode.commands.executeCommand("setContext", "tributary.trusted", vscode.workspace.isTrusted);
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void vscode.commands.executeCommand("setContext", "tributary.trusted", true)));
   await client.start();
 }
 
 export async function deactivate(): Promise<void> {
-  await client?.stop();
+  await client?.dispose();
 }

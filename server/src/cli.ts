@@ -93,7 +93,7 @@ program
       vars: options.vars ? (parseYaml(options.vars) as Record<string, unknown>) : undefined,
       fullRefresh: options.fullRefresh,
       wait: options.wait,
-      dbtExecutable: config.dbtExecutable,
+      dbtExecutable: config.dbtExecutable ?? process.env.TRIBUTARY_DBT_EXECUTABLE,
       concurrency: options.concurrency ?? config.concurrency,
     });
     process.exitCode = summary.status === "success" ? 0 : summary.status === "cancelled" ? 130 : 1;
@@ -152,7 +152,7 @@ jobsProgram
       vars: options.vars ? (parseYaml(options.vars) as Record<string, unknown>) : undefined,
       fullRefresh: options.fullRefresh,
       wait: options.wait,
-      dbtExecutable: config.dbtExecutable,
+      dbtExecutable: config.dbtExecutable ?? process.env.TRIBUTARY_DBT_EXECUTABLE,
       concurrency: options.concurrency ?? config.concurrency,
     });
     process.exitCode = summary.status === "success" ? 0 : summary.status === "cancelled" ? 130 : 1;

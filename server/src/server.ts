@@ -107,7 +107,9 @@ export function startServer(connection: Connection): void {
     );
   }
 
+  let clientSettings: { include?: string[]; exclude?: string[] } = {};
   connection.onInitialize((params: InitializeParams) => {
+    clientSettings = (params.initializationOptions as typeof clientSettings | undefined) ?? {};
     roots.push(...(params.workspaceFolders?.map((f) => uriToPath(f.uri)) ?? (params.rootUri ? [uriToPath(params.rootUri)] : [])).filter(Boolean));
     return {
       capabilities: {
@@ -130,8 +132,8 @@ export function startServer(connection: Connection): void {
     const { config, diagnostics } = readTributaryConfig(roots);
     index = new WorkspaceIndex({
       roots,
-      include: config.include,
-      exclude: config.exclude,
+      include: config.include ?? (clientSettings.include?.length ? clientSettings.include : undefined),
+      exclude: [...(config.exclude ?? []), ...(clientSettings.exclude ?? [])],
       readOverride: (file) => documents.get(pathToUri(file))?.getText(),
     });
     try {
@@ -184,7 +186,7 @@ export function startServer(connection: Connection): void {
   connection.onDocumentSymbol((params, token) => safe("documentSymbol", token, [], (i) => documentSymbols(i, uriToPath(params.textDocument.uri))));
   connection.onWorkspaceSymbol((params, token) => safe("workspaceSymbol", token, [], (i) => workspaceSymbols(i, params.query)));
 
-  connection.onRequest(GraphRequest, (_params, token) => safe("graph", token, { nodes: [], edges: [] }, (i) => i.graph.toData()));
+  connection.onRequest(GraphRequest, (token) => safe("graph", token, { nodes: [], edges: [] }, (i) => i.graph.toData()));
   connection.onRequest(NeighbourhoodRequest, (params, token) => safe("neighbourhood", token, { nodes: [], edges: [], centre: [], truncated: [] }, (i) => neighbourhood(i, params)));
   connection.onRequest(AssetsAtRequest, (params, token) =>
     safe<AssetsAtResult>("assetsAt", token, { inFile: [] }, (i) => {
@@ -192,8 +194,8 @@ export function startServer(connection: Connection): void {
       return { atCursor: params.position ? assetAt(i, file, params.position) : undefined, inFile: i.assetsIn(file) };
     }),
   );
-  connection.onRequest(DiagnosticsRequest, (_params, token) => safe("diagnostics", token, [], (i) => [...i.diagnostics().values()].flat()));
-  connection.onRequest(RefreshRequest, (_params, token) =>
+  connection.onRequest(DiagnosticsRequest, (token) => safe("diagnostics", token, [], (i) => [...i.diagnostics().values()].flat()));
+  connection.onRequest(RefreshRequest, (token) =>
     safe("refresh", token, { assets: 0, edges: 0, files: 0, diagnostics: 0 }, (i) => {
       i.load();
       graphChanged();

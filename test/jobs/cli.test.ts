@@ -148,6 +148,10 @@ describe("jobs from the command line", () => {
     assert.match(again.stdout, /2 steps, 6 assets/);
     assert.match(again.stdout, /✓ order_forecast_model/);
     assert.match(again.stdout, /run \S+ success in/);
+    const newest = HistoryStore.open(root).lastRun()!;
+    assert.notEqual(newest.id, last.id);
+    const relisted = JSON.parse(tributary(root, ["jobs", "--json"]).stdout) as JobEntry[];
+    assert.equal(relisted[0].lastRun!.id, newest.id, "the latest run of the job");
   });
 
   test("jobs run: unknown job, invalid selection, empty selection are refused before anything runs", () => {

@@ -204,6 +204,14 @@ describe("schedule daemon", () => {
     await second.clock.idle();
     await second.daemon.settled();
     assert.deepEqual(second.calls.map((c) => `${c.job} ${c.scheduledFor}`), ["hourly 2026-06-02T08:00:00.000Z", "daily 2026-06-02T03:00:00.000Z"]);
+    const started = second.events.find((e) => e.type === "started");
+    assert.ok(started?.type === "started");
+    assert.deepEqual(started.jobs.map((j) => [j.name, j.next?.toISOString()]), [["hourly", "2026-06-02T09:00:00.000Z"], ["daily", "2026-06-03T03:00:00.000Z"]], "next runs from now on");
+    const states = second.daemon.jobStates();
+    assert.deepEqual(states.map((s) => [s.name, s.schedule, s.timezone, s.next?.toISOString(), s.lastTick?.scheduledFor, s.running]), [
+      ["hourly", "0 * * * *", "UTC", "2026-06-02T09:00:00.000Z", "2026-06-02T08:00:00.000Z", false],
+      ["daily", "0 3 * * *", "UTC", "2026-06-03T03:00:00.000Z", "2026-06-02T03:00:00.000Z", false],
+    ]);
     const store = TickStore.open(root);
     assert.equal(store.lastTick("hourly")!.missed, 28);
     assert.equal(store.lastTick("daily")!.missed, undefined);
@@ -285,8 +293,20 @@ describe("schedule daemon", () => {
     await a.daemon.start();
     await assert.rejects(b.daemon.start(), (e: unknown) => e instanceof DaemonLockedError && e.holder.pid === process.pid);
     await a.daemon.stop();
-    await b.daemon.start();
+    await b.daemon.start(); // the same instance, once the other is gone
+    assert.equal(runningDaemon(root)?.pid, process.pid);
     await b.daemon.stop();
+
+    // stop() while start() is still reading the jobs: it never begins.
+    let release!: () => void;
+    const slow = new ScheduleDaemon({ root, jobs: () => new Promise<DaemonJob[]>((r) => (release = () => r([job("j", "@daily")]))), run: async () => summary("x"), clock: new FakeClock(T("2026-06-01T10:00:00Z")) });
+    const starting = slow.start();
+    await flush();
+    await slow.stop();
+    release();
+    await starting;
+    assert.equal(slow.isRunning, false);
+    assert.equal(runningDaemon(root), undefined, "the lock is released");
   });
 
   test("kill -9 of a daemon in the middle of a run: the lock is taken over, the tick closed as interrupted, not re-run, one missed tick caught up", async () => {

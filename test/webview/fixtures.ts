@@ -96,6 +96,8 @@ export function examplePlan(): Plan {
   };
 }
 
+const TIERS = 5;
+
 /** Deterministic pseudo-random numbers in [0, 1). */
 function random(seed: number): () => number {
   let s = seed >>> 0;
@@ -109,7 +111,9 @@ function random(seed: number): () => number {
 /**
  * A lineage graph of `n` assets in about n / 100 groups: layers of models fed by seeds and
  * sources, TS assets (10%) reading models and producing tables that models read, exposures at the
- * end; about 1.6 upstream edges per asset, mostly from the previous few layers of the same group.
+ * end; about 1.6 upstream edges per asset, mostly from the previous few layers of the same group,
+ * some (12%) from a neighbouring group of the tier before (groups form five tiers: sources and
+ * staging, intermediate, marts, ML, reporting).
  */
 export function generateData(n: number, seed = 1): GraphData {
   const rnd = random(seed);
@@ -134,9 +138,12 @@ export function generateData(n: number, seed = 1): GraphData {
       const parents = new Set<string>();
       const count = kind === "dbt_exposure" ? 1 : 1 + (rnd() < 0.6 ? 1 : 0);
       for (let k = 0; k < count; k++) parents.add(members[Math.max(0, members.length - 1 - Math.floor(rnd() * Math.min(members.length, 12)))]);
-      // Some edges cross groups (from an earlier group's assets).
-      if (g > 0 && rnd() < 0.12) {
-        const other = byGroup[Math.floor(rnd() * g)];
+      // Some edges cross groups: from a neighbouring group of the tier before (staging feeds marts, ...).
+      const tier = Math.floor((g * TIERS) / groups);
+      if (tier > 0 && rnd() < 0.12) {
+        const perTier = groups / TIERS;
+        const near = Math.floor((tier - 1) * perTier + ((g % perTier) + Math.floor(rnd() * 5) - 2 + perTier) % perTier);
+        const other = byGroup[Math.min(groups - 1, Math.max(0, near))];
         if (other.length) parents.add(other[Math.floor(rnd() * other.length)]);
       }
       for (const p of parents) {

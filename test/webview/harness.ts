@@ -95,8 +95,18 @@ export class PanelPage {
     await this.page.evaluate((m) => (window as unknown as { __toPanel(m: unknown): void }).__toPanel(m), message);
   }
 
-  async sendFromUrl(url: string): Promise<void> {
-    await this.page.evaluate((u) => (window as unknown as { __toPanelFromUrl(u: string): Promise<void> }).__toPanelFromUrl(u), url);
+  /** Fetch a fixture into the page (see `addFixture`); `postLoaded` sends it. */
+  async load(url: string): Promise<void> {
+    await this.page.evaluate((u) => (window as unknown as { __load(u: string): Promise<void> }).__load(u), url);
+  }
+
+  /** Post the loaded fixture; returns the page's clock just before posting. */
+  async postLoaded(): Promise<number> {
+    return this.page.evaluate(() => {
+      const t = performance.now();
+      (window as unknown as { __postLoaded(): void }).__postLoaded();
+      return t;
+    });
   }
 
   /** Send a message and wait until the panel finished drawing what it caused. */

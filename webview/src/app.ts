@@ -32,6 +32,9 @@ interface RefreshOptions {
   measure?: boolean;
 }
 
+/** Graphs bigger than this are processed in several tasks (none long enough to freeze the panel). */
+const YIELD_ABOVE = 1000;
+
 const frame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
 export class Panel {
@@ -51,6 +54,7 @@ export class Panel {
   private renderSeq = 0;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private restyleQueued = false;
+  private inbox: Promise<void> = Promise.resolve();
   private hoverTimer: ReturnType<typeof setTimeout> | undefined;
   /** The user zoomed or panned since the view was last fitted. */
   private userMoved = false;
@@ -109,7 +113,7 @@ export class Panel {
 
   /** Boot: start the worker, repaint what the state kept, then tell the extension we are ready. */
   start(): void {
-    this.layouts.warm();
+    void this.layouts.warm().then(() => (document.body.dataset.layoutWarm = "true"));
     const kept = this.state.graph;
     if (kept) {
       if (this.state.layout) this.layouts.remember(this.state.layout.hash, this.state.layout.result);
@@ -120,10 +124,19 @@ export class Panel {
     this.post({ method: "ready" });
   }
 
+  /** Messages are handled one after the other (a graph's handling yields between its phases). */
   onMessage(message: HostMessage): void {
+    if (message.method === "graph") this.receivedAt = performance.now();
+    this.inbox = this.inbox.then(() => this.handle(message)).catch((err: unknown) => {
+      this.controls.setStatus(`error: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  private async handle(message: HostMessage): Promise<void> {
     switch (message.method) {
       case "graph":
-        this.receivedAt = performance.now();
+        // The message's arrival (deserializing it) was one task; building the model is the next.
+        if (message.data.nodes.length > YIELD_ABOVE) await nextTask();
         this.showGraph(message, false);
         break;
       case "statuses":
@@ -193,6 +206,10 @@ export class Panel {
     const generation = ++this.generation;
     const isCurrent = (): boolean => generation === this.generation;
     const marks: Record<string, number> = { start: performance.now() };
+    if (model.nodes.size > YIELD_ABOVE) {
+      await nextTask();
+      if (!isCurrent()) return;
+    }
     const visible = this.visibleSet(model);
     const view = buildView(model, visible, { grouped: this.grouped(visible.size), expanded: new Set(this.state.expandedGroups) });
     const anchorPoint = options.anchor ? this.renderer.screenPoint(options.anchor) : undefined;

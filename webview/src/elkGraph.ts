@@ -6,12 +6,12 @@ import type { ElkExtendedEdge, ElkNode } from "elkjs/lib/elk-api";
 import type { LayoutInput, LayoutResult } from "./layoutTypes";
 
 /** Layered, left to right; cheaper crossing minimization on bigger graphs (ELK is superlinear). */
-function rootOptions(nodeCount: number, compound: boolean): Record<string, string> {
+function rootOptions(nodeCount: number, edgeCount: number, compound: boolean): Record<string, string> {
   return {
     "elk.algorithm": "layered",
     "elk.direction": "RIGHT",
     "elk.edgeRouting": "ORTHOGONAL",
-    "elk.layered.thoroughness": nodeCount > 150 ? "1" : "7",
+    "elk.layered.thoroughness": nodeCount > 60 || edgeCount > 100 ? "1" : "7",
     "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
     "elk.spacing.nodeNode": "22",
     "elk.layered.spacing.nodeNodeBetweenLayers": "56",
@@ -31,7 +31,7 @@ export function toElk(input: LayoutInput): ElkNode {
   for (const n of input.nodes) {
     byId.set(n.id, parents.has(n.id) ? { id: n.id, children: [], layoutOptions: { "elk.padding": COMPOUND_PADDING } } : { id: n.id, width: n.w, height: n.h });
   }
-  const root: ElkNode = { id: "__root", layoutOptions: rootOptions(input.nodes.length, parents.size > 0), children: [], edges: [] };
+  const root: ElkNode = { id: "__root", layoutOptions: rootOptions(input.nodes.length, input.edges.length, parents.size > 0), children: [], edges: [] };
   for (const n of input.nodes) {
     const container = (n.parent && byId.get(n.parent)) || root;
     container.children!.push(byId.get(n.id)!);

@@ -49,10 +49,13 @@ const CACHE_SIZE = 24;
 /** A running layout of more nodes than this is abandoned (worker restarted) when a newer one is asked for. */
 const RESTART_ABOVE = 250;
 
-/** A small graph laid out at boot: starts ELK and warms its code up before the first real graph. */
-function warmUpInput(): LayoutInput {
-  const nodes = Array.from({ length: 12 }, (_, i) => ({ id: `w${i}`, w: 200, h: 50 }));
-  const edges = nodes.slice(1).map((n, i) => ({ id: `we${i}`, from: `w${Math.floor(i / 2)}`, to: n.id }));
+/** A graph laid out at boot: starts ELK and warms its code up (JIT) before the first real graph. */
+function warmUpInput(size: number, variant: number): LayoutInput {
+  const nodes = Array.from({ length: size }, (_, i) => ({ id: `warm${variant}-${i}`, w: 240, h: 52 }));
+  const edges = nodes.slice(1).flatMap((n, i) => {
+    const a = { id: `we${variant}-${i}`, from: nodes[Math.floor(i / 2)].id, to: n.id };
+    return i % 3 === 0 && i > 4 ? [a, { id: `wf${variant}-${i}`, from: nodes[i - 4].id, to: n.id }] : [a];
+  });
   return { nodes, edges };
 }
 
@@ -66,9 +69,19 @@ export class LayoutClient {
 
   constructor(private readonly workerUrl: string) {}
 
-  /** Fetch and start the worker now (at boot), so its start-up overlaps waiting for the graph. */
-  warm(): void {
-    this.layout(warmUpInput()).catch(() => undefined);
+  /**
+   * Start the worker now (at boot), so its start-up overlaps waiting for the graph, and lay out
+   * a few throw-away graphs to warm ELK up. Resolves when warm (or when a real layout took over).
+   */
+  async warm(): Promise<void> {
+    try {
+      for (const [size, variant] of [[12, 0], [80, 1], [80, 2]]) {
+        if (this.queued || this.running) return;
+        await this.layout(warmUpInput(size, variant));
+      }
+    } catch {
+      // Superseded by a real layout, or the worker failed (the real layout reports that).
+    }
   }
 
   cached(hash: string): LayoutResult | undefined {

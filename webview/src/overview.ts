@@ -10,7 +10,7 @@ import { GraphModel, KIND_LABEL, techOf } from "./model";
 /** Graphs with more visible assets than this open as a grouped overview. */
 export const OVERVIEW_THRESHOLD = 600;
 /** More groups than this and assets are grouped more coarsely (by declared group, else kind). */
-const MAX_GROUPS = 150;
+const MAX_GROUPS = 120;
 
 export const NODE_W = 240;
 export const NODE_H = 52;
@@ -65,23 +65,43 @@ function folderOf(file: string | undefined): string | undefined {
   return parts.length ? parts.slice(-2).join("/") : undefined;
 }
 
-/** The group an asset is gathered into: its declared group, else its folder, else its kind. */
-export function groupNameOf(node: AssetNode, coarse = false): string {
+/**
+ * The group an asset is gathered into: its declared group; else the group most assets of its
+ * folder declare (dbt projects usually assign groups by folder); else its folder; else its kind.
+ */
+export function groupNameOf(node: AssetNode, folderGroups: Map<string, string>, coarse = false): string {
   if (node.group) return node.group;
-  if (coarse) return `${techOf(node) === "ts" ? "TypeScript" : node.project ?? "dbt"} · ${KIND_LABEL[node.kind]}`;
-  return folderOf(node.file) ?? KIND_LABEL[node.kind];
+  if (coarse) return `${techOf(node) === "ts" ? "TypeScript" : node.project ?? "dbt"} \u00b7 ${KIND_LABEL[node.kind]}`;
+  const folder = folderOf(node.file);
+  return (folder && folderGroups.get(folder)) ?? folder ?? KIND_LABEL[node.kind];
+}
+
+/** Folder -> the group declared by most of its assets. */
+function groupsByFolder(nodes: Iterable<AssetNode>): Map<string, string> {
+  const counts = new Map<string, Map<string, number>>();
+  for (const node of nodes) {
+    const folder = node.group ? folderOf(node.file) : undefined;
+    if (!folder) continue;
+    const c = counts.get(folder) ?? new Map<string, number>();
+    c.set(node.group!, (c.get(node.group!) ?? 0) + 1);
+    counts.set(folder, c);
+  }
+  const result = new Map<string, string>();
+  for (const [folder, c] of counts) result.set(folder, [...c].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0][0]);
+  return result;
 }
 
 /** Visible asset ids by group name (coarser names when the fine ones are too many). */
 export function groupAssets(model: GraphModel, visible: Iterable<string>): Map<string, string[]> {
-  const ids = [...visible];
+  const nodes = [...visible].map((id) => model.nodes.get(id)!);
+  const folderGroups = groupsByFolder(nodes);
   for (const coarse of [false, true]) {
     const groups = new Map<string, string[]>();
-    for (const id of ids) {
-      const name = groupNameOf(model.nodes.get(id)!, coarse);
+    for (const node of nodes) {
+      const name = groupNameOf(node, folderGroups, coarse);
       const list = groups.get(name);
-      if (list) list.push(id);
-      else groups.set(name, [id]);
+      if (list) list.push(node.id);
+      else groups.set(name, [node.id]);
     }
     if (coarse || groups.size <= MAX_GROUPS) return groups;
   }

@@ -2,20 +2,17 @@
  * `tributary jobs`, `tributary jobs run NAME` and `tributary daemon`: jobs from a terminal.
  * Human output by default, `--json` for machines.
  */
-import * as path from "node:path";
 import { chooseEngine, CliError, printPlan } from "../cli/runCommands";
 import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
-import { HistoryStore, processAlive } from "../run/history";
 import type { Engine, RunEvent, RunSummary } from "../run/runner";
 import { formatDuration, relativeTime } from "../run/status";
-import { ScheduleDaemon, type DaemonEvent } from "./daemon";
-import { scheduledJobs } from "./jobs";
-import { listJobs, loadWorkspace } from "./list";
+import type { DaemonEvent } from "./daemon";
+import { listJobs } from "./list";
 import { DaemonLockedError, runningDaemon } from "./lock";
 import { JobError, runJob } from "./run";
-import { jobOfRun, jobTrigger } from "./triggers";
 import { formatInZone, isoInZone, relativeFuture } from "./schedule";
+import { createWorkspaceDaemon } from "./workspaceDaemon";
 
 /** `tributary jobs [--json]`. */
 export function jobsCommand(index: WorkspaceIndex, root: string, json: boolean): void {
@@ -147,46 +144,19 @@ export async function daemonCommand(root: string, options: DaemonCliOptions): Pr
   const log = (text: string) => {
     if (!options.json) console.log(`${isoInZone(new Date(), "UTC").slice(0, 19)}Z ${text}`);
   };
-  let lastIgnored = "";
-  const history = HistoryStore.open(root, { markInterrupted: false });
-  const daemon = new ScheduleDaemon({
+  const daemon = createWorkspaceDaemon({
     root,
     owner: "cli",
+    engine: options.engine,
     maxSleepMs: options.pollMs,
-    jobs: () => {
-      const { index } = loadWorkspace(root);
-      const { jobs, ignored } = scheduledJobs(index, { roots: [root] });
-      const text = ignored.map((i) => `job ${i.name ?? "?"} (${path.relative(root, i.file)}) is not scheduled: ${i.reason}`).join("\n");
-      if (text !== lastIgnored) {
-        lastIgnored = text;
-        if (text) log(text.split("\n").join("\n" + " ".repeat(21)));
-      }
-      return jobs;
-    },
-    run: async (job, ctx) => {
-      const { index, config } = loadWorkspace(root);
-      return runJob(index, root, job.name, {
-        trigger: jobTrigger(job.name, true),
-        signal: ctx.signal,
-        waitForLock: true,
-        resolveEngine: (plan) => chooseEngine(index, plan, options.engine ?? config.engine, config.dbtExecutable),
-        concurrency: config.concurrency,
-        onEvent: (event) => {
-          if (event.type === "run_start") ctx.onRunStart(event.runId);
-          if (options.json) process.stdout.write(JSON.stringify({ type: "run_event", job: job.name, event }) + "\n");
-          else if (event.type === "asset_failed") log(`${job.name}: ✗ ${event.assetId}: ${event.error.split("\n")[0]}`);
-        },
-      });
-    },
-    isRunningElsewhere: (name) => {
-      history.reload();
-      const run = history.runs().find((r) => r.status === "running" && r.pid !== process.pid && jobOfRun(r) === name && processAlive(r.pid));
-      return run ? `run ${run.id}, pid ${run.pid}` : undefined;
-    },
+    // The same engine choice as `materialize`.
+    resolveEngine: (index, plan, engine, config) => chooseEngine(index, plan, engine, config.dbtExecutable),
     onEvent: (event) => {
       if (options.json) process.stdout.write(JSON.stringify(event) + "\n");
-      else if (event.type !== "stopping") log(describeDaemonEvent(event)); // the signal's line says it
-
+      else if (event.type === "ignored") for (const i of event.jobs) log(`job ${i.name ?? "?"} (${i.file}) is not scheduled: ${i.reason}`);
+      else if (event.type === "run_event") {
+        if (event.event.type === "asset_failed") log(`${event.job}: ✗ ${event.event.assetId}: ${event.event.error.split("\n")[0]}`);
+      } else if (event.type !== "stopping") log(describeDaemonEvent(event)); // the signal's line says it
     },
   });
   // Signals are handled from the start: one arriving while the daemon starts stops it right after.

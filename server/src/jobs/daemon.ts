@@ -135,30 +135,41 @@ export class ScheduleDaemon {
   private readonly ownTicks = new Set<string>();
   private sleeper: AbortController | undefined;
   private loopDone: Promise<void> | undefined;
-  private state: "new" | "running" | "stopping" | "stopped" = "new";
+  private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
 
   constructor(private readonly options: DaemonOptions) {
     this.clock = options.clock ?? systemClock;
     this.maxSleepMs = Math.max(1, options.maxSleepMs ?? 60_000);
   }
 
-  /** Takes the lock (throws `DaemonLockedError` when another daemon runs), closes interrupted ticks, starts the loop. */
+  /**
+   * Takes the lock (throws `DaemonLockedError` when another daemon runs; `start()` may then be
+   * called again later), closes interrupted ticks, starts the loop.
+   */
   async start(): Promise<void> {
     if (this.state !== "new") throw new Error("The schedule daemon was already started.");
-    if (this.options.lock !== false) this.lock = acquireDaemonLock(this.options.root, this.options.owner);
+    this.state = "starting";
     try {
+      if (this.options.lock !== false) this.lock = acquireDaemonLock(this.options.root, this.options.owner);
       this.ticks = TickStore.open(this.options.root);
       this.recover();
       this.jobs = await this.readJobs();
       this.jobsSignature = signature(this.jobs);
     } catch (error) {
       this.lock?.release();
+      this.lock = undefined;
+      this.state = "new"; // may be started again (e.g. once the other daemon is gone)
       throw error;
+    }
+    // stop() was called while starting: never begin.
+    if ((this.state as string) === "stopped") {
+      this.lock?.release();
+      return;
     }
     this.state = "running";
     const now = this.clock.now();
     for (const job of this.jobs) this.cursorOf(job, now);
-    this.emit({ type: "started", pid: process.pid, jobs: this.jobs.map((j) => ({ name: j.name, next: this.nextDue(j) })) });
+    this.emit({ type: "started", pid: process.pid, jobs: this.jobs.map((j) => ({ name: j.name, next: this.nextRun(j) })) });
     this.loopDone = this.loop();
   }
 
@@ -168,7 +179,7 @@ export class ScheduleDaemon {
    */
   async stop(options: { cancelRuns?: boolean } = {}): Promise<void> {
     const cancelRuns = options.cancelRuns ?? true;
-    if (this.state === "stopped" || this.state === "new") {
+    if (this.state === "stopped" || this.state === "new" || this.state === "starting") {
       this.state = "stopped";
       return;
     }
@@ -217,7 +228,7 @@ export class ScheduleDaemon {
       name: job.name,
       schedule: job.schedule.text,
       timezone: job.schedule.timezone,
-      next: this.nextDue(job),
+      next: this.nextRun(job),
       lastTick: this.ticks?.lastTick(job.name),
       running: this.active.has(job.name),
     }));
@@ -235,7 +246,7 @@ export class ScheduleDaemon {
           this.jobsSignature = sig;
           const now = this.clock.now();
           for (const job of jobs) this.cursorOf(job, now);
-          this.emit({ type: "jobs", jobs: jobs.map((j) => ({ name: j.name, next: this.nextDue(j) })) });
+          this.emit({ type: "jobs", jobs: jobs.map((j) => ({ name: j.name, next: this.nextRun(j) })) });
         }
       } catch (error) {
         this.emit({ type: "error", message: `Could not read the jobs (keeping the previous ones): ${message(error)}` });
@@ -277,10 +288,18 @@ export class ScheduleDaemon {
     return now;
   }
 
+  /** The first due time after the job's cursor (may be past: a catch-up the loop is about to run). */
   private nextDue(job: DaemonJob): Date | undefined {
     const cursor = this.ticks?.cursor(job.name);
     const from = cursor && cursor.schedule === job.schedule.key ? cursor.at : this.clock.now();
     return job.schedule.next(from);
+  }
+
+  /** The next due time from now on, for display. */
+  private nextRun(job: DaemonJob): Date | undefined {
+    const cursor = this.ticks?.cursor(job.name);
+    const now = this.clock.now();
+    return job.schedule.next(cursor && cursor.schedule === job.schedule.key ? Math.max(cursor.at, now) : now);
   }
 
   /** Fires the latest due time after the cursor, if any (at most one per call). */

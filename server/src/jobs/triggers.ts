@@ -18,9 +18,7 @@ export function jobOfRun(run: Pick<RunRecord, "trigger">): string | undefined {
 
 /** The latest run of a job (scheduled or on demand) in the history. */
 export function lastJobRun(history: HistoryStore, name: string): RunRecord | undefined {
-  const runs = history.runs();
-  for (let i = runs.length - 1; i >= 0; i--) if (jobOfRun(runs[i]) === name) return runs[i];
-  return undefined;
+  return history.runs().find((r) => jobOfRun(r) === name); // newest first
 }
 
 /** A run of the job that is still going (its process alive), if any. */

@@ -2,7 +2,7 @@
  * Every custom LSP request and notification, typed once and imported by server and extension.
  * Each line says which way it travels.
  */
-import { NotificationType, RequestType } from "vscode-languageserver-protocol";
+import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
 import type { RunRecord, StepRecord } from "./history";
 import type { Plan } from "./plan";
 import type { GraphData, IndexDiagnostic } from "./types";
@@ -44,15 +44,15 @@ export interface IndexStats {
 }
 
 /** client -> server: the whole graph. */
-export const GraphRequest = new RequestType<void, GraphData, void>("tributary/graph");
+export const GraphRequest = new RequestType0<GraphData, void>("tributary/graph");
 /** client -> server: a neighbourhood of some assets or of a file's assets. */
 export const NeighbourhoodRequest = new RequestType<NeighbourhoodParams, NeighbourhoodResult, void>("tributary/neighbourhood");
 /** client -> server: which asset a command run at a place in a file should act on. */
 export const AssetsAtRequest = new RequestType<AssetsAtParams, AssetsAtResult, void>("tributary/assetsAt");
 /** client -> server: every diagnostic of the index (for tests and the `check` view). */
-export const DiagnosticsRequest = new RequestType<void, IndexDiagnostic[], void>("tributary/diagnostics");
+export const DiagnosticsRequest = new RequestType0<IndexDiagnostic[], void>("tributary/diagnostics");
 /** client -> server: re-read the whole workspace from disk. */
-export const RefreshRequest = new RequestType<void, IndexStats, void>("tributary/refresh");
+export const RefreshRequest = new RequestType0<IndexStats, void>("tributary/refresh");
 /** server -> client: the graph changed (after an edit, a file event or a refresh). */
 export const GraphChangedNotification = new NotificationType<IndexStats>("tributary/graphChanged");
 

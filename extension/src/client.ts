@@ -1,0 +1,85 @@
+/**
+ * The language client: starts the Tributary server, restarts it when it crashes (saying so), and
+ * answers "is the server up?" for the command table.
+ */
+import * as path from "node:path";
+import * as vscode from "vscode";
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  State,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from "vscode-languageclient/node";
+import { GraphChangedNotification, type IndexStats } from "../../server/src/protocol/requests";
+
+const MAX_RESTARTS = 5;
+
+export class TributaryClient implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private restarts = 0;
+  private readonly graphChanged = new vscode.EventEmitter<IndexStats>();
+  /** Fires after indexing, edits, file changes and runs (the server polls the run history). */
+  readonly onGraphChanged = this.graphChanged.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly output: vscode.LogOutputChannel,
+  ) {}
+
+  get running(): boolean {
+    return this.client?.state === State.Running;
+  }
+
+  get languageClient(): LanguageClient | undefined {
+    return this.running ? this.client : undefined;
+  }
+
+  async start(): Promise<void> {
+    const module = this.context.asAbsolutePath(path.join("dist", "server.js"));
+    const serverOptions: ServerOptions = {
+      run: { module, transport: TransportKind.ipc },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: ["--nolazy", "--inspect=6019"] } },
+    };
+    const config = vscode.workspace.getConfiguration("tributary");
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [
+        { scheme: "file", language: "sql" },
+        { scheme: "file", language: "jinja-sql" },
+        { scheme: "file", language: "yaml" },
+        { scheme: "file", language: "typescript" },
+        { scheme: "file", language: "python" },
+      ],
+      outputChannel: this.output,
+      initializationOptions: { include: config.get<string[]>("include"), exclude: config.get<string[]>("exclude") },
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue }),
+        closed: () => {
+          this.restarts++;
+          if (this.restarts > MAX_RESTARTS) {
+            void vscode.window.showErrorMessage(`The Tributary language server stopped ${MAX_RESTARTS} times; it will not be restarted. See the "Tributary" output.`, "Show Output").then((c) => c && this.output.show());
+            return { action: CloseAction.DoNotRestart };
+          }
+          void vscode.window.showWarningMessage("The Tributary language server stopped unexpectedly and was restarted.");
+          return { action: CloseAction.Restart };
+        },
+      },
+    };
+    this.client = new LanguageClient("tributary", "Tributary", serverOptions, clientOptions);
+    this.client.onNotification(GraphChangedNotification, (stats) => this.graphChanged.fire(stats));
+    await this.client.start();
+  }
+
+  async restart(): Promise<void> {
+    this.restarts = 0;
+    if (this.client) await this.client.restart();
+    else await this.start();
+  }
+
+  async dispose(): Promise<void> {
+    this.graphChanged.dispose();
+    await this.client?.stop();
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * "Materialize selection…": an input box taking the selection grammar, validated as you type,
+ * showing how many assets match and how many steps the plan has before anything runs.
+ */
+import * as vscode from "vscode";
+import { SelectRequest, type SelectResult } from "../../server/src/protocol/requests";
+import type { TributaryClient } from "./client";
+
+/** The input box's message for one answer of the server (pure; unit-tested). */
+export function describeSelectResult(result: SelectResult): { ok: boolean; message: string } {
+  if ("error" in result) return { ok: false, message: result.error.message };
+  if (result.ids.length === 0) return { ok: false, message: "No asset matches this selection." };
+  const assets = `${result.ids.length} asset${result.ids.length === 1 ? "" : "s"}`;
+  return { ok: true, message: `${assets} · ${result.steps} step${result.steps === 1 ? "" : "s"} (${result.dbtSteps} dbt invocation${result.dbtSteps === 1 ? "" : "s"})` };
+}
+
+export async function askSelection(client: TributaryClient, initial = ""): Promise<string | undefined> {
+  const box = vscode.window.createInputBox();
+  box.title = "Materialize selection";
+  box.placeholder = "e.g. +forecast_vs_actual, tag:finance, *order_forecast_model, group:forecasting and not kind:ts";
+  box.value = initial;
+  box.prompt = "dbt / Dagster selection syntax";
+  let latest = 0;
+  let valid = false;
+  const validate = async (text: string) => {
+    const ticket = ++latest;
+    const languageClient = client.languageClient;
+    if (!text.trim() || !languageClient) {
+      valid = false;
+      box.validationMessage = undefined;
+      return;
+    }
+    const result = await languageClient.sendRequest(SelectRequest, { selection: text });
+    if (ticket !== latest) return;
+    const described = describeSelectResult(result);
+    valid = described.ok;
+    box.validationMessage = described.ok ? undefined : { message: described.message, severity: vscode.InputBoxValidationSeverity.Error };
+    box.prompt = described.ok ? described.message : "dbt / Dagster selection syntax";
+  };
+  box.onDidChangeValue((text) => void validate(text));
+  void validate(initial);
+  return new Promise((resolve) => {
+    box.onDidAccept(() => {
+      if (!valid) return;
+      resolve(box.value);
+      box.hide();
+    });
+    box.onDidHide(() => {
+      resolve(undefined);
+      box.dispose();
+    });
+    box.show();
+  });
+}
