@@ -28,7 +28,12 @@ if (files.length === 0) {
   console.error("no test files found under", roots.join(", "));
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...files], {
-  stdio: "inherit",
-});
-process.exit(result.status ?? 1);
+// Tests that rebuild dist/ (packaging) run after the others, which read the bundles.
+const rebuildsDist = (file) => file.endsWith("package.test.ts");
+const batches = [files.filter((f) => !rebuildsDist(f)), files.filter(rebuildsDist)].filter((b) => b.length > 0);
+let status = 0;
+for (const batch of batches) {
+  const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...batch], { stdio: "inherit" });
+  if (result.status !== 0) status = result.status ?? 1;
+}
+process.exit(status);

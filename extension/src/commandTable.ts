@@ -17,7 +17,8 @@ export type CommandId =
   | "tributary.rerun"
   | "tributary.openAsset"
   | "tributary.assetsByGroup"
-  | "tributary.assetsByKind";
+  | "tributary.assetsByKind"
+  | "tributary.runJob";
 
 export interface CommandSpec {
   id: CommandId;
@@ -43,6 +44,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { id: "tributary.openAsset", title: "Open Asset Definition", needsServer: true, executes: false },
   { id: "tributary.assetsByGroup", title: "Group Assets by Group", needsServer: false, executes: false },
   { id: "tributary.assetsByKind", title: "Group Assets by Kind", needsServer: false, executes: false },
+  { id: "tributary.runJob", title: "Run Job Now", needsServer: false, executes: true, icon: "$(play)" },
 ];
 
 /** Files where the editor context menu offers materialize and lineage. */

@@ -92,6 +92,11 @@ const HANDLERS: Record<CommandId, (ctx: CommandContext, arg?: unknown) => Promis
   },
   "tributary.assetsByGroup": (ctx) => ctx.assetsTree.setGrouping("group"),
   "tributary.assetsByKind": (ctx) => ctx.assetsTree.setGrouping("kind"),
+  "tributary.runJob": async (ctx, arg) => {
+    const root = workspaceRoot();
+    const job = typeof arg === "string" ? arg : await vscode.window.showInputBox({ prompt: "Job name (a job() definition)" });
+    if (root && job) await ctx.runs.run({ job, root });
+  },
 };
 
 export function registerCommands(context: vscode.ExtensionContext, ctx: CommandContext): void {

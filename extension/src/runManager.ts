@@ -12,6 +12,8 @@ import { applyRunEvent, EventLineParser, initialRunState, progressMessage, summa
 export interface RunRequest {
   selection?: string;
   retryFailed?: boolean;
+  /** Run a job() by name (its selection, through the planner). */
+  job?: string;
   /** The workspace folder holding `.tributary/`. */
   root: string;
 }
@@ -48,7 +50,8 @@ export class RunManager implements vscode.Disposable {
     }
     const config = vscode.workspace.getConfiguration("tributary");
     const cli = this.context.asAbsolutePath(path.join("dist", "runner", "cli.js"));
-    const args = [cli, "materialize", ...(request.retryFailed ? ["--retry-failed"] : [request.selection ?? ""]), "--json", "-C", request.root];
+    const what = request.job ? ["jobs", "run", request.job] : ["materialize", ...(request.retryFailed ? ["--retry-failed"] : [request.selection ?? ""])];
+    const args = [cli, ...what, "--json", "-C", request.root];
     const engine = config.get<string>("engine");
     if (engine && engine !== "auto") args.push("--engine", engine);
     const concurrency = config.get<number>("concurrency");
@@ -57,7 +60,7 @@ export class RunManager implements vscode.Disposable {
     const env: NodeJS.ProcessEnv = { ...process.env, ...(config.get<string>("nodePath") ? {} : { ELECTRON_RUN_AS_NODE: "1" }) };
     const dbt = config.get<string>("dbtExecutable");
     if (dbt) env.TRIBUTARY_DBT_EXECUTABLE = dbt;
-    const label = request.retryFailed ? "re-execute failed" : request.selection ?? "";
+    const label = request.job ? `job ${request.job}` : request.retryFailed ? "re-execute failed" : request.selection ?? "";
     this.output.info(`run: ${label}`);
     const state = initialRunState();
     const parser = new EventLineParser();

@@ -54,7 +54,7 @@ program
     const diagnostics = graphJson(index, root).diagnostics;
     if (options.json) process.stdout.write(JSON.stringify(diagnostics) + "\n");
     else printDiagnostics(diagnostics);
-    const errors = sortedDiagnostics(index).filter((d) => d.severity === "error").length;
+    const errors = sortedDiagnostics(index, root).filter((d) => d.severity === "error").length;
     if (!options.json) console.log(`${index.graph.nodes.size} assets, ${diagnostics.length} diagnostics, ${errors} errors`);
     process.exitCode = errors > 0 ? 1 : 0;
   });

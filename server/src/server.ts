@@ -40,6 +40,7 @@ import { assetAt, pathToUri, uriToPath } from "./features/lookup";
 import { neighbourhood } from "./features/neighbourhood";
 import { definition, references } from "./features/navigation";
 import { plan, runs, select, statusMap } from "./features/runs";
+import { jobDiagnostics } from "./jobs/jobs";
 import { StatusService } from "./features/status";
 import { documentSymbols, workspaceSymbols } from "./features/symbols";
 
@@ -77,6 +78,10 @@ export function startServer(connection: Connection): void {
   function publishDiagnostics(): void {
     if (!index) return;
     const all = index.diagnostics();
+    // Jobs are validated against the whole graph (selection, schedule, duplicate names).
+    for (const d of jobDiagnostics(index, { roots, readText: (file) => documents.get(pathToUri(file))?.getText() })) {
+      all.set(d.file, [...(all.get(d.file) ?? []), d]);
+    }
     for (const file of published) {
       if (!all.has(file)) void connection.sendDiagnostics({ uri: pathToUri(file), diagnostics: [] });
     }

@@ -167,8 +167,9 @@ export class Panel {
     const sameFocus = !!previous && previous.full === model.full && sameIds(previous.centre, model.centre);
     this.model = model;
     if (!model.full && model.centre.length) this.state.lastCentre = model.centre;
-    if (message.upstream !== undefined) this.state.upstream = message.upstream;
-    if (message.downstream !== undefined) this.state.downstream = message.downstream;
+    // The depth the extension cut the graph at (a restored graph keeps the user's later choice).
+    if (message.upstream !== undefined && !restored) this.state.upstream = message.upstream;
+    if (message.downstream !== undefined && !restored) this.state.downstream = message.downstream;
     this.controls.setDepth(this.state.upstream, this.state.downstream);
     if (!sameFocus && !restored) {
       this.extraVisible.clear();

@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import type { WorkspaceIndex } from "../index/workspace";
+import { jobDiagnostics } from "../jobs/jobs";
 import type { IndexDiagnostic, Severity } from "../protocol/types";
 
 /** The `tributary graph --json` shape: paths relative to the directory, lines 1-based. */
@@ -29,11 +30,10 @@ export function graphJson(index: WorkspaceIndex, dir: string): GraphJson {
       upstream: [...graph.upstream(node.id)].sort().map(keyOf),
       downstream: [...graph.downstream(node.id)].sort().map(keyOf),
     }));
-  return { assets, diagnostics: sortedDiagnostics(index).map((d) => ({ file: rel(d.file), line: d.span.start.line + 1, column: d.span.start.character + 1, severity: d.severity, message: d.message, code: d.code })) };
+  return { assets, diagnostics: sortedDiagnostics(index, dir).map((d) => ({ file: rel(d.file), line: d.span.start.line + 1, column: d.span.start.character + 1, severity: d.severity, message: d.message, code: d.code })) };
 }
 
-export function sortedDiagnostics(index: WorkspaceIndex): IndexDiagnostic[] {
-  return [...index.diagnostics().values()]
-    .flat()
+export function sortedDiagnostics(index: WorkspaceIndex, dir: string): IndexDiagnostic[] {
+  return [...[...index.diagnostics().values()].flat(), ...jobDiagnostics(index, { roots: [dir] })]
     .sort((a, b) => a.file.localeCompare(b.file) || a.span.start.line - b.span.start.line || a.span.start.character - b.span.start.character);
 }
