@@ -1,6 +1,5 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { performance } from "node:perf_hooks";
 import { AssetGraph } from "../../server/src/graph/graph";
 import {
   describeSelectionError,

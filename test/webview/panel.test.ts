@@ -134,8 +134,8 @@ for (const theme of ["dark", "light", "hc"] as const) {
     // (No helper functions inside evaluate: the test's transpiler would wrap them in a helper the page lacks.)
     const colours = await p.page.evaluate(() => {
       const root = getComputedStyle(document.documentElement);
-      const want = Object.fromEntries(["green", "yellow", "red", "blue"].map((c) => [c, root.getPropertyValue(`--vscode-charts-${c}`).trim()]));
-      const fills = Object.fromEntries([["fresh", "stg_orders"], ["stale", "fct_orders"], ["failed", "order_forecast_model"], ["running", "forecast_vs_actual"]]
+      const want: Record<string, string> = Object.fromEntries(["green", "yellow", "red", "blue"].map((c) => [c, root.getPropertyValue(`--vscode-charts-${c}`).trim()]));
+      const fills: Record<string, string> = Object.fromEntries([["fresh", "stg_orders"], ["stale", "fct_orders"], ["failed", "order_forecast_model"], ["running", "forecast_vs_actual"]]
         .map(([state, id]) => [state, getComputedStyle(document.querySelector(`g[data-id="${id}"] rect.bar`)!).fill]));
       return {
         want: { ...want, bg: root.getPropertyValue("--vscode-editor-background").trim(), fg: root.getPropertyValue("--vscode-foreground").trim(), contrast: root.getPropertyValue("--vscode-contrastBorder").trim() },
