@@ -148,6 +148,16 @@ export function startServer(connection: Connection): void {
     }
     for (const d of diagnostics) void connection.sendDiagnostics({ uri: pathToUri(d.file), diagnostics: [toLspDiagnostic(d)] });
     log(`Tributary indexed ${index.graph.nodes.size} assets in ${Date.now() - started} ms`);
+    // Multi-root: folders added or removed re-read the workspace.
+    connection.workspace.onDidChangeWorkspaceFolders((event) => {
+      for (const removed of event.removed) {
+        const at = roots.indexOf(uriToPath(removed.uri));
+        if (at >= 0) roots.splice(at, 1);
+      }
+      for (const added of event.added) roots.push(uriToPath(added.uri));
+      safe("workspaceFolders", undefined, undefined, (i) => i.setRoots(roots));
+      graphChanged();
+    });
     graphChanged();
     // Runs are written by other processes (CLI, the extension's runner): notice them and refresh.
     const historyTimer = setInterval(() => {

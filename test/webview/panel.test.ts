@@ -137,19 +137,20 @@ for (const theme of ["dark", "light", "hc"] as const) {
       const want: Record<string, string> = Object.fromEntries(["green", "yellow", "red", "blue"].map((c) => [c, root.getPropertyValue(`--vscode-charts-${c}`).trim()]));
       const fills: Record<string, string> = Object.fromEntries([["fresh", "stg_orders"], ["stale", "fct_orders"], ["failed", "order_forecast_model"], ["running", "forecast_vs_actual"]]
         .map(([state, id]) => [state, getComputedStyle(document.querySelector(`g[data-id="${id}"] rect.bar`)!).fill]));
+      for (const [k, v] of [["bg", "--vscode-editor-background"], ["fg", "--vscode-foreground"], ["contrast", "--vscode-contrastBorder"]]) want[k] = root.getPropertyValue(v).trim();
       return {
-        want: { ...want, bg: root.getPropertyValue("--vscode-editor-background").trim(), fg: root.getPropertyValue("--vscode-foreground").trim(), contrast: root.getPropertyValue("--vscode-contrastBorder").trim() },
-        ...fills,
+        want,
+        fills,
         missingDash: getComputedStyle(document.querySelector('g[data-id="forecasting/predicted_orders"] rect.body')!).strokeDasharray,
         background: getComputedStyle(document.querySelector("svg.graph")!).backgroundColor,
         label: getComputedStyle(document.querySelector('g[data-id="fct_orders"] text.label')!).fill,
         border: getComputedStyle(document.querySelector('g[data-id="stg_orders"] rect.body')!).stroke,
       };
     });
-    assert.equal(colours.fresh, hexToRgb(colours.want.green));
-    assert.equal(colours.stale, hexToRgb(colours.want.yellow));
-    assert.equal(colours.failed, hexToRgb(colours.want.red));
-    assert.equal(colours.running, hexToRgb(colours.want.blue));
+    assert.equal(colours.fills.fresh, hexToRgb(colours.want.green));
+    assert.equal(colours.fills.stale, hexToRgb(colours.want.yellow));
+    assert.equal(colours.fills.failed, hexToRgb(colours.want.red));
+    assert.equal(colours.fills.running, hexToRgb(colours.want.blue));
     assert.notEqual(colours.missingDash, "none");
     assert.equal(colours.background, hexToRgb(colours.want.bg));
     assert.equal(colours.label, hexToRgb(colours.want.fg));

@@ -65,6 +65,12 @@ export class WorkspaceIndex {
     this.isIncluded = makeFilter(options);
   }
 
+  /** New workspace folders: everything is read again. */
+  setRoots(roots: string[]): void {
+    this.options.roots = [...roots];
+    this.load();
+  }
+
   /** Reads the whole workspace from disk. */
   load(): void {
     this.projects.clear();
