@@ -3,6 +3,7 @@
  * Logic lives in index/ and features/; this file only connects them.
  */
 import {
+  CodeLensRefreshRequest,
   createConnection,
   DiagnosticSeverity,
   DidChangeWatchedFilesNotification,
@@ -113,8 +114,10 @@ export function startServer(connection: Connection): void {
   }
 
   let clientSettings: { include?: string[]; exclude?: string[] } = {};
+  let supportsFolderEvents = false;
   connection.onInitialize((params: InitializeParams) => {
     clientSettings = (params.initializationOptions as typeof clientSettings | undefined) ?? {};
+    supportsFolderEvents = params.capabilities.workspace?.workspaceFolders === true;
     roots.push(...(params.workspaceFolders?.map((f) => uriToPath(f.uri)) ?? (params.rootUri ? [uriToPath(params.rootUri)] : [])).filter(Boolean));
     return {
       capabilities: {
@@ -148,8 +151,9 @@ export function startServer(connection: Connection): void {
     }
     for (const d of diagnostics) void connection.sendDiagnostics({ uri: pathToUri(d.file), diagnostics: [toLspDiagnostic(d)] });
     log(`Tributary indexed ${index.graph.nodes.size} assets in ${Date.now() - started} ms`);
-    // Multi-root: folders added or removed re-read the workspace.
-    connection.workspace.onDidChangeWorkspaceFolders((event) => {
+    graphChanged();
+    // Multi-root: folders added or removed re-read the workspace (when the client says so).
+    if (supportsFolderEvents) connection.workspace.onDidChangeWorkspaceFolders((event) => {
       for (const removed of event.removed) {
         const at = roots.indexOf(uriToPath(removed.uri));
         if (at >= 0) roots.splice(at, 1);
@@ -158,18 +162,17 @@ export function startServer(connection: Connection): void {
       safe("workspaceFolders", undefined, undefined, (i) => i.setRoots(roots));
       graphChanged();
     });
-    graphChanged();
     // Runs are written by other processes (CLI, the extension's runner): notice them and refresh.
     const historyTimer = setInterval(() => {
       if (safe("history", undefined, false, () => statuses.poll())) {
         void connection.sendNotification(GraphChangedNotification, stats());
-        void connection.sendRequest("workspace/codeLens/refresh").catch(() => undefined);
+        void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
       }
     }, HISTORY_POLL_MS);
     historyTimer.unref();
     void connection.client
       .register(DidChangeWatchedFilesNotification.type, {
-        watchers: [{ globPattern: "**/*.{sql,yml,yaml,csv,ts,mts,cts,tsx}" }, { globPattern: "**/target/manifest.json" }],
+        watchers: [{ globPattern: "**/*.{sql,py,yml,yaml,csv,ts,mts,cts,tsx}" }, { globPattern: "**/target/manifest.json" }],
       })
       .catch(() => undefined);
   });
