@@ -7,10 +7,10 @@
  * `DaemonLockedError`. The lock is removed on `release()` and when the process exits normally.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { processAlive } from "../run/history";
+import { LockFiles } from "../run/lockFile";
 
 export const DAEMON_LOCK_FILE = join(".tributary", "daemon.lock");
 
@@ -41,113 +41,27 @@ export class DaemonLockedError extends Error {
   }
 }
 
-/** Tokens of daemon locks this process holds now (a lock with our pid but another token is a dead predecessor's). */
-const heldTokens = new Set<string>();
-
-/** A lock file that cannot be read for this long is the leftover of a crash during its creation. */
-const UNREADABLE_STALE_MS = 5000;
-const TAKEOVER_STALE_MS = 10000;
-
-interface LockState {
-  info?: DaemonLockInfo;
-  ino: number;
-  mtimeMs: number;
-}
-
-function readState(file: string): LockState | undefined {
-  try {
-    const st = statSync(file);
-    let info: DaemonLockInfo | undefined;
-    try {
-      const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<DaemonLockInfo>;
-      if (typeof parsed.pid === "number" && typeof parsed.token === "string") {
-        info = { pid: parsed.pid, host: parsed.host ?? hostname(), startedAt: parsed.startedAt ?? "", token: parsed.token, owner: parsed.owner };
-      }
-    } catch {
-      info = undefined;
+/** Daemon lock files, and the tokens of those this process holds now (a lock with our pid but another token is a dead predecessor's). */
+const daemonLocks = new LockFiles<DaemonLockInfo>({
+  parse(json) {
+    const parsed = json as Partial<DaemonLockInfo>;
+    if (typeof parsed.pid === "number" && typeof parsed.token === "string") {
+      return { pid: parsed.pid, host: parsed.host ?? hostname(), startedAt: parsed.startedAt ?? "", token: parsed.token, owner: parsed.owner };
     }
-    return { info, ino: st.ino, mtimeMs: st.mtimeMs };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-}
+    return undefined;
+  },
+  same: (now, stale) => now.ino === stale.ino && now.info?.token === stale.info?.token,
+});
 
 /** Whether the holder of a lock is a live daemon (another machine's holder is assumed alive). */
 export function lockHolderAlive(info: DaemonLockInfo): boolean {
-  if (info.host !== hostname()) return true;
-  if (info.pid === process.pid) return heldTokens.has(info.token);
-  return processAlive(info.pid);
+  return daemonLocks.holderAlive(info);
 }
 
 /** The daemon running this workspace's schedules, if one is alive. */
 export function runningDaemon(workspaceRoot: string): DaemonLockInfo | undefined {
-  const state = readState(join(workspaceRoot, DAEMON_LOCK_FILE));
+  const state = daemonLocks.read(join(workspaceRoot, DAEMON_LOCK_FILE));
   return state?.info && lockHolderAlive(state.info) ? state.info : undefined;
-}
-
-function writeDurably(file: string, text: string, flag: "w" | "wx"): void {
-  const fd = openSync(file, flag);
-  try {
-    const buf = Buffer.from(text, "utf8");
-    let written = 0;
-    while (written < buf.length) written += writeSync(fd, buf, written, buf.length - written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function tryCreate(file: string, info: DaemonLockInfo): boolean {
-  const text = JSON.stringify(info) + "\n";
-  const tmp = `${file}.${info.pid}.${info.token}.tmp`;
-  writeDurably(tmp, text, "w");
-  try {
-    linkSync(tmp, file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-    // File systems without hard links: exclusive create.
-    try {
-      writeDurably(file, text, "wx");
-      return true;
-    } catch (err2) {
-      if ((err2 as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw err2;
-    }
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // gone already
-    }
-  }
-}
-
-/** Removes a stale lock if it is still the one judged stale, under a short-lived takeover guard. */
-function takeOver(file: string, stale: LockState): void {
-  const guard = `${file}.takeover`;
-  try {
-    closeSync(openSync(guard, "wx"));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    try {
-      if (Date.now() - statSync(guard).mtimeMs > TAKEOVER_STALE_MS) unlinkSync(guard); // its owner died in there
-    } catch {
-      // gone meanwhile
-    }
-    return;
-  }
-  try {
-    const now = readState(file);
-    if (now && now.ino === stale.ino && now.info?.token === stale.info?.token) unlinkSync(file);
-  } finally {
-    try {
-      unlinkSync(guard);
-    } catch {
-      // ignore
-    }
-  }
 }
 
 /**
@@ -160,31 +74,13 @@ export function acquireDaemonLock(workspaceRoot: string, owner?: string): Daemon
   for (let attempt = 0; attempt < 50; attempt++) {
     const info: DaemonLockInfo = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: randomBytes(8).toString("hex") };
     if (owner) info.owner = owner;
-    if (tryCreate(file, info)) return held(file, info);
-    const state = readState(file);
+    if (daemonLocks.tryCreate(file, info)) return daemonLocks.hold(file, info);
+    const state = daemonLocks.read(file);
     if (!state) continue; // released meanwhile
-    if (state.info ? lockHolderAlive(state.info) : Date.now() - state.mtimeMs <= UNREADABLE_STALE_MS) {
+    if (!daemonLocks.isStale(state)) {
       throw new DaemonLockedError(state.info ?? { pid: 0, host: hostname(), startedAt: "unknown", token: "" });
     }
-    takeOver(file, state);
+    daemonLocks.takeOver(file, state);
   }
   throw new Error(`Could not take ${file}: it keeps changing.`);
-}
-
-function held(file: string, info: DaemonLockInfo): DaemonLock {
-  heldTokens.add(info.token);
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    heldTokens.delete(info.token);
-    process.removeListener("exit", release);
-    try {
-      if (readState(file)?.info?.token === info.token) unlinkSync(file);
-    } catch {
-      // gone already
-    }
-  };
-  process.on("exit", release);
-  return { info, file, release };
 }

@@ -24,9 +24,9 @@
  * A tick is written *before* the run starts, so a tick is never run twice, even across a kill -9.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { RunStatus } from "../protocol/history";
+import { appendLines, JsonlReader } from "../run/durableLog";
 import { capLog, HISTORY_DIR } from "../run/history";
 
 export const TICKS_FILE = "ticks.jsonl";
@@ -111,9 +111,8 @@ function validEvent(e: unknown): TickEvent | null | undefined {
  */
 export class TickStore {
   readonly file: string;
-  private offset = 0;
-  private ino: number | undefined;
-  private corrupt = 0;
+  /** Reads the file forward, tolerating corrupt lines and a torn tail. */
+  private readonly log: JsonlReader<TickEvent>;
   private readonly byId = new Map<string, TickRecord>();
   /** Ticks in file order. */
   private order: TickRecord[] = [];
@@ -121,6 +120,7 @@ export class TickStore {
 
   private constructor(readonly workspaceRoot: string) {
     this.file = join(workspaceRoot, HISTORY_DIR, TICKS_FILE);
+    this.log = new JsonlReader(this.file, { validate: validEvent, apply: (event) => this.apply(event), reset: () => this.reset() });
   }
 
   /** Opens and reads the ticks (nothing is created on disk before the first write). */
@@ -131,7 +131,7 @@ export class TickStore {
   }
 
   get corruptLines(): number {
-    return this.corrupt;
+    return this.log.corruptLines;
   }
 
   /** Ticks, newest first; of one job when `job` is given. */
@@ -188,96 +188,21 @@ export class TickStore {
 
   /** Reads what was appended since the last read; a replaced or truncated file is read again. */
   reload(): boolean {
-    let fd: number;
-    try {
-      fd = openSync(this.file, "r");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      if (this.offset > 0) {
-        this.reset();
-        return true;
-      }
-      return false;
-    }
-    try {
-      const st = fstatSync(fd);
-      let changed = false;
-      if (this.ino !== undefined && (st.ino !== this.ino || st.size < this.offset)) {
-        this.reset();
-        changed = true;
-      }
-      this.ino = st.ino;
-      if (st.size === this.offset) return changed;
-      const buf = Buffer.allocUnsafe(st.size - this.offset);
-      let read = 0;
-      while (read < buf.length) {
-        const n = readSync(fd, buf, read, buf.length - read, this.offset + read);
-        if (n <= 0) break;
-        read += n;
-      }
-      let lineStart = 0;
-      for (let nl = buf.indexOf(0x0a); nl !== -1 && nl < read; nl = buf.indexOf(0x0a, lineStart)) {
-        this.applyLine(buf.subarray(lineStart, nl));
-        lineStart = nl + 1;
-      }
-      // An unterminated last line (a torn write) is left for the next read.
-      this.offset += lineStart;
-      return changed || lineStart > 0;
-    } finally {
-      closeSync(fd);
-    }
+    return this.log.reload();
   }
 
   // ---------------------------------------------------------------- internals
 
+  /** Forgets what was read (the reader starts over: the file was replaced, truncated or removed). */
   private reset(): void {
-    this.offset = 0;
-    this.ino = undefined;
-    this.corrupt = 0;
     this.byId.clear();
     this.order = [];
     this.cursors.clear();
   }
 
   private append(event: TickEvent): void {
-    const dir = join(this.workspaceRoot, HISTORY_DIR);
-    mkdirSync(dir, { recursive: true });
-    const created = !existsSync(this.file);
-    const fd = openSync(this.file, "a+");
-    try {
-      const size = fstatSync(fd).size;
-      let prefix = "";
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        readSync(fd, last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) prefix = "\n"; // a torn line: start ours on a fresh one
-      }
-      const buf = Buffer.from(prefix + JSON.stringify(event) + "\n", "utf8");
-      let written = 0;
-      while (written < buf.length) written += writeSync(fd, buf, written, buf.length - written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    if (created) fsyncDir(dir);
+    appendLines(this.file, [event]);
     this.reload();
-  }
-
-  private applyLine(line: Buffer): void {
-    let end = line.length;
-    if (end > 0 && line[end - 1] === 0x0d) end--;
-    if (end === 0) return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line.subarray(0, end).toString("utf8"));
-    } catch {
-      this.corrupt++;
-      return;
-    }
-    const event = validEvent(parsed);
-    if (event === undefined) this.corrupt++;
-    if (!event) return;
-    this.apply(event);
   }
 
   private apply(e: TickEvent): void {
@@ -324,17 +249,4 @@ export class TickStore {
 function dropUndefined<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
   return o;
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Not possible on every platform (Windows); the file's own fsync is what matters most.
-  }
 }

@@ -22,20 +22,7 @@
  * bytes per materialization.
  */
 import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type {
@@ -46,6 +33,10 @@ import type {
   StepRecord,
   StepStatus,
 } from "../protocol/history";
+import { appendLines, JsonlReader, type LineRef } from "./durableLog";
+import { LockFiles, processAlive, TAKEOVER_STALE_MS } from "./lockFile";
+
+export { processAlive };
 
 export const HISTORY_DIR = join(".tributary", "history");
 export const EVENTS_FILE = "events.jsonl";
@@ -58,7 +49,6 @@ export const HOT_RUNS = 25;
 export const RECENT_PER_ASSET = 10;
 
 const VERSION = 1;
-const CHUNK = 1 << 20;
 
 export type HistoryEvent =
   | { v: number; type: "run_start"; run: RunRecord }
@@ -66,9 +56,6 @@ export type HistoryEvent =
   | { v: number; type: "step_start"; step: StepRecord }
   | { v: number; type: "step_end"; runId: string; stepId: string; status: StepStatus; endedAt: string; error?: string; log?: string }
   | { v: number; type: "materialization"; m: MaterializationRecord };
-
-/** A line of the log: byte offset and length (without the newline). */
-type LineRef = [offset: number, length: number];
 
 interface RunEntry {
   record: RunRecord;
@@ -135,17 +122,6 @@ export function capLog(text: string | undefined, limit = LOG_LIMIT): string | un
   return note + tail;
 }
 
-/** Whether a process is alive on this machine (`EPERM` means it is, owned by someone else). */
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 function jsonSafe<T>(value: T): T | { unserializable: string } {
   if (value === undefined) return value;
   try {
@@ -204,10 +180,8 @@ export class HistoryStore {
   readonly dir: string;
   /** The event log: watch it to call `reload()`. */
   readonly file: string;
-  private offset = 0;
-  private ino: number | undefined;
-  private tornTail = false;
-  private corrupt = 0;
+  /** Reads the log forward, tolerating corrupt lines and a torn tail. */
+  private readonly log: JsonlReader<HistoryEvent>;
   private eventCount = 0;
   private runsById = new Map<string, RunEntry>();
   /** Run ids in the order of their run_start lines. */
@@ -217,6 +191,14 @@ export class HistoryStore {
   private constructor(readonly workspaceRoot: string) {
     this.dir = join(workspaceRoot, HISTORY_DIR);
     this.file = join(this.dir, EVENTS_FILE);
+    this.log = new JsonlReader(this.file, {
+      validate: validEvent,
+      apply: (event, ref) => {
+        this.eventCount++;
+        this.apply(event, ref);
+      },
+      reset: () => this.reset(),
+    });
   }
 
   /** Opens (without creating anything on disk until the first write) and reads the history. */
@@ -229,7 +211,7 @@ export class HistoryStore {
 
   /** Lines skipped because they did not parse or had the wrong shape (since the last full read). */
   get corruptLines(): number {
-    return this.corrupt;
+    return this.log.corruptLines;
   }
 
   /** Events read (since the last full read). */
@@ -239,7 +221,7 @@ export class HistoryStore {
 
   /** Whether the file ends in an unterminated line (a torn write, or another process's write in flight). */
   get hasTornTail(): boolean {
-    return this.tornTail;
+    return this.log.hasTornTail;
   }
 
   // ---------------------------------------------------------------- writing
@@ -491,60 +473,13 @@ export class HistoryStore {
    * file is read again from the start). Returns whether anything new was read.
    */
   reload(): boolean {
-    let fd: number;
-    try {
-      fd = openSync(this.file, "r");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      if (this.offset > 0 || this.eventCount > 0 || this.corrupt > 0) {
-        this.reset();
-        return true;
-      }
-      return false;
-    }
-    try {
-      const st = fstatSync(fd);
-      let changed = false;
-      if (this.ino !== undefined && (st.ino !== this.ino || st.size < this.offset)) {
-        this.reset();
-        changed = true;
-      }
-      this.ino = st.ino;
-      const size = st.size;
-      const from = this.offset;
-      if (size === this.offset) return changed;
-      let carry: Buffer = Buffer.alloc(0);
-      let carryStart = this.offset;
-      let pos = this.offset;
-      while (pos < size) {
-        const chunk = Buffer.allocUnsafe(Math.min(CHUNK, size - pos));
-        const n = readSync(fd, chunk, 0, chunk.length, pos);
-        if (n <= 0) break;
-        pos += n;
-        const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
-        let lineStart = 0;
-        for (let nl = buf.indexOf(0x0a, lineStart); nl !== -1; nl = buf.indexOf(0x0a, lineStart)) {
-          if (this.applyLine(buf.subarray(lineStart, nl), carryStart + lineStart)) changed = true;
-          lineStart = nl + 1;
-        }
-        carryStart += lineStart;
-        carry = Buffer.from(buf.subarray(lineStart));
-      }
-      this.offset = carryStart;
-      this.tornTail = carry.length > 0;
-      return changed || carryStart > from;
-    } finally {
-      closeSync(fd);
-    }
+    return this.log.reload();
   }
 
   // ---------------------------------------------------------------- internals
 
+  /** Forgets what was read (the log's reader starts over: the file was replaced, truncated or removed). */
   private reset(): void {
-    this.offset = 0;
-    this.ino = undefined;
-    this.tornTail = false;
-    this.corrupt = 0;
     this.eventCount = 0;
     this.runsById.clear();
     this.runOrder = [];
@@ -553,69 +488,12 @@ export class HistoryStore {
 
   /** Appends events as lines: one write, then fsync; then reads the file forward. */
   private append(events: HistoryEvent[]): void {
-    mkdirSync(this.dir, { recursive: true });
-    const created = !existsSync(this.file);
-    const body = events.map((e) => JSON.stringify(e)).join("\n") + "\n";
-    const fd = openSync(this.file, "a+");
-    try {
-      const size = fstatSync(fd).size;
-      let prefix = "";
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        readSync(fd, last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) prefix = "\n"; // a torn line: start ours on a fresh one
-      }
-      const buf = Buffer.from(prefix + body, "utf8");
-      let written = 0;
-      while (written < buf.length) written += writeSync(fd, buf, written, buf.length - written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    if (created) fsyncDir(this.dir);
+    appendLines(this.file, events);
     this.reload();
   }
 
-  /** Parses and applies one line; returns whether it was an event. */
-  private applyLine(line: Buffer, offset: number): boolean {
-    let end = line.length;
-    if (end > 0 && line[end - 1] === 0x0d) end--;
-    if (end === 0) return false;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line.subarray(0, end).toString("utf8"));
-    } catch {
-      this.corrupt++;
-      return false;
-    }
-    const event = validEvent(parsed);
-    if (event === undefined) {
-      this.corrupt++;
-      return false;
-    }
-    if (event === null) return false;
-    this.eventCount++;
-    this.apply(event, [offset, line.length]);
-    return true;
-  }
-
   private readEvent(ref: LineRef): HistoryEvent | undefined {
-    let fd: number;
-    try {
-      fd = openSync(this.file, "r");
-    } catch {
-      return undefined;
-    }
-    try {
-      const buf = Buffer.alloc(ref[1]);
-      const n = readSync(fd, buf, 0, ref[1], ref[0]);
-      const e = validEvent(JSON.parse(buf.subarray(0, n).toString("utf8")));
-      return e ?? undefined;
-    } catch {
-      return undefined;
-    } finally {
-      closeSync(fd);
-    }
+    return this.log.readAt(ref);
   }
 
   /** Applies an event to the in-memory view (`ref` is its line, undefined for in-memory-only events). */
@@ -716,19 +594,6 @@ function planSteps(plan: unknown): { id: string; kind: "dbt" | "ts"; assets: str
   return out;
 }
 
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Not possible on every platform (Windows); the file's own fsync is what matters most.
-  }
-}
-
 // ==================================================================== the warehouse run lock
 
 export interface LockInfo {
@@ -773,115 +638,20 @@ export class WarehouseLockedError extends Error {
   }
 }
 
-/** Tokens of locks this process holds now. */
-const heldTokens = new Set<string>();
-
-/** A lock file whose content could not be read for this long is taken for the leftover of a crash. */
-const UNREADABLE_STALE_MS = 5000;
-const TAKEOVER_STALE_MS = 10000;
-
-interface LockFileState {
-  info?: LockInfo;
-  ino: number;
-  mtimeMs: number;
-  size: number;
-}
-
-function readLock(file: string): LockFileState | undefined {
-  try {
-    const st = statSync(file);
-    let info: LockInfo | undefined;
-    try {
-      const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<LockInfo>;
-      if (typeof parsed.pid === "number" && isStr(parsed.runId)) {
-        info = { pid: parsed.pid, runId: parsed.runId, startedAt: parsed.startedAt ?? "", host: parsed.host ?? hostname(), token: parsed.token ?? "" };
-      }
-    } catch {
-      info = undefined;
+/** Warehouse lock files, and the tokens of those this process holds now. */
+const warehouseLocks = new LockFiles<LockInfo>({
+  parse(json) {
+    const parsed = json as Partial<LockInfo>;
+    if (typeof parsed.pid === "number" && isStr(parsed.runId)) {
+      return { pid: parsed.pid, runId: parsed.runId, startedAt: parsed.startedAt ?? "", host: parsed.host ?? hostname(), token: parsed.token ?? "" };
     }
-    return { info, ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-}
-
-function holderAlive(info: LockInfo): boolean {
-  if (info.host !== hostname()) return true; // cannot tell for another machine: assume it runs
-  if (info.pid === process.pid) return heldTokens.has(info.token);
-  return processAlive(info.pid);
-}
-
-function sameLock(a: LockFileState, b: LockFileState): boolean {
-  if (a.info && b.info) return a.info.token === b.info.token && a.info.pid === b.info.pid && a.info.runId === b.info.runId && a.ino === b.ino;
-  return !a.info && !b.info && a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size;
-}
-
-function writeDurably(file: string, text: string, flag: "w" | "wx"): void {
-  const fd = openSync(file, flag);
-  try {
-    const buf = Buffer.from(text, "utf8");
-    let written = 0;
-    while (written < buf.length) written += writeSync(fd, buf, written, buf.length - written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** One attempt at creating the lock file with complete content; false when it exists. */
-function tryCreate(lockFile: string, info: LockInfo): boolean {
-  const text = JSON.stringify(info) + "\n";
-  const tmp = `${lockFile}.${info.pid}.${info.token}.tmp`;
-  writeDurably(tmp, text, "w");
-  try {
-    linkSync(tmp, lockFile); // atomic, and fails if the lock exists: nobody ever sees a half-written lock
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") return false;
-    // File systems without hard links: exclusive create (readers treat a briefly empty file as held).
-    try {
-      writeDurably(lockFile, text, "wx");
-      return true;
-    } catch (err2) {
-      if ((err2 as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw err2;
-    }
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-/** Removes a stale lock, if it is still the one judged stale, under a short-lived takeover guard. */
-function takeOver(lockFile: string, stale: LockFileState): void {
-  const guard = `${lockFile}.takeover`;
-  try {
-    closeSync(openSync(guard, "wx"));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    try {
-      if (Date.now() - statSync(guard).mtimeMs > TAKEOVER_STALE_MS) unlinkSync(guard); // its owner died in here
-    } catch {
-      // gone meanwhile
-    }
-    return;
-  }
-  try {
-    const now = readLock(lockFile);
-    if (now && sameLock(now, stale)) unlinkSync(lockFile);
-  } finally {
-    try {
-      unlinkSync(guard);
-    } catch {
-      // ignore
-    }
-  }
-}
+    return undefined;
+  },
+  same(a, b) {
+    if (a.info && b.info) return a.info.token === b.info.token && a.info.pid === b.info.pid && a.info.runId === b.info.runId && a.ino === b.ino;
+    return !a.info && !b.info && a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size;
+  },
+});
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -920,15 +690,15 @@ export async function acquireWarehouseLock(workspaceRoot: string, options: LockO
       host: hostname(),
       token: randomBytes(8).toString("hex"),
     };
-    if (tryCreate(lockFile, info)) return held(lockFile, info);
-    const state = readLock(lockFile);
+    if (warehouseLocks.tryCreate(lockFile, info)) return warehouseLocks.hold(lockFile, info);
+    const state = warehouseLocks.read(lockFile);
     if (!state) continue; // released meanwhile: try again at once
     let holder = state.info;
-    if (holder ? !holderAlive(holder) : Date.now() - state.mtimeMs > UNREADABLE_STALE_MS) {
+    if (warehouseLocks.isStale(state)) {
       if (Date.now() - began > TAKEOVER_STALE_MS + 2000 && !options.wait) {
         throw new Error(`Could not take over the stale warehouse lock ${lockFile}${holder ? ` (run ${holder.runId}, pid ${holder.pid}, no longer running)` : ""}; delete it if no Tributary run is going on.`);
       }
-      takeOver(lockFile, state);
+      warehouseLocks.takeOver(lockFile, state);
       await sleep(5, options.signal);
       continue;
     }
@@ -945,23 +715,4 @@ export async function acquireWarehouseLock(workspaceRoot: string, options: LockO
     await sleep(pause, options.signal);
     delay = Math.min(1000, Math.round(delay * 1.5));
   }
-}
-
-function held(lockFile: string, info: LockInfo): WarehouseLock {
-  heldTokens.add(info.token);
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    heldTokens.delete(info.token);
-    process.removeListener("exit", release);
-    try {
-      const now = readLock(lockFile);
-      if (now?.info?.token === info.token) unlinkSync(lockFile);
-    } catch {
-      // gone already
-    }
-  };
-  process.on("exit", release);
-  return { info, file: lockFile, release };
 }
