@@ -30,8 +30,9 @@ const builds = [
   // The TS step process runs with --enable-source-maps for the user's code: no map of its own to load.
   // TypeScript stays external: the runner fills a transpile cache, so the step process rarely needs it.
   { ...node, sourcemap: false, external: [...node.external, "typescript"], entryPoints: { "ts-step": "server/src/run/ts/child.ts" }, outdir: "packages/tributary-assets/dist" },
-  { bundle: true, platform: "browser", format: "iife", target: "es2022", sourcemap: !production, minify: production, logLevel: "warning", entryPoints: { webview: "webview/src/main.ts" }, outdir: "dist" },
-  { bundle: true, platform: "browser", format: "iife", target: "es2022", sourcemap: !production, minify: production, logLevel: "warning", entryPoints: { "layout-worker": "webview/src/layoutWorker.ts" }, outdir: "dist" },
+  // The panel's bundles are always minified: the webview loads them on every open (elkjs is 3.5 MB unminified).
+  { bundle: true, platform: "browser", format: "iife", target: "es2022", sourcemap: !production, minify: true, logLevel: "warning", entryPoints: { webview: "webview/src/main.ts" }, outdir: "dist" },
+  { bundle: true, platform: "browser", format: "iife", target: "es2022", sourcemap: !production, minify: true, logLevel: "warning", entryPoints: { "layout-worker": "webview/src/layoutWorker.ts" }, outdir: "dist" },
 ].filter((b) => Object.values(b.entryPoints).every((entry) => existsSync(entry)));
 
 mkdirSync("dist", { recursive: true });

@@ -11,7 +11,8 @@ import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { HostMessage, PanelMessage } from "../../server/src/protocol/webview";
 
-export const CHROMIUM = "/usr/bin/chromium";
+/** Debian's chromium (CI installs it); TRIBUTARY_CHROMIUM points elsewhere on a developer's machine. */
+export const CHROMIUM = process.env.TRIBUTARY_CHROMIUM ?? "/usr/bin/chromium";
 const ROOT = path.resolve(__dirname, "../..");
 const FILES: Record<string, { file: string; type: string }> = {
   "/harness.html": { file: "webview/test-harness.html", type: "text/html; charset=utf-8" },
@@ -34,7 +35,7 @@ export interface Harness {
 /** Launch Chromium and the static server. Fails (never skips) when Chromium or the build is missing. */
 export async function startHarness(): Promise<Harness> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the lineage panel is tested in real Chromium. Install it with \`apt-get update && apt-get install -y chromium\`.`);
+    throw new Error(`${CHROMIUM} is missing: the lineage panel is tested in real Chromium. Install it with \`apt-get update && apt-get install -y chromium\` (or set TRIBUTARY_CHROMIUM).`);
   }
   for (const { file } of Object.values(FILES)) {
     if (!existsSync(path.join(ROOT, file))) throw new Error(`${file} is missing: run \`node scripts/build.mjs\` first.`);

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import ELK from "elkjs/lib/elk.bundled.js";
 import { isHostMessage, isPanelMessage } from "../../server/src/protocol/webview";
-import { fromElk, toElk } from "../../webview/src/elkGraph";
+import { fromElk, pack, toElk, unpack } from "../../webview/src/elkGraph";
+import { contentSecurityPolicy, panelHtml } from "../../webview/src/html";
 import { shapeHash } from "../../webview/src/layout";
 import { GraphModel } from "../../webview/src/model";
 import { buildView, groupAssets, toLayoutInput } from "../../webview/src/overview";
@@ -93,4 +94,25 @@ test("ELK's answer becomes absolute boxes and routes from border to border, grou
       assert.ok(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y, "boxes do not overlap");
     }
   }
+});
+
+test("packing a layout for transfer out of the worker keeps every box and route", async () => {
+  const model = GraphModel.from(exampleGraph());
+  const input = toLayoutInput(buildView(model, new Set(model.nodes.keys()), { grouped: false, expanded: new Set() }));
+  const result = fromElk(await new ELK().layout(toElk(input)), 0);
+  const back = unpack(input, pack(input, result));
+  assert.deepEqual(back.nodes, result.nodes);
+  for (const [id, route] of Object.entries(result.edges)) assert.deepEqual(Array.from(back.edges[id]), route);
+});
+
+test("the panel's HTML has a strict CSP: scripts by nonce only, worker from blob:, resources from the webview", () => {
+  const csp = contentSecurityPolicy("https://res.example", "abc123");
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'nonce-abc123'(;|$)/);
+  assert.match(csp, /worker-src blob:/);
+  assert.doesNotMatch(csp, /unsafe-(inline|eval)/);
+  const html = panelHtml({ cspSource: "https://res.example", nonce: "abc123", scriptUri: "https://res.example/webview.js", styleUri: "https://res.example/panel.css", workerUri: "https://res.example/layout-worker.js" });
+  assert.match(html, /<script nonce="abc123" src="https:\/\/res.example\/webview.js"><\/script>/);
+  assert.match(html, /data-layout-worker="https:\/\/res.example\/layout-worker.js"/);
+  assert.doesNotMatch(html, /\son[a-z]+=/i, "no inline event handlers");
 });

@@ -5,11 +5,13 @@
  */
 import type { Plan } from "../../server/src/protocol/plan";
 import type { ExpandedMessage, GraphMessage, HostMessage, MaterializeMode, PanelMessage, SearchResultMessage } from "../../server/src/protocol/webview";
-import { ContextMenu, type MenuItem } from "./contextMenu";
+import { ContextMenu } from "./contextMenu";
 import { Controls } from "./controls";
+import { plainLayout } from "./elkGraph";
 import { LayoutClient, Superseded, shapeHash } from "./layout";
 import type { LayoutResult } from "./layoutTypes";
-import { GraphModel, KIND_LABEL } from "./model";
+import { menuItems, tooltipLines } from "./menus";
+import { GraphModel } from "./model";
 import { buildView, groupId, OVERVIEW_THRESHOLD, toLayoutInput, type View } from "./overview";
 import { drawPlan, renderPlanList } from "./planOverlay";
 import { nextTask, Renderer, type DrawContext } from "./render";
@@ -28,6 +30,8 @@ interface RefreshOptions {
   fit?: boolean;
   /** Keep this item where it is on screen. */
   anchor?: string;
+  /** Fit these items to the panel (an opened group). */
+  fitTo?: string[];
   /** Report the time since the graph arrived (`rendered`). */
   measure?: boolean;
 }
@@ -107,6 +111,7 @@ export class Panel {
     new ResizeObserver(() => this.layout && this.model && !this.userMoved && this.fitInitial(this.model)).observe(this.controls.canvas);
     this.controls.setDepth(this.state.upstream, this.state.downstream);
     this.controls.setSearchText(this.state.search);
+    if (this.matches) this.controls.setSearchResult({ count: this.matches.size, shown: this.matches.size });
     this.controls.setSelection(this.selection.size);
     document.body.dataset.renderSeq = "0";
   }
@@ -221,7 +226,7 @@ export class Panel {
     marks.view = performance.now();
     let layout = this.layouts.cached(hash);
     if (!layout) {
-      this.setBusy(true);
+      this.setBusy(true, input.nodes.length);
       try {
         layout = await this.layouts.layout(input, hash);
       } catch (err) {
@@ -236,17 +241,23 @@ export class Panel {
     this.view = view;
     this.layout = layout;
     marks.layout = performance.now();
-    const drawn = await this.renderer.draw(view, layout, this.context(), isCurrent);
+    const place = (): void => {
+      if (options.fitTo?.some((id) => layout.nodes[id])) {
+        this.renderer.fit(options.fitTo);
+      } else if (anchorPoint && options.anchor && layout.nodes[options.anchor]) {
+        this.renderer.pinTo(options.anchor, anchorPoint);
+      } else if (options.fit || !this.state.transform) {
+        this.fitInitial(model);
+        this.userMoved = false;
+      } else {
+        this.renderer.setTransform(this.state.transform);
+      }
+    };
+    const drawn = await this.renderer.draw(view, layout, this.context(), isCurrent, place);
     if (!drawn) return;
     marks.draw = performance.now();
     if (this.state.showPlan && this.state.plan) drawPlan(this.renderer.planLayers, this.state.plan, view, layout);
-    if (anchorPoint && options.anchor && layout.nodes[options.anchor]) this.renderer.pinTo(options.anchor, anchorPoint);
-    else if (options.fit || !this.state.transform) {
-      this.fitInitial(model);
-      this.userMoved = false;
-    }
-    else this.renderer.setTransform(this.state.transform);
-    this.state.layout = view.items.length <= KEEP_GRAPH_UP_TO && this.state.graph ? { hash, result: layout } : null;
+    this.state.layout = view.items.length <= KEEP_GRAPH_UP_TO && this.state.graph ? { hash, result: plainLayout(layout) } : null;
     this.saveSoon();
     this.setBusy(false);
     this.updateStatusLine(view, visible.size);
@@ -257,6 +268,7 @@ export class Panel {
     marks.painted = performance.now();
     // Where the time went (tests and the benchmark read it).
     document.body.dataset.renderTimings = JSON.stringify({
+      at: Math.round(marks.start),
       sinceReceived: Math.round(marks.start - this.receivedAt),
       view: Math.round(marks.view - marks.start),
       layout: Math.round(marks.layout - marks.view),
@@ -305,8 +317,8 @@ export class Panel {
     });
   }
 
-  private setBusy(busy: boolean): void {
-    this.controls.setBusy(busy);
+  private setBusy(busy: boolean, items = 0): void {
+    this.controls.setBusy(busy, items);
     document.body.dataset.busy = String(busy);
   }
 
@@ -464,7 +476,8 @@ export class Panel {
     if (open.has(name)) open.delete(name);
     else open.add(name);
     this.state.expandedGroups = [...open];
-    void this.refresh({ anchor: groupId(name) });
+    // Opening a group zooms to it; closing one keeps its box where the frame was.
+    void this.refresh(open.has(name) ? { fitTo: [groupId(name)] } : { anchor: groupId(name) });
   }
 
   private togglePlan(): void {
@@ -517,21 +530,13 @@ export class Panel {
     const item = this.view?.byId.get(id);
     if (!item || !this.model) return;
     const ids = item.type === "group" ? item.members : this.selection.has(id) && this.selection.size > 1 ? [...this.selection] : [id];
-    const what = ids.length === 1 ? ids[0] : `${ids.length} assets`;
-    const items: MenuItem[] = [];
-    if (item.type === "node") items.push({ id: "open", label: "Open", run: () => this.post({ method: "openAsset", id }) });
-    items.push(
-      { id: "materialize", label: `Materialize ${what}`, run: () => this.materialize(ids, "only") },
-      { id: "materialize-upstream", label: "Materialize with upstream", run: () => this.materialize(ids, "upstream") },
-      { id: "materialize-downstream", label: "Materialize with downstream", run: () => this.materialize(ids, "downstream") },
-      { id: "plan", label: "Preview plan", run: () => this.requestPlan(ids) },
-    );
-    if (item.type === "node") {
-      items.push({ id: "show-in-lineage", label: "Show in lineage", run: () => this.post({ method: "showInLineage", id }) });
-      if (this.context().expandable.has(id)) items.push({ id: "expand", label: "Show hidden neighbours", run: () => this.expand(id) });
-    } else {
-      items.push({ id: "open-group", label: item.expanded ? "Close group" : "Open group", run: () => this.toggleGroup(item.name) });
-    }
+    const items = menuItems(item, ids, item.type === "node" && this.context().expandable.has(id), {
+      post: (message) => this.post(message),
+      materialize: (targets, mode) => this.materialize(targets, mode),
+      plan: (targets) => this.requestPlan(targets),
+      expand: (target) => this.expand(target),
+      toggleGroup: (name) => this.toggleGroup(name),
+    });
     this.controls.hideTooltip();
     this.menu.show(items, x, y, item.type === "group" ? `group ${item.name}` : id);
   }
@@ -543,26 +548,9 @@ export class Panel {
       return;
     }
     this.hoverTimer = setTimeout(() => {
-      const lines = this.tooltipLines(id);
-      if (lines) this.controls.showTooltip(lines, x, y);
+      const item = this.view?.byId.get(id);
+      if (item && this.model) this.controls.showTooltip(tooltipLines(this.model, item), x, y);
     }, 350);
-  }
-
-  private tooltipLines(id: string): string[] | undefined {
-    const model = this.model;
-    const item = this.view?.byId.get(id);
-    if (!model || !item) return undefined;
-    if (item.type === "group") return [`group ${item.name}`, `${item.members.length} assets`, "Click to open \u00b7 right-click to materialize"];
-    const n = item.node;
-    const status = model.status(id);
-    return [
-      n.key.join(" / "),
-      `${KIND_LABEL[n.kind]}${n.group ? ` \u00b7 group ${n.group}` : ""}${n.materialized ? ` \u00b7 ${n.materialized}` : ""}`,
-      `${status.state}${status.detail ? `: ${status.detail}` : ""}`,
-      ...(n.description ? [n.description] : []),
-      ...(n.file ? [n.file] : []),
-      "Click: open \u00b7 Shift-click: select \u00b7 Right-click: materialize",
-    ];
   }
 
   private saveSoon(): void {

@@ -217,8 +217,9 @@ export class Controls {
     this.statusText.textContent = text;
   }
 
-  setBusy(busy: boolean): void {
+  setBusy(busy: boolean, items = 0): void {
     this.busy.hidden = !busy;
+    if (busy) this.busy.textContent = items > 200 ? `Laying out ${items} boxes\u2026` : "Laying out\u2026";
   }
 
   setEmpty(message: string | null): void {

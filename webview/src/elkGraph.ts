@@ -3,7 +3,7 @@
  * boxes and routes. Pure functions: the worker runs them, and so can a unit test in Node.
  */
 import type { ElkExtendedEdge, ElkNode } from "elkjs/lib/elk-api";
-import type { LayoutInput, LayoutResult } from "./layoutTypes";
+import type { LayoutInput, LayoutResult, PackedLayout } from "./layoutTypes";
 
 /** Layered, left to right; cheaper crossing minimization on bigger graphs (ELK is superlinear). */
 function rootOptions(nodeCount: number, edgeCount: number, compound: boolean): Record<string, string> {
@@ -64,4 +64,44 @@ export function fromElk(root: ElkNode, ms: number): LayoutResult {
     result.edges[edge.id] = points;
   }
   return result;
+}
+
+/** The result as typed arrays in the input's order (for transfer out of the worker). */
+export function pack(input: LayoutInput, result: LayoutResult): PackedLayout {
+  const boxes = new Float64Array(input.nodes.length * 4);
+  input.nodes.forEach((n, i) => {
+    const b = result.nodes[n.id];
+    if (b) boxes.set([b.x, b.y, b.w, b.h], i * 4);
+  });
+  const offsets = new Uint32Array(input.edges.length + 1);
+  let total = 0;
+  input.edges.forEach((e, i) => {
+    offsets[i] = total;
+    total += result.edges[e.id]?.length ?? 0;
+  });
+  offsets[input.edges.length] = total;
+  const points = new Float64Array(total);
+  input.edges.forEach((e, i) => {
+    const route = result.edges[e.id];
+    if (route) points.set(route, offsets[i]);
+  });
+  return { width: result.width, height: result.height, ms: result.ms, boxes, points, offsets };
+}
+
+/** Back to boxes and routes by id (views into the transferred arrays, nothing copied). */
+export function unpack(input: LayoutInput, packed: PackedLayout): LayoutResult {
+  const result: LayoutResult = { width: packed.width, height: packed.height, ms: packed.ms, nodes: {}, edges: {} };
+  const { boxes, points, offsets } = packed;
+  input.nodes.forEach((n, i) => {
+    result.nodes[n.id] = { x: boxes[i * 4], y: boxes[i * 4 + 1], w: boxes[i * 4 + 2], h: boxes[i * 4 + 3] };
+  });
+  input.edges.forEach((e, i) => {
+    if (offsets[i + 1] > offsets[i]) result.edges[e.id] = points.subarray(offsets[i], offsets[i + 1]);
+  });
+  return result;
+}
+
+/** A copy with plain arrays (typed arrays do not survive JSON, as in VS Code's setState). */
+export function plainLayout(result: LayoutResult): LayoutResult {
+  return { ...result, edges: Object.fromEntries(Object.entries(result.edges).map(([id, route]) => [id, Array.from(route)])) };
 }

@@ -2,6 +2,11 @@
  * The panel's HTML, for the extension's webview host (not part of the webview bundle): a strict
  * Content-Security-Policy (scripts only by nonce, no inline handlers or styles, the layout worker
  * from a blob: URL), the stylesheet, and the URLs the script needs.
+ *
+ * The host creates the panel with `{ enableScripts: true, localResourceRoots: [<extension>/dist] }`
+ * (nothing else is readable), sets `webview.html = panelHtml(...)`, waits for the `ready`
+ * message, then posts a `graph` (protocol/webview.ts). No `retainContextWhenHidden`: the panel
+ * keeps its state with setState and repaints from it when shown again.
  */
 export interface PanelHtmlOptions {
   /** `webview.cspSource`. */

@@ -5,6 +5,7 @@
  * The worker's script is fetched and started from a `blob:` URL: a webview may not start a
  * worker from its resource origin directly (CSP `worker-src blob:`, `connect-src` the resources).
  */
+import { unpack } from "./elkGraph";
 import type { LayoutInput, LayoutResult, WorkerRequest, WorkerResponse } from "./layoutTypes";
 
 /** Thrown by `layout()` when a newer request replaced this one before it finished. */
@@ -49,6 +50,9 @@ const CACHE_SIZE = 24;
 /** A running layout of more nodes than this is abandoned (worker restarted) when a newer one is asked for. */
 const RESTART_ABOVE = 250;
 
+/** Sizes of the throw-away layouts at boot (and a variant number, so none hits the cache). */
+const WARM_UP: [number, number][] = [[12, 0], [60, 1], [60, 2], [100, 3], [100, 4], [150, 5], [150, 6]];
+
 /** A graph laid out at boot: starts ELK and warms its code up (JIT) before the first real graph. */
 function warmUpInput(size: number, variant: number): LayoutInput {
   const nodes = Array.from({ length: size }, (_, i) => ({ id: `warm${variant}-${i}`, w: 240, h: 52 }));
@@ -75,9 +79,15 @@ export class LayoutClient {
    */
   async warm(): Promise<void> {
     try {
-      for (const [size, variant] of [[12, 0], [80, 1], [80, 2]]) {
+      // ELK is Java compiled to JavaScript: cold, its first big layout is several times slower
+      // than later ones. A few small layouts while the panel waits for its graph get the hot code
+      // optimized; each is short, and a real layout asked for in between goes first.
+      for (const [size, variant] of WARM_UP) {
         if (this.queued || this.running) return;
-        await this.layout(warmUpInput(size, variant));
+        const input = warmUpInput(size, variant);
+        const hash = shapeHash(input);
+        await this.layout(input, hash);
+        this.cache.delete(hash);
       }
     } catch {
       // Superseded by a real layout, or the worker failed (the real layout reports that).
@@ -143,8 +153,9 @@ export class LayoutClient {
     if (!job || job.id !== response.id) return;
     this.running = undefined;
     if (response.type === "layout") {
-      this.remember(job.hash, response.result);
-      job.resolve(response.result);
+      const result = unpack(job.input, response.packed);
+      this.remember(job.hash, result);
+      job.resolve(result);
     } else {
       job.reject(new Error(`layout failed: ${response.message}`));
     }
@@ -153,9 +164,10 @@ export class LayoutClient {
 
   private async ensureWorker(): Promise<Worker> {
     if (this.worker) return this.worker;
+    // As a blob, never as text: the script (megabytes) is not decoded on the main thread.
     this.workerSource ??= fetch(this.workerUrl).then((r) => {
       if (!r.ok) throw new Error(`cannot load the layout worker (${r.status})`);
-      return r.text();
+      return r.blob();
     }).then((code) => URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
     const url = await this.workerSource;
     if (this.worker) return this.worker;

@@ -36,13 +36,29 @@ export interface LayoutResult {
   /** Absolute boxes of every node, compounds included. */
   nodes: Record<string, Box>;
   /** Absolute route of every edge: x0, y0, x1, y1, ... from the source's border to the target's. */
-  edges: Record<string, number[]>;
+  edges: Record<string, ArrayLike<number>>;
   /** Time ELK took in the worker. */
   ms: number;
+}
+
+/**
+ * A layout as the worker sends it: typed arrays in the order of the input's nodes and edges,
+ * transferred rather than copied, so receiving a big layout costs the main thread nothing.
+ */
+export interface PackedLayout {
+  width: number;
+  height: number;
+  ms: number;
+  /** x, y, w, h of each input node. */
+  boxes: Float64Array;
+  /** The routes of all edges, one after the other. */
+  points: Float64Array;
+  /** Edge i's route is points[offsets[i] .. offsets[i + 1]). */
+  offsets: Uint32Array;
 }
 
 export type WorkerRequest = { type: "layout"; id: number; input: LayoutInput };
 
 export type WorkerResponse =
-  | { type: "layout"; id: number; result: LayoutResult }
+  | { type: "layout"; id: number; packed: PackedLayout }
   | { type: "error"; id: number; message: string };

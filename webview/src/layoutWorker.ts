@@ -1,15 +1,16 @@
 /**
  * The layout worker: runs ELK's layered algorithm off the panel's main thread. Receives a compact
- * graph (`LayoutInput`), answers with absolute boxes and edge routes (`LayoutResult`).
+ * graph (`LayoutInput`), answers with absolute boxes and edge routes packed in typed arrays
+ * (`PackedLayout`, transferred).
  */
 import ELK from "elkjs/lib/elk.bundled.js";
-import { fromElk, toElk } from "./elkGraph";
+import { fromElk, pack, toElk } from "./elkGraph";
 import type { WorkerRequest, WorkerResponse } from "./layoutTypes";
 
 /** The worker's global scope (the root tsconfig has DOM types, not WebWorker ones). */
 declare const self: {
   onmessage: unknown;
-  postMessage(message: WorkerResponse): void;
+  postMessage(message: WorkerResponse, transfer?: Transferable[]): void;
   addEventListener(type: "message", listener: (event: MessageEvent<WorkerRequest>) => void): void;
 };
 
@@ -25,8 +26,9 @@ self.addEventListener("message", (event) => {
   elk
     .layout(toElk(request.input))
     .then((laid) => {
-      const response: WorkerResponse = { type: "layout", id: request.id, result: fromElk(laid, performance.now() - started) };
-      self.postMessage(response);
+      const packed = pack(request.input, fromElk(laid, performance.now() - started));
+      const response: WorkerResponse = { type: "layout", id: request.id, packed };
+      self.postMessage(response, [packed.boxes.buffer, packed.points.buffer, packed.offsets.buffer]);
     })
     .catch((err: unknown) => {
       const response: WorkerResponse = { type: "error", id: request.id, message: err instanceof Error ? err.message : String(err) };

@@ -38,7 +38,8 @@ export function drawPlan(layers: { hulls: SVGGElement; badges: SVGGElement }, pl
     for (const e of view.edges) {
       if (!memberSet.has(e.from) || !memberSet.has(e.to) || !layout.edges[e.id]) continue;
       const pts = layout.edges[e.id];
-      const d = pts.reduce((acc, v, k) => acc + (k % 2 === 0 ? `${k === 0 ? "M" : "L"}${v}` : `,${v}`), "");
+      let d = "";
+      for (let k = 0; k < pts.length; k += 2) d += `${k === 0 ? "M" : "L"}${pts[k]},${pts[k + 1]}`;
       hull.append("path").attr("class", "hull-link").attr("d", d);
     }
     let top: Box | undefined;

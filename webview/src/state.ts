@@ -30,7 +30,7 @@ export interface PanelState {
 }
 
 /** Graphs up to this many assets are kept in the state with their layout. */
-export const KEEP_GRAPH_UP_TO = 1500;
+export const KEEP_GRAPH_UP_TO = 1000;
 
 export function initialState(): PanelState {
   return {
