@@ -21,6 +21,7 @@ import { readTributaryConfig, WorkspaceIndex } from "./index/workspace";
 import {
   AssetsAtRequest,
   DiagnosticsRequest,
+  JobsRequest,
   GraphChangedNotification,
   GraphRequest,
   NeighbourhoodRequest,
@@ -42,6 +43,8 @@ import { neighbourhood } from "./features/neighbourhood";
 import { definition, references } from "./features/navigation";
 import { plan, runs, select, statusMap } from "./features/runs";
 import { jobDiagnostics } from "./jobs/jobs";
+import { listJobs } from "./jobs/list";
+import * as path from "node:path";
 import { StatusService } from "./features/status";
 import { documentSymbols, workspaceSymbols } from "./features/symbols";
 
@@ -225,6 +228,29 @@ export function startServer(connection: Connection): void {
   connection.onRequest(PlanRequest, (params, token) => safe<PlanResult>("plan", token, { error: { column: 1, message: "the server failed to plan" } }, (i) => plan(i, statuses, roots, params)));
   connection.onRequest(StatusesRequest, (params, token) => safe("statuses", token, {}, (i) => statusMap(i, statuses, params.ids)));
   connection.onRequest(RunsRequest, (params, token) => safe("runs", token, { runs: [] }, () => runs(statuses, params.limit)));
+
+  connection.onRequest(JobsRequest, (token) =>
+    safe("jobs", token, { jobs: [] }, (i) => ({
+      jobs: roots.flatMap((root) =>
+        listJobs(i, root)
+          .filter((job) => job.name)
+          .map((job) => ({
+            name: job.name!,
+            file: path.resolve(root, job.file),
+            line: job.line,
+            selection: job.selection,
+            schedule: job.schedule,
+            timezone: job.timezone,
+            assets: job.assets.length,
+            steps: job.steps,
+            nextRun: job.nextRunLocal ?? job.nextRun,
+            lastRunStatus: job.lastRun?.status,
+            lastRunAt: job.lastRun?.startedAt,
+            errors: job.errors,
+          })),
+      ),
+    })),
+  );
 
   documents.listen(connection);
   connection.listen();

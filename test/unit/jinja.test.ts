@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { literalValue, resolveJinjaExpr, scanSql } from "../../server/src/index/dbt/jinja";
+import { evalEnabled, jinjaTruth, literalValue, resolveJinjaExpr, resolveJinjaValues, scanSql, substituteParams } from "../../server/src/index/dbt/jinja";
 import { LineIndex } from "../../server/src/index/lineIndex";
 import type { JinjaExpr, RefCall, SqlFacts } from "../../server/src/index/facts";
 import type { Span } from "../../server/src/protocol/types";
@@ -627,4 +627,85 @@ void test("scanSql on an empty file and a file without Jinja", () => {
     const f = scan(text);
     assert.deepEqual(f, { refs: [], sources: [], config: {}, macroCalls: [], macros: [], snapshots: [], diagnostics: [] });
   }
+});
+
+// ---------------------------------------------------------------- bindings, parameters, guards
+
+void test("macro parameters are recorded with their defaults and stand as `param` in the body", () => {
+  const f = scan(`{% macro wrap(model_name, prefix='stg_', n=2, flags=[]) %}{{ ref(prefix ~ model_name) }}{{ other(model_name, k=prefix) }}{% endmacro %}
+{{ ref(model_name) }}`);
+  noDiags(f);
+  const m = f.macros[0];
+  assert.deepEqual(m.params, [
+    { name: "model_name" },
+    { name: "prefix", default: str("stg_") },
+    { name: "n", default: { type: "number", value: 2 } },
+    { name: "flags", default: { type: "list", items: [] } },
+  ]);
+  assert.deepEqual(m.refs[0].args[0], { type: "concat", parts: [{ type: "param", name: "prefix" }, { type: "param", name: "model_name" }] });
+  assert.deepEqual(m.macroCalls[0].args, [{ type: "param", name: "model_name" }]);
+  assert.deepEqual(m.macroCalls[0].kwargs, { k: { type: "param", name: "prefix" } });
+  // outside the macro the name is unbound again
+  assert.deepEqual(f.refs[0].args[0], { type: "unknown", text: "model_name" });
+  const bound = substituteParams(m.refs[0].args[0], { model_name: str("orders"), prefix: str("stg_") });
+  assert.deepEqual(resolveJinjaValues(bound, {}), ["stg_orders"]);
+});
+
+void test("`set` values and `for` loop variables are substituted; loops give every item", () => {
+  const f = scan(`{% set base = 'fct' %}{% set parts = ['a', 'b'] %}
+{% for p in parts %}{{ ref(base ~ '_' ~ p) }}{% endfor %}
+{% for k, v in pairs %}{{ ref(k) }}{% endfor %}
+{{ ref(p) }}
+{% set block %}{{ ref('inside_block') }}{% endset %}{{ ref(block) }}`);
+  noDiags(f);
+  assert.deepEqual(resolveJinjaValues(f.refs[0].args[0], {}), ["fct_a", "fct_b"]);
+  assert.equal(f.refs[1].args[0].type, "unknown", "tuple loop targets are not bound");
+  assert.equal(f.refs[2].args[0].type, "unknown", "the loop variable is unbound after endfor");
+  assert.deepEqual(refNames([f.refs[3]]), ["inside_block"]);
+  assert.equal(f.refs[4].args[0].type, "unknown", "a block set is not a value");
+  // `set` in an `if`: either value
+  const g = scan(`{% set s = 'a' %}{% if target.name == 'prod' %}{% set s = 'b' %}{% endif %}{{ ref(s) }}`);
+  assert.deepEqual(resolveJinjaValues(g.refs[0].args[0], {}), ["a", "b"]);
+});
+
+void test("calls under `{% if %}` carry their guard; `elif` / `else` negate the branches before", () => {
+  const f = scan(`{% if var('a', true) and not var('b', false) %}{{ ref('x') }}
+{% elif var('c') == 'on' %}{{ ref('y') }}
+{% else %}{{ source('s', 't') }}{{ my_macro() }}{{ var('v') }}{% endif %}
+{% if target.name == 'prod' %}{{ ref('unguarded') }}{% endif %}
+{% if is_incremental() or var('full', false) %}{{ ref('z') }}{% endif %}`);
+  noDiags(f);
+  const [x, y, unguarded, z] = f.refs;
+  assert.equal(jinjaTruth(x.when!, {}), true);
+  assert.equal(jinjaTruth(x.when!, { b: true }), false);
+  assert.equal(jinjaTruth(y.when!, { a: false, c: "on" }), true);
+  assert.equal(jinjaTruth(y.when!, { c: "on" }), false, "the first branch was taken");
+  assert.equal(jinjaTruth(f.sources[0].when!, { a: false, c: "off" }), true);
+  assert.equal(jinjaTruth(f.macroCalls[0].when!, {}), false);
+  const varCalls = f.varCalls!.map((v) => (v.expr.type === "var" && v.expr.name.type === "string" ? v.expr.name.value : "?"));
+  assert.deepEqual(varCalls, ["a", "b", "c", "v", "full"]);
+  assert.equal(f.varCalls![0].when, undefined, "a condition's own calls are not under it");
+  assert.equal(jinjaTruth(f.varCalls![2].when!, { a: false }), true, "an elif's condition runs when the branches before fail");
+  assert.equal(jinjaTruth(f.varCalls![3].when!, {}), false);
+  assert.equal(unguarded.when, undefined, "a condition that cannot be known is no guard");
+  assert.equal(z.when, undefined, "`or` with an unknown part cannot be known");
+});
+
+void test("evalEnabled reads booleans, 'true' / 'false' and `{{ var(...) }}` conditions", () => {
+  assert.equal(evalEnabled(false, {}), false);
+  assert.equal(evalEnabled("False", {}), false);
+  assert.equal(evalEnabled("{{ var('using_x', true) }}", {}), true);
+  assert.equal(evalEnabled("{{ var('using_x', true) }}", { using_x: false }), false);
+  assert.equal(evalEnabled("{{- var('a', True) and var('b', True) -}}", { b: false }), false);
+  assert.equal(evalEnabled("{{ var('a', var('b', False)) | as_bool }}", { b: true }), true);
+  assert.equal(evalEnabled("{{ target.name == 'prod' }}", {}), undefined);
+  const cfg = scan("{{ config(enabled=var('claims_enabled', False) or var('clinical_enabled', False)) }}").config.enabled;
+  assert.equal(evalEnabled(cfg, { clinical_enabled: true }), true);
+  assert.equal(evalEnabled(cfg, {}), false);
+  const fivetran = scan("{{ config(enabled=fivetran_utils.enabled_vars(['hubspot_marketing_enabled', 'hubspot_email_event_enabled'])) }}").config.enabled;
+  assert.equal(evalEnabled(fivetran, {}), true);
+  assert.equal(evalEnabled(fivetran, { hubspot_email_event_enabled: false }), false);
+  const oneTrue = scan("{{ config(enabled=fivetran_utils.enabled_vars_one_true(['a', 'b'])) }}").config.enabled;
+  assert.equal(evalEnabled(oneTrue, {}), false);
+  assert.equal(evalEnabled(oneTrue, { b: true }), true);
 });

@@ -20,11 +20,31 @@ export type JinjaExpr =
   | { type: "dict"; entries: Record<string, JinjaExpr> }
   | { type: "var"; name: JinjaExpr; fallback?: JinjaExpr }
   | { type: "concat"; parts: JinjaExpr[] }
+  /** A parameter of the enclosing macro: bound to the call's argument when the linker expands a call. */
+  | { type: "param"; name: string }
+  /** Any one item of a list: the variable of `{% for x in <of> %}`; `text` is the variable as written. */
+  | { type: "each"; of: JinjaExpr; text: string }
+  /** Conditions of `{% if %}` guards. */
+  | { type: "not"; of: JinjaExpr }
+  | { type: "and"; items: JinjaExpr[] }
+  | { type: "or"; items: JinjaExpr[] }
+  | { type: "compare"; op: "==" | "!="; left: JinjaExpr; right: JinjaExpr }
+  /** `x[1]`, `x['k']`, `x.k` on a value known statically (a tuple or dict item of a loop). */
+  | { type: "index"; of: JinjaExpr; key: number | string }
   | { type: "unknown"; text: string };
+
+/**
+ * `{% if %}` conditions a call sits under (all must hold; `{% else %}` branches negate the earlier
+ * ones). dbt renders with the project's vars when it parses, so a ref under `{% if var('x') %}` only
+ * exists when the var is truthy; the linker drops a call whose guard is certainly false.
+ */
+export interface Guarded {
+  when?: JinjaExpr;
+}
 
 // ---------------------------------------------------------------- SQL + Jinja files
 
-export interface RefCall {
+export interface RefCall extends Guarded {
   /** Positional arguments: `ref('m')` has one, `ref('pkg', 'm')` two. */
   args: JinjaExpr[];
   /** Keyword arguments, e.g. `v` / `version` / `package`. */
@@ -37,7 +57,7 @@ export interface RefCall {
   packageSpan?: Span;
 }
 
-export interface SourceCall {
+export interface SourceCall extends Guarded {
   args: JinjaExpr[];
   kwargs: Record<string, JinjaExpr>;
   span: Span;
@@ -47,10 +67,29 @@ export interface SourceCall {
   tableSpan: Span;
 }
 
-export interface MacroCall {
+export interface MacroCall extends Guarded {
   /** `my_macro` or `package.my_macro` as written (dots kept). */
   name: string;
   span: Span;
+  /** Arguments, when the call has any (bound to the macro's parameters by the linker). */
+  args?: JinjaExpr[];
+  kwargs?: Record<string, JinjaExpr>;
+}
+
+/**
+ * A `var('x')` call. dbt renders a string var value as Jinja in the calling node's context, so
+ * `vars: {orders: "{{ ref('stg_orders') }}"}` makes `{{ var('orders') }}` a ref (Fivetran-style
+ * packages are built on this).
+ */
+export interface VarCall extends Guarded {
+  /** The `var(...)` expression (type `var`). */
+  expr: JinjaExpr;
+  span: Span;
+}
+
+export interface MacroParam {
+  name: string;
+  default?: JinjaExpr;
 }
 
 export interface MacroDef {
@@ -60,6 +99,10 @@ export interface MacroDef {
   refs: RefCall[];
   sources: SourceCall[];
   macroCalls: MacroCall[];
+  /** Parameters, when the macro declares any. */
+  params?: MacroParam[];
+  /** `var()` calls, when there are any. */
+  varCalls?: VarCall[];
 }
 
 export interface SnapshotDef {
@@ -70,6 +113,7 @@ export interface SnapshotDef {
   sources: SourceCall[];
   macroCalls: MacroCall[];
   config: Record<string, JinjaExpr>;
+  varCalls?: VarCall[];
 }
 
 /** Facts of one `.sql` file: a model, a snapshot file, a macro file, an analysis. */
@@ -84,6 +128,8 @@ export interface SqlFacts {
   macros: MacroDef[];
   /** `{% snapshot name %}` blocks. */
   snapshots: SnapshotDef[];
+  /** `var()` calls outside macro / snapshot blocks, when there are any. */
+  varCalls?: VarCall[];
   diagnostics: IndexDiagnostic[];
 }
 
@@ -104,6 +150,17 @@ export interface DbtProject {
   testPaths: string[];
   /** Project-level `vars:` (global ones; per-package scopes flattened under their package). */
   vars: Record<string, unknown>;
+  /**
+   * This project's global vars (no package scopes, not its own scope): what it passes down to the
+   * packages it installs, as dbt applies a root project's vars to every package.
+   */
+  globalVars?: Record<string, unknown>;
+  /** The raw `vars:` mapping (package scopes included: `vars: {pkg: {...}}`). */
+  rawVars?: Record<string, unknown>;
+  /** Absolute folders of `local:` packages (packages.yml / dependencies.yml). */
+  localPackages?: string[];
+  /** For a package: the config trees of the project that installs it (they win over the package's own). */
+  rootConfig?: Pick<DbtProject, "modelConfig" | "seedConfig" | "snapshotConfig" | "sourceConfig">;
   profile?: string;
   /** `target-path`, absolute (default `<root>/target`). */
   targetPath: string;
@@ -115,6 +172,8 @@ export interface DbtProject {
   modelConfig: Record<string, unknown>;
   seedConfig: Record<string, unknown>;
   snapshotConfig: Record<string, unknown>;
+  /** The `sources:` config tree (`+enabled` per project / folder / source / table). */
+  sourceConfig?: Record<string, unknown>;
   diagnostics: IndexDiagnostic[];
 }
 
@@ -140,11 +199,15 @@ export interface YamlNodeProps {
   /** Versioned models: `versions: [{v: 1}, {v: 2, defined_in: ...}]`. */
   versions?: { v: string; definedIn?: string; span: Span }[];
   latestVersion?: string;
+  /** YAML-defined snapshots (dbt >= 1.9): `relation: ref('x')` / `source('s', 't')`. */
+  relation?: YamlRefDep;
 }
 
 export interface YamlSourceTable {
   name: string;
   identifier?: string;
+  /** `enabled` / `config: {enabled}` as written (a boolean, or text such as `"{{ var('x', true) }}"`). */
+  enabled?: unknown;
   span: Span;
   nameSpan: Span;
   description?: string;
@@ -154,6 +217,8 @@ export interface YamlSourceTable {
 
 export interface YamlSource {
   name: string;
+  /** `enabled` / `config: {enabled}` as written. */
+  enabled?: unknown;
   /** Raw strings; may contain Jinja which is kept as text. */
   schema?: string;
   database?: string;

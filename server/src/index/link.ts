@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { AssetGraph, findCycles } from "../graph/graph";
 import { keyId, toKey } from "../graph/keys";
 import type { AssetEdge, AssetKind, AssetNode, EdgeOrigin, FileSpan, IndexDiagnostic, Severity, Span } from "../protocol/types";
-import { literalValue, resolveJinjaExpr } from "./dbt/jinja";
+import { evalEnabled, jinjaTruth, literalValue, resolveJinjaValues, scanSql, substituteParams, usesParams, usesVars } from "./dbt/jinja";
+import type { JinjaBindings } from "./dbt/jinja";
 import { resolveNodeConfig } from "./dbt/project";
 import type {
   DbtProject,
@@ -18,6 +19,7 @@ import type {
   SourceCall,
   SqlFacts,
   TsFacts,
+  VarCall,
   YamlFacts,
   YamlNodeProps,
 } from "./facts";
@@ -77,12 +79,33 @@ export function linkWorkspace(input: LinkInput): LinkResult {
 /** Diagnostic codes a file's own references produce (recomputed when the file is relinked). */
 const REFERENCE_CODES = new Set(["unknown-ref", "dynamic-ref", "unknown-source", "dynamic-source", "unknown-dep", "cycle"]);
 
+/** What a node (or a macro expansion) reads: refs, sources, macro calls, `var()` calls. */
+interface NodeRefs {
+  refs: RefCall[];
+  sources: SourceCall[];
+  macroCalls: MacroCall[];
+  varCalls?: VarCall[];
+}
+
+/** What a macro call makes, its arguments bound: refs, sources and var calls, nested calls included. */
+interface Expansion {
+  refs: RefCall[];
+  sources: SourceCall[];
+  varCalls: VarCall[];
+}
+
+const NO_EXPANSION: Expansion = { refs: [], sources: [], varCalls: [] };
+/** Macro calls followed this deep at most. */
+const MAX_MACRO_DEPTH = 12;
+
 interface PendingNode extends AssetNode {
   /** dbt config merged from dbt_project.yml folders, YAML properties and in-file config(). */
   config?: Record<string, unknown>;
   /** Facts behind the node, to read its references in the second pass. */
-  facts?: { refs: RefCall[]; sources: SourceCall[]; macroCalls: MacroCall[] };
+  facts?: NodeRefs;
   owner?: ProjectFiles;
+  /** `enabled` depends on something only known when dbt runs (`target.type == 'snowflake'`). */
+  maybeDisabled?: boolean;
 }
 
 export class Linker {
@@ -101,12 +124,18 @@ export class Linker {
   private readonly sourceNames = new Map<string, string[]>();
   /** Macros by name per project (package macros under their package name too). */
   private readonly macros = new Map<string, Map<string, { def: MacroDef; project: ProjectFiles }>>();
-  private readonly macroRefs = new Map<MacroDef, { refs: RefCall[]; sources: SourceCall[] }>();
+  /** Expansions per calling project, macro and bound arguments. */
+  private readonly expansions = new Map<string, Expansion>();
+  private readonly macroIds = new Map<MacroDef, number>();
+  /** `var()` values holding Jinja, scanned once. */
+  private readonly varJinja = new Map<string, SqlFacts>();
   private readonly tsIdsByDef = new Map<object, string>();
   private readonly latestVersions = new Set<string>();
   private readonly propsByProject = new Map<ProjectFiles, ReturnType<typeof collectProps>>();
   /** The pending nodes each model / snapshot / TS file produced, for in-place relinking. */
   private readonly nodesByFile = new Map<string, PendingNode[]>();
+  /** Model / seed / snapshot names defined in more than one project. */
+  private readonly sharedNames = new Set<string>();
   /** What other TS files can see of a TS file (its exports and asset keys). */
   private readonly tsSignatures = new Map<string, string>();
 
@@ -161,6 +190,7 @@ export class Linker {
   constructor(private readonly input: LinkInput) {}
 
   link(): LinkResult {
+    this.findSharedNames();
     for (const p of this.input.projects) this.indexMacros(p);
     for (const p of this.input.projects) this.addDbtNodes(p);
     this.addTsNodes();
@@ -173,6 +203,30 @@ export class Linker {
     for (const [file, facts] of this.input.ts) this.tsSignatures.set(file, tsSignature(facts));
     this.pending.length = 0;
     return this.result();
+  }
+
+  /** dbt names defined by more than one project (their keys are qualified with the project name). */
+  private findSharedNames(): void {
+    const owner = new Map<string, string>();
+    const note = (name: string, project: string) => {
+      const seen = owner.get(name);
+      if (seen === undefined) owner.set(name, project);
+      else if (seen !== project) this.sharedNames.add(name);
+    };
+    for (const p of this.input.projects) {
+      const versioned = new Map<string, string>();
+      for (const facts of p.yaml.values()) {
+        for (const m of facts.models) for (const v of m.versions ?? []) versioned.set(v.definedIn ?? `${m.name}_v${v.v}`, m.name);
+      }
+      for (const file of p.models.keys()) {
+        const base = path.basename(file, path.extname(file));
+        note(versioned.get(base) ?? base, p.project.name);
+      }
+      for (const file of p.seeds) note(path.basename(file, path.extname(file)), p.project.name);
+      for (const facts of p.snapshots.values()) for (const snap of facts.snapshots) note(snap.name, p.project.name);
+      for (const facts of p.models.values()) for (const snap of facts.snapshots) note(snap.name, p.project.name);
+      for (const facts of p.yaml.values()) for (const snap of facts.snapshots) if (snap.relation) note(snap.name, p.project.name);
+    }
   }
 
   private result(): LinkResult {
@@ -234,24 +288,55 @@ export class Linker {
     return undefined;
   }
 
-  /** Literal refs and sources a macro makes, including those of the macros it calls. */
-  private refsOfMacro(def: MacroDef, project: ProjectFiles, visiting = new Set<MacroDef>()): { refs: RefCall[]; sources: SourceCall[] } {
-    const cached = this.macroRefs.get(def);
+  /**
+   * What a macro call makes: the macro's refs, sources and `var()` calls with its parameters bound
+   * to the call's arguments (`{% macro my_ref(name) %}{{ ref(name) }}{% endmacro %}` called as
+   * `my_ref('orders')` refs `orders`), the same for the macros it calls, and without those under a
+   * `{% if %}` that is certainly false (with the calling project's vars and the bound arguments).
+   */
+  private expandCall(call: MacroCall, from: ProjectFiles, vars: Record<string, unknown>, outer: JinjaBindings | undefined, depth = 0): Expansion {
+    if (depth > MAX_MACRO_DEPTH) return NO_EXPANSION;
+    if (call.when && jinjaTruth(call.when, vars, outer) === false) return NO_EXPANSION;
+    const target = this.findMacro(call.name, from);
+    if (!target) return NO_EXPANSION;
+    const def = target.def;
+    const bind: JinjaBindings = {};
+    const params = def.params ?? [];
+    const args = call.args ?? [];
+    const kwargs = call.kwargs ?? {};
+    params.forEach((param, i) => {
+      const given = i < args.length ? args[i] : kwargs[param.name];
+      const value = given ?? param.default;
+      // An argument that cannot be known (`ref('x')`, `this`, a column list) binds nothing: the
+      // expansion is then the same as for any other such call, and cached once.
+      if (value && value.type !== "unknown") {
+        const v = outer && usesParams(value) ? substituteParams(value, outer) : value;
+        if (v.type !== "unknown" && !(v.type === "param" && !outer?.[v.name])) bind[param.name] = v;
+      }
+    });
+    const bound = Object.keys(bind).length > 0;
+    let id = this.macroIds.get(def);
+    if (id === undefined) this.macroIds.set(def, (id = this.macroIds.size));
+    const key = `${from.project.name}\u0000${id}\u0000${bound ? JSON.stringify(bind) : ""}`;
+    const cached = this.expansions.get(key);
     if (cached) return cached;
-    if (visiting.has(def)) return { refs: [], sources: [] };
-    visiting.add(def);
-    const refs = def.refs.filter((r) => r.args.every((a) => a.type === "string"));
-    const sources = def.sources.filter((s) => s.args.every((a) => a.type === "string"));
-    for (const call of def.macroCalls) {
-      const target = this.findMacro(call.name, project);
-      if (!target) continue;
-      const inner = this.refsOfMacro(target.def, target.project, visiting);
-      refs.push(...inner.refs);
-      sources.push(...inner.sources);
+    this.expansions.set(key, NO_EXPANSION); // a macro calling itself adds nothing more
+    const b = bound ? bind : undefined;
+    const keep = (when: RefCall["when"]) => !when || jinjaTruth(when, vars, b) !== false;
+    const subst = <T extends { args: RefCall["args"]; kwargs: RefCall["kwargs"] }>(c: T): T =>
+      b ? { ...c, args: c.args.map((a) => substituteParams(a, b)), kwargs: Object.fromEntries(Object.entries(c.kwargs).map(([k, v]) => [k, substituteParams(v, b)])) } : c;
+    const result: Expansion = {
+      refs: def.refs.filter((r) => keep(r.when)).map(subst),
+      sources: def.sources.filter((r) => keep(r.when)).map(subst),
+      varCalls: (def.varCalls ?? []).filter((v) => keep(v.when)).map((v) => (b ? { ...v, expr: substituteParams(v.expr, b) } : v)),
+    };
+    for (const inner of def.macroCalls) {
+      const made = this.expandCall(inner, target.project, vars, b, depth + 1);
+      result.refs.push(...made.refs);
+      result.sources.push(...made.sources);
+      result.varCalls.push(...made.varCalls);
     }
-    visiting.delete(def);
-    const result = { refs, sources };
-    this.macroRefs.set(def, result);
+    this.expansions.set(key, result);
     return result;
   }
 
@@ -272,9 +357,30 @@ export class Linker {
         for (const snap of facts.snapshots) this.addSnapshot(p, file, snap, props.snapshots.get(snap.name));
       });
     }
+    // YAML-defined snapshots (dbt >= 1.9): `snapshots: [{name, relation: ref('x'), config}]`.
+    const sqlSnapshots = new Set<string>();
+    for (const facts of [...p.snapshots.values(), ...p.models.values()]) for (const snap of facts.snapshots) sqlSnapshots.add(snap.name);
+    for (const [file, facts] of p.yaml) {
+      for (const props of facts.snapshots) {
+        const relation = props.relation;
+        if (!relation || sqlSnapshots.has(props.name)) continue;
+        const args = relation.args.map((value): JinjaExpr => ({ type: "string", value }));
+        const refs: RefCall[] = relation.call === "ref" ? [{ args, kwargs: {}, span: relation.span, nameSpan: relation.span }] : [];
+        const sources: SourceCall[] = relation.call === "source" ? [{ args, kwargs: {}, span: relation.span, sourceSpan: relation.span, tableSpan: relation.span }] : [];
+        const before = this.pending.length;
+        this.addDbtNode(p, "dbt_snapshot", props.name, file, props.nameSpan, { refs, sources, macroCalls: [] }, { file, props }, "snapshots");
+        for (const node of this.pending.slice(before)) node.alsoAt = [];
+      }
+    }
     for (const [file, facts] of p.yaml) {
       for (const source of facts.sources) {
         for (const table of source.tables) {
+          // YAML (table, then source) wins over dbt_project.yml's `sources:` tree, walked by the
+          // source's fqn: project, the property file's folders, source, table.
+          const folders = relSegments(project, file, "models").slice(0, -1);
+          const treeEnabled = resolveNodeConfig(project, "sources", [...folders, source.name, table.name]).enabled ?? resolveNodeConfig(project, "sources", [source.name, table.name]).enabled;
+          const enabled = table.enabled ?? source.enabled ?? treeEnabled;
+          if (enabled !== undefined && evalEnabled(enabled, project.vars) === false) continue;
           const meta = { ...source.meta, ...table.meta };
           const key = overrideKey(meta) ?? [source.name, table.name];
           const node: PendingNode = {
@@ -345,7 +451,7 @@ export class Linker {
   }
 
   private addSnapshot(p: ProjectFiles, file: string, snap: SqlFacts["snapshots"][number], props: PropsEntry | undefined): void {
-    const facts = { refs: snap.refs, sources: snap.sources, macroCalls: snap.macroCalls };
+    const facts = { refs: snap.refs, sources: snap.sources, macroCalls: snap.macroCalls, varCalls: snap.varCalls, config: snap.config };
     this.addDbtNode(p, "dbt_snapshot", snap.name, file, snap.nameSpan, facts, props, "snapshots", literalConfig(snap.config));
   }
 
@@ -355,7 +461,7 @@ export class Linker {
     name: string,
     file: string,
     nameSpan: Span,
-    facts: { refs: RefCall[]; sources: SourceCall[]; macroCalls: MacroCall[]; config?: Record<string, JinjaExpr> } | undefined,
+    facts: (NodeRefs & { config?: Record<string, JinjaExpr> }) | undefined,
     props: PropsEntry | undefined,
     resourceType: "models" | "seeds" | "snapshots",
     extraConfig: Record<string, unknown> = {},
@@ -376,7 +482,10 @@ export class Linker {
     const meta = { ...asRecord(config.meta), ...(props?.props.meta ?? {}), ...asRecord(yamlConfig.meta), ...asRecord(fileConfig.meta) };
     const merged: Record<string, unknown> = { ...config, ...yamlConfig, ...fileConfig, tags, meta };
     const dbtName = version ? version.name : name;
-    const key = overrideKey(meta) ?? (version ? [dbtName, `v${version.v}`] : [name]);
+    const plainKey = version ? [dbtName, `v${version.v}`] : [name];
+    // Several projects in one workspace may each have a model of the same name (dbt keeps them
+    // apart by package): those keys get the project name in front.
+    const key = overrideKey(meta) ?? (this.sharedNames.has(dbtName) ? [project.name, ...plainKey] : plainKey);
     const node: PendingNode = {
       id: keyId(key),
       key,
@@ -394,12 +503,16 @@ export class Linker {
       meta,
       materialized: asString(merged.materialized) ?? (kind === "dbt_seed" ? "seed" : kind === "dbt_snapshot" ? "snapshot" : "view"),
       alsoAt: props ? [{ file: props.file, span: props.props.nameSpan }] : [],
-      facts: facts ? { refs: facts.refs, sources: facts.sources, macroCalls: facts.macroCalls } : undefined,
+      facts: facts ? { refs: facts.refs, sources: facts.sources, macroCalls: facts.macroCalls, varCalls: facts.varCalls } : undefined,
       owner: p,
       config: merged,
     };
     if (version?.latest) this.latestVersions.add(node.id);
-    if (asString(merged.enabled) === "false" || merged.enabled === false) return;
+    // dbt: the file's config() wins over YAML properties, which win over dbt_project.yml.
+    const enabledAt = [facts?.config?.enabled, extraConfig.enabled, yamlConfig.enabled, config.enabled].find((v) => v !== undefined);
+    const enabled = enabledAt === undefined ? true : evalEnabled(enabledAt, project.vars);
+    if (enabled === false) return;
+    if (enabled === undefined) node.maybeDisabled = true;
     this.pending.push(node);
   }
 
@@ -464,6 +577,18 @@ export class Linker {
       } else if (nodes.length > 1 && nodes.every((n) => n.kind === "dbt_source")) {
         // The same source table declared twice is a duplicate too, but name it as such.
         for (const n of nodes) this.registerSource(n, id);
+        if (new Set(nodes.map((n) => n.owner)).size === nodes.length) {
+          // Each of several projects declares the table it reads: one node, described in each.
+          for (const other of rest) if (other.file && other.nameSpan) chosen.alsoAt.push({ file: other.file, span: other.nameSpan });
+          rest = [];
+        }
+      }
+      if (rest.length > 0 && nodes.every((n) => DBT_KINDS.has(n.kind) && n.owner === nodes[0].owner) && nodes.filter((n) => !n.maybeDisabled).length <= 1) {
+        // One model per adapter (`enabled=target.type == 'bigquery'`): dbt keeps the one enabled
+        // for the target; statically that is the unconditional one, else the first.
+        chosen = nodes.find((n) => !n.maybeDisabled) ?? nodes[0];
+        for (const other of nodes) if (other !== chosen && other.file && other.nameSpan) chosen.alsoAt.push({ file: other.file, span: other.nameSpan });
+        rest = [];
       }
       if (rest.length > 0) {
         const places = nodes.map((n) => `${n.kind} in ${n.file ? path.basename(n.file) : "?"}`).join(", ");
@@ -518,46 +643,92 @@ export class Linker {
     if (!node.facts || !node.file || !this.graph.get(node.id) || node.kind === "ts_asset") return;
     const p = node.owner!;
     const file = node.file;
+    const vars = p.project.vars;
     for (const ref of node.facts.refs) this.linkRef(node.id, p, file, ref, "sql");
     for (const source of node.facts.sources) this.linkSource(node.id, p, file, source, "sql");
     for (const call of node.facts.macroCalls) {
-      const macro = this.findMacro(call.name, p);
-      if (!macro) continue;
-      const made = this.refsOfMacro(macro.def, macro.project);
+      const made = this.expandCall(call, p, vars, undefined);
       for (const ref of made.refs) this.linkRef(node.id, p, file, ref, "macro", call.span);
       for (const source of made.sources) this.linkSource(node.id, p, file, source, "macro", call.span);
+      for (const v of made.varCalls) this.linkVarCall(node.id, p, file, v, call.span);
     }
+    for (const v of node.facts.varCalls ?? []) this.linkVarCall(node.id, p, file, v);
+  }
+
+  /**
+   * `var('x')` whose value holds Jinja (`"{{ ref('stg_x') }}"`): dbt renders it in the node's
+   * context, so the refs and sources in it are the node's.
+   */
+  private linkVarCall(to: string, p: ProjectFiles, file: string, call: VarCall, viaSpan?: Span, depth = 0): void {
+    const vars = p.project.vars;
+    if (depth > 4 || call.expr.type !== "var") return;
+    if (call.when && jinjaTruth(call.when, vars) === false) return;
+    const names = resolveJinjaValues(call.expr.name, vars);
+    if (!names || names.length !== 1 || !Object.prototype.hasOwnProperty.call(vars, names[0])) return;
+    const raw = vars[names[0]];
+    if (typeof raw !== "string" || !/\{[{%]/.test(raw)) return;
+    let facts = this.varJinja.get(raw);
+    if (!facts) this.varJinja.set(raw, (facts = scanSql(raw, file)));
+    const span = viaSpan ?? call.span;
+    for (const ref of facts.refs) this.linkRef(to, p, file, ref, "var", span);
+    for (const source of facts.sources) this.linkSource(to, p, file, source, "var", span);
+    for (const inner of facts.macroCalls) {
+      const made = this.expandCall(inner, p, vars, undefined);
+      for (const ref of made.refs) this.linkRef(to, p, file, ref, "var", span);
+      for (const source of made.sources) this.linkSource(to, p, file, source, "var", span);
+      for (const v of made.varCalls) this.linkVarCall(to, p, file, v, span, depth + 1);
+    }
+    for (const v of facts.varCalls ?? []) this.linkVarCall(to, p, file, v, span, depth + 1);
   }
 
   /** Resolves `ref(...)`; `viaSpan` is set when the ref was made inside a macro the node calls. */
   private linkRef(to: string, p: ProjectFiles, file: string, ref: RefCall, origin: EdgeOrigin, viaSpan?: Span): void {
     const vars = p.project.vars;
-    const values = ref.args.map((a) => resolveJinjaExpr(a, vars));
+    // dbt renders with the project's vars when it parses: a ref under a false `{% if %}` is not made.
+    if (ref.when && jinjaTruth(ref.when, vars) === false) return;
+    const values = ref.args.map((a) => resolveJinjaValues(a, vars));
     const span = viaSpan ?? ref.nameSpan;
-    if (values.some((v) => v === undefined)) {
+    if (values.length === 0 || values.some((v) => v === undefined)) {
       if (!viaSpan) {
         const text = ref.args.map(exprText).join(", ");
         this.report(file, ref.span, "info", "dynamic-ref", `Dynamic ref(${text}): its target is only known when dbt runs; it is not in the static graph (a target/manifest.json from 'dbt parse' fills it in).`, p);
       }
       return;
     }
-    const name = values[values.length - 1]!;
-    const pkg = values.length > 1 ? values[0] : asString(ref.kwargs.package && resolveJinjaExpr(ref.kwargs.package, vars));
+    const names = values[values.length - 1]!;
+    const pkgExpr = ref.kwargs.package;
+    const pkgs: (string | undefined)[] = values.length > 1 ? values[0]! : [pkgExpr ? resolveJinjaValues(pkgExpr, vars)?.[0] : undefined];
     const versionExpr = ref.kwargs.v ?? ref.kwargs.version;
-    const version = versionExpr ? resolveJinjaExpr(versionExpr, vars) : undefined;
-    const literal = ref.args.every((a) => a.type === "string");
-    const target = this.resolveRef(p, name, pkg, version);
-    if (!viaSpan) {
-      this.occur(file, { span: ref.nameSpan, target, role: "reference", from: to, completes: "ref" });
+    const version = versionExpr ? resolveJinjaValues(versionExpr, vars)?.[0] : undefined;
+    // A ref whose arguments come from vars is var-driven; loops over literal lists are as literal as their items.
+    const literal = !ref.args.some(usesVars);
+    let first = true;
+    for (const pkg of pkgs) {
+      for (const name of names) {
+        const target = this.resolveRef(p, name, pkg, version);
+        if (!viaSpan && first) {
+          this.occur(file, { span: ref.nameSpan, target, role: "reference", from: to, completes: "ref" });
+          first = false;
+        }
+        if (target) {
+          this.edge(target, to, literal ? origin : "var", { file, span });
+          continue;
+        }
+        if (viaSpan) continue;
+        this.reportUnknownRef(p, file, ref, name, pkg, version);
+      }
     }
-    if (target) {
-      this.edge(target, to, literal ? origin : "var", { file, span });
-      return;
-    }
-    if (viaSpan) return;
+  }
+
+  private reportUnknownRef(p: ProjectFiles, file: string, ref: RefCall, name: string, pkg: string | undefined, version: string | undefined): void {
     const known = pkg ? [...(this.dbtByProject.get(pkg)?.keys() ?? [])] : [...this.dbtByName.keys()];
     const hint = didYouMean(name, known);
     if (pkg && !this.dbtByProject.has(pkg)) {
+      if (p.project.projectDependencies.includes(pkg)) {
+        // dbt mesh: an upstream project declared in dependencies.yml that lives elsewhere.
+        this.report(file, ref.packageSpan ?? ref.nameSpan, "warning", "unknown-ref", `ref('${pkg}', '${name}'): project '${pkg}' (dependencies.yml) is not in the workspace; add its folder to see its models.`, p);
+        return;
+      }
       this.report(file, ref.packageSpan ?? ref.nameSpan, p.declaresPackages ? "warning" : "error", "unknown-ref", `ref('${pkg}', '${name}'): no project or package named '${pkg}' in the workspace${p.declaresPackages ? " (are packages installed? run 'dbt deps')" : ""}.`, p);
       return;
     }
@@ -578,38 +749,45 @@ export class Linker {
 
   private linkSource(to: string, p: ProjectFiles, file: string, call: SourceCall, origin: EdgeOrigin, viaSpan?: Span): void {
     const vars = p.project.vars;
+    if (call.when && jinjaTruth(call.when, vars) === false) return;
     const [sourceExpr, tableExpr] = call.args;
-    const sourceName = sourceExpr && resolveJinjaExpr(sourceExpr, vars);
-    const tableName = tableExpr && resolveJinjaExpr(tableExpr, vars);
+    const sourceNames = sourceExpr && resolveJinjaValues(sourceExpr, vars);
+    const tableNames = tableExpr && resolveJinjaValues(tableExpr, vars);
     if (!viaSpan) {
       this.occur(file, { span: call.sourceSpan, target: undefined, role: "reference", from: to, completes: "source" });
     }
-    if (sourceName === undefined || tableName === undefined) {
+    if (!sourceNames || !tableNames) {
       if (!viaSpan) {
         this.report(file, call.span, "info", "dynamic-source", `Dynamic source(${call.args.map(exprText).join(", ")}): not in the static graph.`, p);
       }
       return;
     }
-    const target = this.sources.get(`${sourceName}\u0000${tableName}`);
-    if (!viaSpan) {
-      this.occur(file, { span: call.tableSpan, target, role: "reference", from: to, completes: "source_table", sourceName });
-      // The source-name argument points at the same asset for hover and definition.
-      const list = this.occurrences.get(file)!;
-      const sourceOccurrence = list[list.length - 2];
-      sourceOccurrence.target = target;
-    }
-    if (target) {
-      this.edge(target, to, origin, { file, span: viaSpan ?? call.tableSpan });
-      return;
-    }
-    if (viaSpan) return;
-    const tables = this.sourceNames.get(sourceName);
-    if (!tables) {
-      const hint = didYouMean(sourceName, [...this.sourceNames.keys()]);
-      this.report(file, call.sourceSpan, "error", "unknown-source", `Unknown source '${sourceName}'.${hint}`, p);
-    } else {
-      const hint = didYouMean(tableName, tables);
-      this.report(file, call.tableSpan, "error", "unknown-source", `Source '${sourceName}' has no table '${tableName}'.${hint}`, p);
+    let first = true;
+    for (const sourceName of sourceNames) {
+      for (const tableName of tableNames) {
+        const target = this.sources.get(`${sourceName}\u0000${tableName}`);
+        if (!viaSpan && first) {
+          first = false;
+          this.occur(file, { span: call.tableSpan, target, role: "reference", from: to, completes: "source_table", sourceName });
+          // The source-name argument points at the same asset for hover and definition.
+          const list = this.occurrences.get(file)!;
+          const sourceOccurrence = list[list.length - 2];
+          sourceOccurrence.target = target;
+        }
+        if (target) {
+          this.edge(target, to, origin, { file, span: viaSpan ?? call.tableSpan });
+          continue;
+        }
+        if (viaSpan) continue;
+        const tables = this.sourceNames.get(sourceName);
+        if (!tables) {
+          const hint = didYouMean(sourceName, [...this.sourceNames.keys()]);
+          this.report(file, call.sourceSpan, "error", "unknown-source", `Unknown source '${sourceName}'.${hint}`, p);
+        } else {
+          const hint = didYouMean(tableName, tables);
+          this.report(file, call.tableSpan, "error", "unknown-source", `Source '${sourceName}' has no table '${tableName}'.${hint}`, p);
+        }
+      }
     }
   }
 
@@ -840,6 +1018,12 @@ function exprText(expr: JinjaExpr): string {
       return expr.parts.map(exprText).join(" ~ ");
     case "unknown":
       return expr.text;
+    case "each":
+      return expr.text;
+    case "param":
+      return expr.name;
+    case "index":
+      return `${exprText(expr.of)}[${JSON.stringify(expr.key)}]`;
     default:
       return "…";
   }

@@ -19,6 +19,11 @@ import { makeRelativeResolver, readTsAssets } from "./ts/assets";
 
 /** Folders never walked: dependencies, build output, VCS and tool state. */
 const SKIP_DIRS = new Set(["node_modules", ".git", ".hg", ".svn", ".tributary", "dbt_packages", "dbt_modules", "target", "logs", ".venv", "venv", "__pycache__", "dist", "out", "build", ".next", "coverage"]);
+/**
+ * Inside a dbt resource folder (models/, seeds/, ...) dbt reads every sub-folder: a domain folder
+ * may well be called `logs`, `build` or `out`. Only installed packages and tool state are skipped.
+ */
+const DBT_SKIP_DIRS = new Set(["node_modules", "dbt_packages", "dbt_modules", "__pycache__"]);
 const TS_FILE = /\.(ts|mts|cts|tsx)$/;
 /** A cheap pre-filter for `export * from` / `export { a } from`: only such files can forward assets. */
 const RE_EXPORT = /export\s*(\*|\{[^}]*\})\s*(as\s+\w+\s*)?from\s*["']/;
@@ -49,6 +54,8 @@ interface ProjectState {
   files: ProjectFiles;
   /** Absolute folders whose files belong to this project, per role. */
   folders: { role: FileRole; dir: string }[];
+  /** The project's own vars, before a root project's vars are laid over them. */
+  ownVars: Record<string, unknown>;
 }
 
 export class WorkspaceIndex {
@@ -84,7 +91,11 @@ export class WorkspaceIndex {
       if (base === "dbt_project.yml") projectFiles.push(file);
       else if (TS_FILE.test(base) && !base.endsWith(".d.ts") && this.isIncluded(file)) tsFiles.push(file);
     });
-    for (const file of projectFiles) this.loadProject(file, false);
+    // Every workspace project first, then what they installed (a package that is also in the
+    // workspace is indexed once, from the workspace).
+    for (const file of projectFiles) this.loadProject(file, false, false);
+    for (const state of [...this.projects.values()]) if (!state.files.isPackage) this.loadPackages(state.files.project);
+    this.applyRootVars();
     for (const file of tsFiles) this.readTs(file);
     this.linked = undefined;
   }
@@ -151,7 +162,10 @@ export class WorkspaceIndex {
       const projectFile = path.join(path.dirname(file), "dbt_project.yml");
       const existing = this.projects.get(path.dirname(file));
       if (existing) this.removeProject(existing);
-      if (fs.existsSync(projectFile)) this.loadProject(projectFile, false);
+      // A project under an installed-packages folder stays a package.
+      const isPackage = existing?.files.isPackage ?? [...this.projects.values()].some((s) => !s.files.isPackage && projectFile.startsWith(s.files.project.packagesPath + path.sep));
+      if (fs.existsSync(projectFile)) this.loadProject(projectFile, isPackage);
+      this.applyRootVars();
       this.linked = undefined;
       return true;
     }
@@ -206,11 +220,14 @@ export class WorkspaceIndex {
 
   // ------------------------------------------------------------------ dbt
 
-  private loadProject(projectFile: string, isPackage: boolean): void {
+  private loadProject(projectFile: string, isPackage: boolean, withPackages = true): void {
     const text = this.read(projectFile);
     if (text === undefined) return;
     const project = readDbtProject(projectFile, text, (p) => this.read(p));
     const root = path.dirname(projectFile);
+    // An installed copy of a project that is in the workspace itself (`local:` packages in a
+    // monorepo), or that another project of the workspace installed too: index it once.
+    if (isPackage && [...this.projects.values()].some((s) => s.files.project.name === project.name)) return;
     this.projectDiagnostics.set(projectFile, project.diagnostics);
     const folders: ProjectState["folders"] = [
       ...project.modelPaths.map((dir) => ({ role: "model" as const, dir })),
@@ -230,6 +247,7 @@ export class WorkspaceIndex {
         declaresPackages: declaresPackages(root, (p) => this.read(p)),
       },
       folders,
+      ownVars: project.vars,
     };
     this.projects.set(root, state);
     const seen = new Set<string>();
@@ -241,10 +259,43 @@ export class WorkspaceIndex {
           seen.add(file);
           this.readDbtFile(state, file, role);
         }
-      });
+      }, DBT_SKIP_DIRS);
     }
     this.readManifest(state);
-    if (!isPackage) this.loadPackages(project);
+    if (!isPackage && withPackages) this.loadPackages(project);
+  }
+
+  /**
+   * dbt gives a package the vars and the folder configs (`models: {<package>: ...}`) of the
+   * project that installs it (its global vars and its
+   * `vars: {<package>: {...}}` scope win over the package's own). The same holds for a workspace
+   * project another one installs with `local:` (a package developed next to its integration
+   * tests, whose models are all disabled unless the tests' project enables them).
+   */
+  private applyRootVars(): void {
+    const states = [...this.projects.values()];
+    for (const s of states) {
+      s.files.project.vars = s.ownVars;
+      delete s.files.project.rootConfig;
+    }
+    const done = new Set<ProjectState>();
+    for (const root of states) {
+      if (root.files.isPackage) continue;
+      const rp = root.files.project;
+      const consumers = states.filter((s) => s.files.isPackage && s.files.project.root.startsWith(rp.packagesPath + path.sep));
+      for (const dir of rp.localPackages ?? []) {
+        const s = this.projects.get(dir);
+        if (s && s !== root && !s.files.isPackage) consumers.push(s);
+      }
+      for (const s of consumers) {
+        if (done.has(s)) continue;
+        done.add(s);
+        const scoped = rp.rawVars?.[s.files.project.name];
+        const scope = scoped && typeof scoped === "object" && !Array.isArray(scoped) ? (scoped as Record<string, unknown>) : {};
+        s.files.project.vars = { ...s.ownVars, ...(rp.globalVars ?? {}), ...scope };
+        s.files.project.rootConfig = { modelConfig: rp.modelConfig, seedConfig: rp.seedConfig, snapshotConfig: rp.snapshotConfig, sourceConfig: rp.sourceConfig };
+      }
+    }
   }
 
   /** Installed packages (`dbt deps`) are projects too: their models, sources and macros resolve refs. */
@@ -346,7 +397,7 @@ export class WorkspaceIndex {
 // ---------------------------------------------------------------------- file system helpers
 
 /** Depth-first walk calling `visit` for each file; skips dependency and build folders. */
-function walk(dir: string, visit: (file: string) => void): void {
+function walk(dir: string, visit: (file: string) => void, skip: ReadonlySet<string> = SKIP_DIRS): void {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -356,15 +407,15 @@ function walk(dir: string, visit: (file: string) => void): void {
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!SKIP_DIRS.has(entry.name) && !entry.name.startsWith(".")) walk(full, visit);
+      if (!skip.has(entry.name) && !entry.name.startsWith(".")) walk(full, visit, skip);
     } else if (entry.isFile() || entry.isSymbolicLink()) {
       visit(full);
     }
   }
 }
 
-function isSkipped(file: string): boolean {
-  return file.split(path.sep).some((part) => SKIP_DIRS.has(part));
+function isSkipped(file: string, skip: ReadonlySet<string> = SKIP_DIRS, hidden = false): boolean {
+  return file.split(path.sep).some((part) => skip.has(part) || (hidden && part.startsWith(".") && part !== "." && part !== ".."));
 }
 
 function fileMatchesRole(file: string, role: FileRole): boolean {
@@ -376,7 +427,7 @@ function fileMatchesRole(file: string, role: FileRole): boolean {
 
 function roleOf(state: ProjectState, file: string): FileRole | undefined {
   for (const { role, dir } of state.folders) {
-    if (file.startsWith(dir + path.sep) && fileMatchesRole(file, role) && !isSkipped(path.relative(dir, file))) return role;
+    if (file.startsWith(dir + path.sep) && fileMatchesRole(file, role) && !isSkipped(path.dirname(path.relative(dir, file)), DBT_SKIP_DIRS, true)) return role;
   }
   return undefined;
 }

@@ -84,3 +84,24 @@ export const PlanRequest = new RequestType<PlanParams, PlanResult, void>("tribut
 export const StatusesRequest = new RequestType<StatusesParams, StatusMap, void>("tributary/statuses");
 /** client -> server: recent runs with their steps (the Runs tree). */
 export const RunsRequest = new RequestType<{ limit?: number }, RunsResult, void>("tributary/runs");
+
+/** One job() definition as the Jobs tree shows it. */
+export interface JobSummary {
+  name: string;
+  /** Absolute path and 1-based line of the job() call. */
+  file: string;
+  line: number;
+  selection?: string;
+  schedule?: string;
+  timezone?: string;
+  assets: number;
+  steps?: number;
+  /** Next scheduled time in the job's time zone (ISO with offset), when it has a valid schedule. */
+  nextRun?: string;
+  lastRunStatus?: string;
+  lastRunAt?: string;
+  errors: string[];
+}
+
+/** client -> server: the workspace's job() definitions with their next and last runs. */
+export const JobsRequest = new RequestType0<{ jobs: JobSummary[] }, void>("tributary/jobs");

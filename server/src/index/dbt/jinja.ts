@@ -24,7 +24,7 @@
  * before (and after) the problem is kept.
  */
 import type { IndexDiagnostic, Span } from "../../protocol/types";
-import type { JinjaExpr, MacroCall, MacroDef, RefCall, SnapshotDef, SourceCall, SqlFacts } from "../facts";
+import type { JinjaExpr, MacroCall, MacroDef, MacroParam, RefCall, SnapshotDef, SourceCall, SqlFacts, VarCall } from "../facts";
 import { LineIndex } from "../lineIndex";
 
 // ---------------------------------------------------------------- public helpers
@@ -113,6 +113,435 @@ export function literalValue(expr: JinjaExpr, vars?: Record<string, unknown>): u
     default:
       return undefined;
   }
+}
+
+/** Bound macro parameters: name -> the caller's argument expression. */
+export type JinjaBindings = Record<string, JinjaExpr>;
+
+/** At most this many values for one expression (loops over loops multiply). */
+const MAX_VALUES = 256;
+
+/** A JS value (from vars) as an expression. */
+function valueExpr(value: unknown): JinjaExpr {
+  if (typeof value === "string") return { type: "string", value };
+  if (typeof value === "number") return { type: "number", value };
+  if (typeof value === "boolean") return { type: "bool", value };
+  if (value === null) return { type: "none" };
+  if (Array.isArray(value)) return { type: "list", items: value.map(valueExpr) };
+  if (typeof value === "object") {
+    const entries: Record<string, JinjaExpr> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) entries[k] = valueExpr(v);
+    return { type: "dict", entries };
+  }
+  return { type: "unknown", text: String(value) };
+}
+
+/** The value of `var(...)` as an expression: the project's var, else the default; undefined when unknown. */
+function varValue(expr: Extract<JinjaExpr, { type: "var" }>, vars: Record<string, unknown>, bind?: JinjaBindings): JinjaExpr | undefined {
+  const names = resolveJinjaValues(expr.name, vars, bind);
+  if (!names || names.length !== 1) return undefined;
+  if (vars && Object.prototype.hasOwnProperty.call(vars, names[0])) {
+    const value = vars[names[0]];
+    return typeof value === "string" && /\{[{%]/.test(value) ? templateExpr(value) : valueExpr(value);
+  }
+  return expr.fallback ? (bind ? substituteParams(expr.fallback, bind) : expr.fallback) : undefined;
+}
+
+const templateCache = new Map<string, JinjaExpr | undefined>();
+
+/**
+ * A var value that is itself a template (dbt renders it): `"{{ var('other') }}"`,
+ * `"raw_{{ var('env', 'dev') }}"` become the expression they render; statements, refs and anything
+ * else that is not a value make it unknown (undefined).
+ */
+function templateExpr(text: string): JinjaExpr | undefined {
+  if (templateCache.has(text)) return templateCache.get(text);
+  let result: JinjaExpr | undefined;
+  if (!text.includes("{%") && !text.includes("{#")) {
+    const parts: JinjaExpr[] = [];
+    let ok = true;
+    let last = 0;
+    for (const m of text.matchAll(/\{\{-?([\s\S]*?)-?\}\}/g)) {
+      if (m.index > last) parts.push({ type: "string", value: text.slice(last, m.index) });
+      const inner = scanSql(`{{ config(x=(${m[1]})) }}`, "").config.x;
+      if (!inner || inner.type === "unknown") {
+        ok = false;
+        break;
+      }
+      parts.push(inner);
+      last = m.index + m[0].length;
+    }
+    if (ok) {
+      if (last < text.length) parts.push({ type: "string", value: text.slice(last) });
+      result = parts.length === 1 ? parts[0] : { type: "concat", parts };
+    }
+  }
+  if (templateCache.size > 10000) templateCache.clear();
+  templateCache.set(text, result);
+  return result;
+}
+
+/** The items a `for` loop over `expr` sees, when they are known. */
+function listItems(expr: JinjaExpr, vars: Record<string, unknown>, bind?: JinjaBindings, depth = 0): JinjaExpr[] | undefined {
+  if (depth > 8) return undefined;
+  switch (expr.type) {
+    case "list":
+      return expr.items;
+    case "var": {
+      const v = varValue(expr, vars, bind);
+      return v ? listItems(v, vars, bind, depth + 1) : undefined;
+    }
+    case "param": {
+      const bound = bind?.[expr.name];
+      return bound ? listItems(bound, vars, undefined, depth + 1) : undefined;
+    }
+    case "index": {
+      const picked = alternatives(expr, vars, bind, depth + 1);
+      if (!picked) return undefined;
+      const out: JinjaExpr[] = [];
+      for (const p of picked) {
+        const items = listItems(p, vars, undefined, depth + 1);
+        if (!items) return undefined;
+        out.push(...items);
+      }
+      return out;
+    }
+    case "each": {
+      // A variable set differently in the branches of an `if`: any of the lists.
+      const lists = listItems(expr.of, vars, bind, depth + 1);
+      if (!lists) return undefined;
+      const out: JinjaExpr[] = [];
+      for (const l of lists) {
+        const items = listItems(l, vars, bind, depth + 1);
+        if (!items) return undefined;
+        out.push(...items);
+      }
+      return out;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** `value[key]` of a literal list / dict (Python's negative indexes included). */
+function pick(value: JinjaExpr, key: number | string): JinjaExpr | undefined {
+  if (value.type === "list" && typeof key === "number") return value.items[key < 0 ? value.items.length + key : key];
+  if (value.type === "dict") return Object.prototype.hasOwnProperty.call(value.entries, String(key)) ? value.entries[String(key)] : undefined;
+  return undefined;
+}
+
+/** The concrete values an expression may be (loop items, a bound parameter, a var's value, an item of those). */
+function alternatives(expr: JinjaExpr, vars: Record<string, unknown>, bind?: JinjaBindings, depth = 0): JinjaExpr[] | undefined {
+  if (depth > 8) return undefined;
+  switch (expr.type) {
+    case "each":
+      return listItems(expr.of, vars, bind, depth + 1);
+    case "param": {
+      const bound = bind?.[expr.name];
+      return bound ? alternatives(bound, vars, undefined, depth + 1) : undefined;
+    }
+    case "var": {
+      const v = varValue(expr, vars, bind);
+      return v ? [v] : undefined;
+    }
+    case "index": {
+      const bases = alternatives(expr.of, vars, bind, depth + 1);
+      if (!bases) return undefined;
+      const out: JinjaExpr[] = [];
+      for (const b of bases) {
+        const inner = alternatives(b, vars, undefined, depth + 1);
+        if (!inner) return undefined;
+        for (const i of inner) {
+          const v = pick(i, expr.key);
+          if (!v) return undefined;
+          out.push(v);
+        }
+      }
+      return out;
+    }
+    default:
+      return [expr];
+  }
+}
+
+/**
+ * Every string an expression may stand for: one for literals and vars, one per item for a loop
+ * variable (`each`), the combinations for a concatenation; macro parameters are looked up in
+ * `bind`. `undefined` when any part cannot be known statically.
+ */
+export function resolveJinjaValues(expr: JinjaExpr, vars: Record<string, unknown>, bind?: JinjaBindings, depth = 0): string[] | undefined {
+  if (depth > 8) return undefined;
+  switch (expr.type) {
+    case "string":
+    case "number":
+    case "bool": {
+      const v = resolveJinjaExpr(expr, vars);
+      return v === undefined ? undefined : [v];
+    }
+    case "var": {
+      const v = varValue(expr, vars, bind);
+      if (!v || v.type === "list" || v.type === "dict" || v.type === "none") return undefined;
+      return resolveJinjaValues(v, vars, undefined, depth + 1);
+    }
+    case "param": {
+      const bound = bind?.[expr.name];
+      return bound ? resolveJinjaValues(bound, vars, undefined, depth + 1) : undefined;
+    }
+    case "each":
+    case "index": {
+      const items = expr.type === "each" ? listItems(expr.of, vars, bind) : alternatives(expr, vars, bind);
+      if (!items) return undefined;
+      const out: string[] = [];
+      for (const item of items) {
+        const values = resolveJinjaValues(item, vars, bind, depth + 1);
+        if (!values) return undefined;
+        for (const v of values) if (!out.includes(v)) out.push(v);
+        if (out.length > MAX_VALUES) return undefined;
+      }
+      return out;
+    }
+    case "concat": {
+      let acc = [""];
+      for (const part of expr.parts) {
+        const values = resolveJinjaValues(part, vars, bind, depth + 1);
+        if (!values) return undefined;
+        const next: string[] = [];
+        for (const a of acc) for (const v of values) next.push(a + v);
+        if (next.length > MAX_VALUES) return undefined;
+        acc = next;
+      }
+      return [...new Set(acc)];
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The plain value of a literal, a var or a bound parameter; undefined when unknown. */
+function plainValue(expr: JinjaExpr, vars: Record<string, unknown>, bind?: JinjaBindings, depth = 0): unknown {
+  if (depth > 8) return undefined;
+  if (expr.type === "var") {
+    const v = varValue(expr, vars, bind);
+    return v ? plainValue(v, vars, undefined, depth + 1) : undefined;
+  }
+  if (expr.type === "param") {
+    const bound = bind?.[expr.name];
+    return bound ? plainValue(bound, vars, undefined, depth + 1) : undefined;
+  }
+  return literalValue(expr, vars);
+}
+
+/** Python's `==` on plain values (`True == 1`; lists and dicts by content). */
+function pythonEquals(a: unknown, b: unknown): boolean {
+  const num = (v: unknown) => (typeof v === "boolean" ? Number(v) : v);
+  if ((typeof a === "number" || typeof a === "boolean") && (typeof b === "number" || typeof b === "boolean")) return num(a) === num(b);
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return a === b;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function pythonTruthy(value: unknown): boolean {
+  if (value === null || value === undefined || value === false || value === 0 || value === "") return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === "object") return Object.keys(value).length > 0;
+  return true;
+}
+
+/**
+ * Whether a condition holds, when that can be known statically (Python truthiness of literals and
+ * vars, `not` / `and` / `or`, bound macro parameters). `undefined` when it depends on anything
+ * else (`target`, `execute`, `is_incremental()`, comparisons, ...).
+ */
+export function jinjaTruth(expr: JinjaExpr, vars: Record<string, unknown>, bind?: JinjaBindings, depth = 0): boolean | undefined {
+  if (depth > 8) return undefined;
+  switch (expr.type) {
+    case "string":
+      return expr.value !== "";
+    case "number":
+      return expr.value !== 0;
+    case "bool":
+      return expr.value;
+    case "none":
+      return false;
+    case "list":
+      return expr.items.length > 0;
+    case "dict":
+      return Object.keys(expr.entries).length > 0;
+    case "var": {
+      const names = resolveJinjaValues(expr.name, vars, bind);
+      if (!names || names.length !== 1) return undefined;
+      if (vars && Object.prototype.hasOwnProperty.call(vars, names[0])) return pythonTruthy(vars[names[0]]);
+      return expr.fallback ? jinjaTruth(expr.fallback, vars, bind, depth + 1) : undefined;
+    }
+    case "param": {
+      const bound = bind?.[expr.name];
+      return bound ? jinjaTruth(bound, vars, undefined, depth + 1) : undefined;
+    }
+    case "concat": {
+      const values = resolveJinjaValues(expr, vars, bind);
+      return values && values.length === 1 ? values[0] !== "" : undefined;
+    }
+    case "not": {
+      const v = jinjaTruth(expr.of, vars, bind, depth + 1);
+      return v === undefined ? undefined : !v;
+    }
+    case "and": {
+      let all = true;
+      for (const item of expr.items) {
+        const v = jinjaTruth(item, vars, bind, depth + 1);
+        if (v === false) return false;
+        if (v === undefined) all = false;
+      }
+      return all ? true : undefined;
+    }
+    case "compare": {
+      const l = plainValue(expr.left, vars, bind);
+      const r = plainValue(expr.right, vars, bind);
+      if (l === undefined || r === undefined) return undefined;
+      const equal = pythonEquals(l, r);
+      return expr.op === "==" ? equal : !equal;
+    }
+    case "or": {
+      let none = true;
+      for (const item of expr.items) {
+        const v = jinjaTruth(item, vars, bind, depth + 1);
+        if (v === true) return true;
+        if (v === undefined) none = false;
+      }
+      return none ? false : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** `expr` with the macro parameters in `bind` replaced by the caller's arguments. */
+export function substituteParams(expr: JinjaExpr, bind: JinjaBindings): JinjaExpr {
+  switch (expr.type) {
+    case "param":
+      return bind[expr.name] ?? expr;
+    case "list":
+      return { type: "list", items: expr.items.map((i) => substituteParams(i, bind)) };
+    case "dict": {
+      const entries: Record<string, JinjaExpr> = {};
+      for (const [k, v] of Object.entries(expr.entries)) entries[k] = substituteParams(v, bind);
+      return { type: "dict", entries };
+    }
+    case "var":
+      return expr.fallback ? { type: "var", name: substituteParams(expr.name, bind), fallback: substituteParams(expr.fallback, bind) } : { type: "var", name: substituteParams(expr.name, bind) };
+    case "concat":
+      return { type: "concat", parts: expr.parts.map((p) => substituteParams(p, bind)) };
+    case "each":
+      return { type: "each", of: substituteParams(expr.of, bind), text: expr.text };
+    case "not":
+      return { type: "not", of: substituteParams(expr.of, bind) };
+    case "and":
+    case "or":
+      return { type: expr.type, items: expr.items.map((i) => substituteParams(i, bind)) };
+    case "compare":
+      return { type: "compare", op: expr.op, left: substituteParams(expr.left, bind), right: substituteParams(expr.right, bind) };
+    case "index":
+      return { type: "index", of: substituteParams(expr.of, bind), key: expr.key };
+    default:
+      return expr;
+  }
+}
+
+/** Whether an expression mentions a macro parameter (then its value depends on the call). */
+export function usesParams(expr: JinjaExpr): boolean {
+  switch (expr.type) {
+    case "param":
+      return true;
+    case "list":
+      return expr.items.some(usesParams);
+    case "dict":
+      return Object.values(expr.entries).some(usesParams);
+    case "var":
+      return usesParams(expr.name) || (expr.fallback !== undefined && usesParams(expr.fallback));
+    case "concat":
+      return expr.parts.some(usesParams);
+    case "each":
+    case "not":
+      return usesParams(expr.of);
+    case "and":
+    case "or":
+      return expr.items.some(usesParams);
+    case "compare":
+      return usesParams(expr.left) || usesParams(expr.right);
+    case "index":
+      return usesParams(expr.of);
+    default:
+      return false;
+  }
+}
+
+/** Whether an expression reads a project var (edges it makes are marked as var-driven). */
+export function usesVars(expr: JinjaExpr): boolean {
+  switch (expr.type) {
+    case "var":
+      return true;
+    case "list":
+      return expr.items.some(usesVars);
+    case "dict":
+      return Object.values(expr.entries).some(usesVars);
+    case "concat":
+      return expr.parts.some(usesVars);
+    case "each":
+    case "not":
+      return usesVars(expr.of);
+    case "and":
+    case "or":
+      return expr.items.some(usesVars);
+    case "compare":
+      return usesVars(expr.left) || usesVars(expr.right);
+    case "index":
+      return usesVars(expr.of);
+    default:
+      return false;
+  }
+}
+
+export function notExpr(e: JinjaExpr): JinjaExpr {
+  if (e.type === "unknown") return e;
+  if (e.type === "not") return e.of;
+  return { type: "not", of: e };
+}
+
+/** A conjunction; parts that cannot be known are left out (they could be true). */
+export function andExpr(items: JinjaExpr[]): JinjaExpr {
+  const kept: JinjaExpr[] = [];
+  for (const i of items) {
+    if (i.type === "unknown") continue;
+    if (i.type === "and") kept.push(...i.items);
+    else kept.push(i);
+  }
+  if (kept.length === 0) return { type: "unknown", text: "" };
+  return kept.length === 1 ? kept[0] : { type: "and", items: kept };
+}
+
+/** A disjunction; unknown when any part cannot be known. */
+export function orExpr(items: JinjaExpr[]): JinjaExpr {
+  if (items.some((i) => i.type === "unknown")) return { type: "unknown", text: "" };
+  return items.length === 1 ? items[0] : { type: "or", items };
+}
+
+/**
+ * dbt's `enabled` config as written in YAML / dbt_project.yml (`false`, `"{{ var('using_x', true) }}"`),
+ * or as read from `config(enabled=...)`: true / false when known, `undefined` otherwise.
+ */
+export function evalEnabled(value: unknown, vars: Record<string, unknown>): boolean | undefined {
+  if (typeof value === "boolean") return value;
+  if (value && typeof value === "object" && "type" in value) return jinjaTruth(value as JinjaExpr, vars);
+  if (typeof value !== "string") return undefined;
+  const text = value.trim();
+  const m = /^\{\{-?([\s\S]*?)-?\}\}$/.exec(text);
+  if (m) {
+    const parsed = scanSql(`{{ config(enabled=(${m[1]})) }}`, "").config.enabled;
+    return parsed ? jinjaTruth(parsed, vars) : undefined;
+  }
+  const lower = text.toLowerCase();
+  if (lower === "true") return true;
+  if (lower === "false") return false;
+  return undefined;
 }
 
 // ---------------------------------------------------------------- name tables
@@ -311,6 +740,8 @@ interface Collector {
   macroCalls: MacroCall[];
   /** `null` inside macros: a `config()` there only applies where the macro is called. */
   config: Record<string, JinjaExpr> | null;
+  /** Where `var()` calls go (the file's facts, a macro or a snapshot; the list is made on first use). */
+  varOwner: { varCalls?: VarCall[] };
 }
 
 interface Block {
@@ -321,6 +752,13 @@ interface Block {
   openEnd: number;
   /** The top-level definition this block opened, if any. */
   def?: MacroDef | SnapshotDef;
+  /** `if` blocks: the condition of the current branch, and the conditions of the branches before. */
+  guard?: JinjaExpr;
+  prior?: JinjaExpr[];
+  /** Variable bindings to put back when the block closes (undefined: the name was unbound). */
+  saved?: Map<string, JinjaExpr | undefined>;
+  /** Definitions: every binding from before the block (a macro has its own scope). */
+  savedAll?: Map<string, JinjaExpr>;
 }
 
 /** Block keyword -> closing keyword (`raw` is handled separately). */
@@ -363,6 +801,11 @@ class Scanner {
   private defBlock: Block | null = null;
   private readonly blocks: Block[] = [];
   private readonly locals = new Set<string>();
+  /**
+   * What names stand for where their value is known statically: `{% set x = 'a' %}` (the value),
+   * `{% for x in ['a', 'b'] %}` (`each` item of the list), macro parameters (`param`).
+   */
+  private bindings = new Map<string, JinjaExpr>();
   /** Offset of a `\n` at or after the last string start (cache for `lexString`). */
   private nextNewline = -1;
   /** Bracket stack of the lexer (the closers expected). */
@@ -385,7 +828,7 @@ class Scanner {
     this.len = text.length;
     this.file = file;
     this.facts = { refs: [], sources: [], config: {}, macroCalls: [], macros: [], snapshots: [], diagnostics: [] };
-    this.cur = this.facts;
+    this.cur = { refs: this.facts.refs, sources: this.facts.sources, macroCalls: this.facts.macroCalls, config: this.facts.config, varOwner: this.facts };
   }
 
   private lines(): LineIndex {
@@ -470,7 +913,16 @@ class Scanner {
       case "endraw":
         this.error(i, end, "'{% endraw %}' without matching '{% raw %}'");
         return end;
-      case "if":
+      case "if": {
+        // Calls in the condition itself run whatever it gives: scanned before the block opens.
+        const cond = this.cond(1, nTok);
+        this.scanCalls(1);
+        from = nTok;
+        const b = this.push(kw, i, end);
+        b.guard = cond;
+        b.prior = [cond];
+        break;
+      }
       case "filter":
       case "autoescape":
       case "block":
@@ -479,7 +931,21 @@ class Scanner {
         break;
       case "elif":
       case "else": {
-        const top = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1].kind : "";
+        const topBlock = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1] : undefined;
+        if (topBlock?.kind === "if" && topBlock.prior) {
+          const negated = topBlock.prior.map((c) => notExpr(c));
+          if (kw === "elif") {
+            const cond = this.cond(1, nTok);
+            topBlock.guard = andExpr(negated);
+            this.scanCalls(1);
+            from = nTok;
+            topBlock.guard = andExpr([...negated, cond]);
+            topBlock.prior.push(cond);
+          } else {
+            topBlock.guard = andExpr(negated);
+          }
+        }
+        const top = topBlock ? topBlock.kind : "";
         if (top !== "if" && !(kw === "else" && top === "for")) {
           const expected = kw === "else" ? "'{% if %}' or '{% for %}'" : "'{% if %}'";
           if (top && BLOCK_ENDS[top] && this.blocks.some((b) => b.kind === "if" || (kw === "else" && b.kind === "for"))) {
@@ -490,30 +956,43 @@ class Scanner {
         }
         break;
       }
-      case "for":
-        this.push(kw, i, end);
+      case "for": {
+        const b = this.push(kw, i, end);
+        this.bindLoop(b);
         this.addLocalsUntil(1, "in");
         break;
+      }
       case "with":
         this.push(kw, i, end);
         this.addAssignedNames(1);
         break;
       case "set": {
         if (this.hasTopLevelAssign(1)) {
+          this.bindSet();
           this.addLocalsUntilAssign(1);
         } else {
-          this.push("set", i, end);
-          if (nTok > 1 && tKind[1] === T_NAME) this.locals.add(this.text.slice(tStart[1], tEnd[1]));
+          const b = this.push("set", i, end);
+          if (nTok > 1 && tKind[1] === T_NAME) {
+            const name = this.text.slice(tStart[1], tEnd[1]);
+            this.locals.add(name);
+            // `{% set x %}...{% endset %}`: a rendered block, not a value known here.
+            b.saved = new Map([[name, this.bindings.get(name)]]);
+            this.bindings.delete(name);
+          }
         }
         break;
       }
-      case "call":
-        this.push(kw, i, end);
+      case "call": {
+        const b = this.push(kw, i, end);
         if (nTok > 1 && tKind[1] === T_OP && tOp[1] === C_LPAREN) {
+          const params = this.readParams(1);
+          b.saved = new Map(params.map((p) => [p.name, this.bindings.get(p.name)]));
+          for (const p of params) this.bindings.delete(p.name);
           const close = this.addParams(1);
           from = close + 1;
         }
         break;
+      }
       case "macro":
       case "test":
       case "materialization":
@@ -595,10 +1074,170 @@ class Scanner {
 
   private finishBlock(b: Block, end: number): void {
     if (b.def) b.def.span = this.span(b.start, end);
+    if (b.savedAll) this.bindings = b.savedAll;
+    if (b.saved) {
+      for (const [name, value] of b.saved) {
+        if (value === undefined) this.bindings.delete(name);
+        else this.bindings.set(name, value);
+      }
+    }
     if (this.defBlock === b) {
       this.defBlock = null;
-      this.cur = this.facts;
+      this.cur = { refs: this.facts.refs, sources: this.facts.sources, macroCalls: this.facts.macroCalls, config: this.facts.config, varOwner: this.facts };
     }
+  }
+
+  // ------------------------------------------------------------ bindings and guards
+
+  /** `{% set x = <expr> %}`: remember the value when it is known (inside `if`, either value). */
+  private bindSet(): void {
+    if (!(nTok > 3 && tKind[1] === T_NAME && tKind[2] === T_OP && tOp[2] === C_EQ)) {
+      // `{% set a, b = ... %}` / `{% set ns.x = ... %}`: forget the plain names assigned.
+      for (let k = 1; k < nTok && !(tKind[k] === T_OP && tOp[k] === C_EQ); k++) {
+        if (tKind[k] === T_NAME && !(k > 1 && tKind[k - 1] === T_OP && tOp[k - 1] === C_DOT)) this.bindings.delete(this.tokText(k));
+      }
+      return;
+    }
+    const name = this.tokText(1);
+    const value = this.expr(3, nTok);
+    if (value.type === "unknown") {
+      this.bindings.delete(name);
+      return;
+    }
+    const prev = this.bindings.get(name);
+    const conditional = this.blocks.some((b, i) => b.kind === "if" && (!this.defBlock || i > this.blocks.indexOf(this.defBlock)));
+    this.bindings.set(name, conditional && prev ? { type: "each", of: { type: "list", items: [prev, value] }, text: name } : value);
+  }
+
+  /** `{% for x in <expr> %}`: `x` is each item of the iterable (restored at `endfor`). */
+  private bindLoop(b: Block): void {
+    let inAt = -1;
+    for (let k = 1; k < nTok; k++) {
+      if (tKind[k] === T_NAME && this.tokText(k) === "in") {
+        inAt = k;
+        break;
+      }
+    }
+    if (inAt < 0) return;
+    const targets: string[] = [];
+    for (let k = 1; k < inAt; k++) if (tKind[k] === T_NAME) targets.push(this.tokText(k));
+    b.saved = new Map(targets.map((t) => [t, this.bindings.get(t)]));
+    let end = nTok;
+    let depth = 0;
+    for (let k = inAt + 1; k < nTok; k++) {
+      if (tKind[k] === T_OP) {
+        if (isOpenBracket(tOp[k])) depth++;
+        else if (isCloseBracket(tOp[k])) depth--;
+      } else if (depth === 0 && tKind[k] === T_NAME) {
+        const w = this.tokText(k);
+        if (w === "if" || w === "recursive") {
+          end = k;
+          break;
+        }
+      }
+    }
+    const of = this.expr(inAt + 1, end);
+    for (const t of targets) this.bindings.delete(t);
+    if (targets.length === 1 && inAt === 2 && of.type !== "unknown") this.bindings.set(targets[0], { type: "each", of, text: targets[0] });
+  }
+
+  /** Parameters of `( ... )` starting at token `open`: names and literal defaults. */
+  private readParams(open: number): MacroParam[] {
+    const close = this.matchClose(open, nTok);
+    const end = close < 0 ? nTok : close;
+    const out: MacroParam[] = [];
+    const ranges = this.splitCommas(open + 1, end);
+    for (let i = 0; i < ranges.length; i += 2) {
+      const a = ranges[i];
+      const b = ranges[i + 1];
+      if (tKind[a] !== T_NAME) continue;
+      const param: MacroParam = { name: this.tokText(a) };
+      if (b - a >= 3 && tKind[a + 1] === T_OP && tOp[a + 1] === C_EQ) {
+        const d = this.expr(a + 2, b);
+        if (d.type !== "unknown") param.default = d;
+      }
+      out.push(param);
+    }
+    return out;
+  }
+
+  /** The `{% if %}` conditions the current position sits under (inside a definition: its own only). */
+  private currentWhen(): JinjaExpr | undefined {
+    const from = this.defBlock ? this.blocks.indexOf(this.defBlock) + 1 : 0;
+    const guards: JinjaExpr[] = [];
+    for (let i = from; i < this.blocks.length; i++) {
+      const g = this.blocks[i].guard;
+      if (g && g.type !== "unknown") guards.push(g);
+    }
+    if (guards.length === 0) return undefined;
+    const all = andExpr(guards);
+    return all.type === "unknown" ? undefined : all;
+  }
+
+  /**
+   * `fivetran_utils.enabled_vars(['a', 'b'])` (every var true, each defaulting to true) and
+   * `fivetran_utils.enabled_vars_one_true([...])` (any var true, each defaulting to false): the
+   * conditions every Fivetran package puts in `config(enabled=...)`.
+   */
+  private enabledVarsHelper(s: number, e: number): JinjaExpr | undefined {
+    if (!(e - s >= 5 && tKind[s] === T_NAME && this.isOp(s + 1, C_DOT) && tKind[s + 2] === T_NAME && this.isOp(s + 3, C_LPAREN))) return undefined;
+    const fn = this.tokText(s + 2);
+    if (this.tokText(s) !== "fivetran_utils" || (fn !== "enabled_vars" && fn !== "enabled_vars_one_true")) return undefined;
+    if (this.matchClose(s + 3, e) !== e - 1) return undefined;
+    const list = this.expr(s + 4, e - 1);
+    if (list.type !== "list" || !list.items.every((i) => i.type === "string")) return undefined;
+    const all = fn === "enabled_vars";
+    const items: JinjaExpr[] = list.items.map((name) => ({ type: "var", name, fallback: { type: "bool", value: all } }));
+    return all ? andExpr(items) : orExpr(items);
+  }
+
+  /** A condition: `or`, `and`, `not`, parentheses over expressions (see `expr`). */
+  private cond(s: number, e: number): JinjaExpr {
+    if (s >= e) return this.unknown(s, e);
+    if (this.isOp(s, C_LPAREN) && this.matchClose(s, e) === e - 1) return this.cond(s + 1, e - 1);
+    for (const word of ["or", "and"] as const) {
+      const cuts: number[] = [];
+      let depth = 0;
+      for (let k = s; k < e; k++) {
+        if (tKind[k] === T_OP) {
+          if (isOpenBracket(tOp[k])) depth++;
+          else if (isCloseBracket(tOp[k])) depth--;
+        } else if (depth === 0 && tKind[k] === T_NAME && tEnd[k] - tStart[k] === word.length && this.tokText(k) === word) {
+          cuts.push(k);
+        }
+      }
+      if (cuts.length === 0) continue;
+      const items: JinjaExpr[] = [];
+      let a = s;
+      for (const c of [...cuts, e]) {
+        items.push(this.cond(a, c));
+        a = c + 1;
+      }
+      return word === "and" ? andExpr(items) : orExpr(items);
+    }
+    if (tKind[s] === T_NAME && this.tokText(s) === "not") return notExpr(this.cond(s + 1, e));
+    const helper = this.enabledVarsHelper(s, e);
+    if (helper) return helper;
+    let depth = 0;
+    for (let k = s; k < e; k++) {
+      if (tKind[k] !== T_OP) continue;
+      const o = tOp[k];
+      if (isOpenBracket(o)) depth++;
+      else if (isCloseBracket(o)) depth--;
+      else if (depth === 0 && o === C_PIPE) {
+        // `x | as_bool`, `x | bool`: the truth of x
+        const f = k + 1 < e && tKind[k + 1] === T_NAME ? this.tokText(k + 1) : "";
+        const bare = k + 2 === e || (k + 4 === e && this.isOp(k + 2, C_LPAREN) && this.isOp(k + 3, C_RPAREN));
+        if ((f === "as_bool" || f === "bool" || f === "as_native") && bare) return this.cond(s, k);
+        return this.unknown(s, e);
+      } else if (depth === 0 && (o === OP_EQEQ || o === OP_NE)) {
+        const left = this.expr(s, k);
+        const right = this.expr(k + 1, e);
+        if (left.type === "unknown" || right.type === "unknown") return this.unknown(s, e);
+        return { type: "compare", op: o === OP_EQEQ ? "==" : "!=", left, right };
+      }
+    }
+    return this.expr(s, e);
   }
 
   /**
@@ -610,8 +1249,16 @@ class Scanner {
     const hasName = nTok > 1 && tKind[1] === T_NAME;
     if (!hasName) this.error(tagStart, tagEnd, `'{% ${kw} %}' needs a name`);
     const from = hasName ? 2 : 1;
-    if (nTok > from && tKind[from] === T_OP && tOp[from] === C_LPAREN) this.addParams(from);
-    if (this.defBlock !== null || !hasName) return from; // nested: belongs to the enclosing definition
+    const hasParams = nTok > from && tKind[from] === T_OP && tOp[from] === C_LPAREN;
+    const params = hasParams ? this.readParams(from) : [];
+    if (hasParams) this.addParams(from);
+    b.savedAll = new Map(this.bindings);
+    const nested = this.defBlock !== null || !hasName;
+    for (const p of params) {
+      if (nested) this.bindings.delete(p.name);
+      else this.bindings.set(p.name, { type: "param", name: p.name });
+    }
+    if (nested) return from; // nested: belongs to the enclosing definition
     const name = this.text.slice(tStart[1], tEnd[1]);
     const nameSpan = this.span(tStart[1], tEnd[1]);
     const span = this.span(tagStart, this.len); // fixed when the block closes
@@ -619,12 +1266,13 @@ class Scanner {
       const def: SnapshotDef = { name, span, nameSpan, refs: [], sources: [], macroCalls: [], config: {} };
       this.facts.snapshots.push(def);
       b.def = def;
-      this.cur = def;
+      this.cur = { refs: def.refs, sources: def.sources, macroCalls: def.macroCalls, config: def.config, varOwner: def };
     } else {
       const def: MacroDef = { name, span, nameSpan, refs: [], sources: [], macroCalls: [] };
+      if (params.length > 0) def.params = params;
       this.facts.macros.push(def);
       b.def = def;
-      this.cur = { refs: def.refs, sources: def.sources, macroCalls: def.macroCalls, config: null };
+      this.cur = { refs: def.refs, sources: def.sources, macroCalls: def.macroCalls, config: null, varOwner: def };
     }
     this.defBlock = b;
     return from;
@@ -956,6 +1604,7 @@ class Scanner {
         if (head === "ref") this.refCall(chainStart, open);
         else if (head === "source") this.sourceCall(chainStart, open);
         else if (head === "config") this.configCall(open);
+        else if (head === "var") this.varCall(chainStart, open);
         else if (!NOT_MACROS.has(head)) this.addMacroCall(head, chainStart, chainStart);
         continue;
       }
@@ -973,7 +1622,27 @@ class Scanner {
   }
 
   private addMacroCall(name: string, first: number, last: number): void {
-    this.cur.macroCalls.push({ name, span: this.span(tStart[first], tEnd[last]) });
+    const call: MacroCall = { name, span: this.span(tStart[first], tEnd[last]) };
+    const a = this.args(last + 1);
+    if (a.pos.length > 0) {
+      call.args = [];
+      for (let i = 0; i < a.pos.length; i += 2) call.args.push(this.expr(a.pos[i], a.pos[i + 1]));
+    }
+    if (a.kw.length > 0) call.kwargs = this.kwargs(a);
+    const when = this.currentWhen();
+    if (when) call.when = when;
+    this.cur.macroCalls.push(call);
+  }
+
+  private varCall(first: number, open: number): void {
+    const a = this.args(open);
+    if (a.close < 0) return;
+    const expr = this.expr(first, a.close + 1);
+    if (expr.type !== "var") return;
+    const call: VarCall = { expr, span: this.span(tStart[first], tEnd[a.close]) };
+    const when = this.currentWhen();
+    if (when) call.when = when;
+    (this.cur.varOwner.varCalls ??= []).push(call);
   }
 
   /** Split the argument list opened at token `open`. */
@@ -1047,6 +1716,8 @@ class Scanner {
       nameSpan: n > 0 ? this.rangeSpan(a.pos[n - 2], a.pos[n - 1]) : span,
     };
     if (n >= 4) call.packageSpan = this.rangeSpan(a.pos[0], a.pos[1]);
+    const when = this.currentWhen();
+    if (when) call.when = when;
     this.cur.refs.push(call);
   }
 
@@ -1056,13 +1727,16 @@ class Scanner {
     const args: JinjaExpr[] = [];
     for (let i = 0; i < a.pos.length; i += 2) args.push(this.expr(a.pos[i], a.pos[i + 1]));
     const n = a.pos.length;
-    this.cur.sources.push({
+    const call: SourceCall = {
       args,
       kwargs: this.kwargs(a),
       span,
       sourceSpan: n >= 2 ? this.rangeSpan(a.pos[0], a.pos[1]) : span,
       tableSpan: n >= 4 ? this.rangeSpan(a.pos[2], a.pos[3]) : span,
-    });
+    };
+    const when = this.currentWhen();
+    if (when) call.when = when;
+    this.cur.sources.push(call);
   }
 
   private configCall(open: number): void {
@@ -1078,7 +1752,7 @@ class Scanner {
       const d = this.expr(a.pos[0], a.pos[1]);
       if (d.type === "dict") for (const key of Object.keys(d.entries)) target[key] = d.entries[key];
     }
-    for (const { name, s, e } of a.kw) target[name] = this.expr(s, e);
+    for (const { name, s, e } of a.kw) target[name] = name === "enabled" ? this.cond(s, e) : this.expr(s, e);
   }
 
   private dispatchCall(open: number): void {
@@ -1089,10 +1763,19 @@ class Scanner {
     let ns: JinjaExpr | undefined = a.pos.length >= 4 ? this.expr(a.pos[2], a.pos[3]) : undefined;
     for (const { name, s, e } of a.kw) if (name === "macro_namespace") ns = this.expr(s, e);
     const prefix = ns && ns.type === "string" && ns.value ? ns.value + "." : "";
-    this.cur.macroCalls.push({
-      name: `${prefix}default__${nameExpr.value}`,
-      span: this.rangeSpan(a.pos[0], a.pos[1]),
-    });
+    const call: MacroCall = { name: `${prefix}default__${nameExpr.value}`, span: this.rangeSpan(a.pos[0], a.pos[1]) };
+    // `adapter.dispatch('m', 'ns')(a, b=c)`: the arguments of the dispatched call
+    if (a.close >= 0 && this.isOp(a.close + 1, C_LPAREN)) {
+      const b = this.args(a.close + 1);
+      if (b.pos.length > 0) {
+        call.args = [];
+        for (let i = 0; i < b.pos.length; i += 2) call.args.push(this.expr(b.pos[i], b.pos[i + 1]));
+      }
+      if (b.kw.length > 0) call.kwargs = this.kwargs(b);
+    }
+    const when = this.currentWhen();
+    if (when) call.when = when;
+    this.cur.macroCalls.push(call);
   }
 
   // ------------------------------------------------------------ expressions
@@ -1321,6 +2004,29 @@ class Scanner {
           if (name === undefined) return null;
           this.primaryEnd = close + 1;
           return fallback === undefined ? { type: "var", name } : { type: "var", name, fallback };
+        }
+        default: {
+          const bound = this.bindings.get(w);
+          if (bound !== undefined) {
+            let value = bound;
+            let k = s + 1;
+            // `item[1]`, `item['name']`, `item.name` (not a method call)
+            for (;;) {
+              if (k + 2 < e && this.isOp(k, C_LBRACK) && this.isOp(k + 2, C_RBRACK) && (tKind[k + 1] === T_NUMBER || tKind[k + 1] === T_STRING)) {
+                const key = tKind[k + 1] === T_NUMBER ? this.numberValue(k + 1) : decodeString(this.text, tStart[k + 1] + 1, tEnd[k + 1] - 1);
+                value = { type: "index", of: value, key };
+                k += 3;
+              } else if (k + 3 < e && this.isOp(k, C_LBRACK) && this.isOp(k + 1, C_MINUS) && tKind[k + 2] === T_NUMBER && this.isOp(k + 3, C_RBRACK)) {
+                value = { type: "index", of: value, key: -this.numberValue(k + 2) };
+                k += 4;
+              } else if (k + 1 < e && this.isOp(k, C_DOT) && tKind[k + 1] === T_NAME && !this.isOp(k + 2, C_LPAREN)) {
+                value = { type: "index", of: value, key: this.tokText(k + 1) };
+                k += 2;
+              } else break;
+            }
+            this.primaryEnd = k;
+            return value;
+          }
         }
       }
     }

@@ -106,6 +106,7 @@ function readInto(y: YamlFile, project: DbtProject, readText: (p: string) => str
   project.modelConfig = configTree(y, e.get("models"), "models");
   project.seedConfig = configTree(y, e.get("seeds"), "seeds");
   project.snapshotConfig = configTree(y, e.get("snapshots"), "snapshots");
+  project.sourceConfig = configTree(y, e.get("sources"), "sources");
 
   // dependencies.yml / packages.yml
   const packages = readDependencies(project, readText);
@@ -117,7 +118,10 @@ function readInto(y: YamlFile, project: DbtProject, readText: (p: string) => str
       addDiag(y, varsEntry.value, "warning", "yaml-shape", "`vars:` should be a mapping.");
     } else {
       const raw = toPlain(y, varsEntry.value);
-      if (isPlainObject(raw)) project.vars = projectVars(raw, project, packages, readText);
+      if (isPlainObject(raw)) {
+        project.rawVars = raw;
+        project.vars = projectVars(raw, project, packages, readText);
+      }
     }
   }
 }
@@ -201,8 +205,11 @@ function readDependencies(project: DbtProject, readText: (p: string) => string |
         }
       }
       for (const item of seqMaps(y, e.get("packages")?.value, "packages")) {
-        const n = packageName(mapEntries(y, item), project.root, readText);
+        const entries = mapEntries(y, item);
+        const n = packageName(entries, project.root, readText);
         if (n) packages.add(n);
+        const local = scalarText(entries.get("local")?.value)?.trim();
+        if (local && !local.includes("{{")) (project.localPackages ??= []).push(path.resolve(project.root, local));
       }
     } else if (rootNode && !(isScalar(rootNode) && rootNode.value == null)) {
       addDiag(y, rootNode, "warning", "yaml-shape", `${fileName} should be a mapping.`);
@@ -280,6 +287,7 @@ function projectVars(
     if (isPlainObject(v) && (packages.has(k) || isInstalledPackage(project, k, readText))) continue;
     out[k] = v;
   }
+  project.globalVars = { ...out };
   const own = raw[project.name];
   if (isPlainObject(own)) Object.assign(out, own);
   return out;
@@ -346,8 +354,9 @@ function levelConfigs(level: Record<string, unknown>, nextSegment: string | unde
  * ignored. `relPathSegments` is the node's path relative to its resource folder
  * (`["staging", "stg_orders.sql"]`; the extension of the last segment is dropped).
  */
-export function resolveNodeConfig(project: DbtProject, resourceType: "models" | "seeds" | "snapshots", relPathSegments: string[]): Record<string, unknown> {
-  const tree = resourceType === "models" ? project.modelConfig : resourceType === "seeds" ? project.seedConfig : project.snapshotConfig;
+export function resolveNodeConfig(project: DbtProject, resourceType: "models" | "seeds" | "snapshots" | "sources", relPathSegments: string[]): Record<string, unknown> {
+  const treeOf = (p: Pick<DbtProject, "modelConfig" | "seedConfig" | "snapshotConfig" | "sourceConfig">) =>
+    (resourceType === "models" ? p.modelConfig : resourceType === "seeds" ? p.seedConfig : resourceType === "sources" ? p.sourceConfig : p.snapshotConfig) ?? {};
   const segments = relPathSegments.filter((s) => s !== "" && s !== ".");
   if (segments.length > 0) segments[segments.length - 1] = segments[segments.length - 1].replace(/\.(sql|py|csv|ya?ml)$/i, "");
   const fqn = [project.name, ...segments];
@@ -367,12 +376,15 @@ export function resolveNodeConfig(project: DbtProject, resourceType: "models" | 
     }
   };
 
-  let level: unknown = tree;
-  for (let i = 0; i <= fqn.length; i++) {
-    if (!isPlainObject(level)) break;
-    for (const [k, v] of levelConfigs(level, fqn[i])) apply(k, v);
-    if (i === fqn.length) break;
-    level = level[fqn[i]];
+  // A package's own configs, then those of the project that installs it (dbt: the root wins).
+  for (const tree of [treeOf(project), ...(project.rootConfig ? [treeOf(project.rootConfig)] : [])]) {
+    let level: unknown = tree;
+    for (let i = 0; i <= fqn.length; i++) {
+      if (!isPlainObject(level)) break;
+      for (const [k, v] of levelConfigs(level, fqn[i])) apply(k, v);
+      if (i === fqn.length) break;
+      level = level[fqn[i]];
+    }
   }
   return result;
 }

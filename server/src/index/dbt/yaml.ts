@@ -475,7 +475,7 @@ function readSource(y: YamlFile, node: YamlNode): YamlSource | undefined {
   const named = readName(y, node, "source");
   if (!named) return undefined;
   const { entries } = named;
-  const { tags, meta, description } = commonProps(y, entries);
+  const { tags, meta, description, config } = commonProps(y, entries);
   const source: YamlSource = {
     name: named.name,
     span: named.span,
@@ -489,6 +489,8 @@ function readSource(y: YamlFile, node: YamlNode): YamlSource | undefined {
   const database = readString(y, entries, "database") ?? readString(y, entries, "catalog");
   if (database !== undefined) source.database = database;
   if (description !== undefined) source.description = description;
+  const enabled = config.enabled ?? toPlain(y, entries.get("enabled")?.value);
+  if (enabled !== undefined && enabled !== null) source.enabled = enabled;
   for (const item of listItems(y, entries.get("tables")?.value, "tables")) {
     const t = readSourceTable(y, item);
     if (t) source.tables.push(t);
@@ -499,8 +501,10 @@ function readSource(y: YamlFile, node: YamlNode): YamlSource | undefined {
 function readSourceTable(y: YamlFile, node: YamlNode): YamlSourceTable | undefined {
   const named = readName(y, node, "source table");
   if (!named) return undefined;
-  const { tags, meta, description } = commonProps(y, named.entries);
+  const { tags, meta, description, config } = commonProps(y, named.entries);
   const table: YamlSourceTable = { name: named.name, span: named.span, nameSpan: named.nameSpan, tags, meta };
+  const enabled = config.enabled ?? toPlain(y, named.entries.get("enabled")?.value);
+  if (enabled !== undefined && enabled !== null) table.enabled = enabled;
   const identifier = readString(y, named.entries, "identifier");
   if (identifier !== undefined) table.identifier = identifier;
   if (description !== undefined) table.description = description;
@@ -534,6 +538,13 @@ function readNodeProps(y: YamlFile, node: YamlNode, key: "models" | "seeds" | "s
       versions.push(entry);
     }
     props.versions = versions;
+  }
+  const relationNode = key === "snapshots" ? entries.get("relation")?.value : undefined;
+  const relationText = scalarText(relationNode);
+  if (relationNode && relationText !== undefined) {
+    const call = parseDependsOn(relationText);
+    if (call && call !== "other") props.relation = { call: call.call, args: call.args, span: valueSpan(y, relationNode) };
+    else addDiag(y, relationNode, "warning", "yaml-shape", `Cannot read \`${relationText}\`: expected \`ref('model')\` or \`source('src', 'table')\`.`);
   }
   const latest = entries.get("latest_version")?.value;
   const latestText = scalarText(latest);
