@@ -7,6 +7,7 @@ import { TributaryClient } from "./client";
 import { registerCommands } from "./commands";
 import { LineagePanel } from "./lineagePanel";
 import { RunManager } from "./runManager";
+import { JobsTree, ScheduleRunner } from "./jobsTree";
 import { AssetsTree, RunsTree } from "./trees";
 
 let client: TributaryClient | undefined;
@@ -18,6 +19,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const runs = new RunManager(context, output);
   const assetsTree = new AssetsTree(client);
   const runsTree = new RunsTree(client);
+  const jobsTree = new JobsTree(client);
+  const schedules = new ScheduleRunner(context, output);
   const panel = new LineagePanel(context, client, {
     materialize: (ids, mode) => void vscode.commands.executeCommand(mode === "upstream" ? "tributary.materializeUpstream" : mode === "downstream" ? "tributary.materializeDownstream" : "tributary.materialize", ids),
     openAsset: (id) => void vscode.commands.executeCommand("tributary.openAsset", id),
@@ -27,7 +30,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       panel.runProgress(event.assetId, state.assetStates.get(event.assetId) ?? "running");
     }
   });
-  runs.onRunEnded(() => void Promise.all([runsTree.reload(), assetsTree.reload(), panel.refresh()]));
+  runs.onRunEnded(() => void Promise.all([runsTree.reload(), assetsTree.reload(), jobsTree.reload(), panel.refresh()]));
   const setRunning = (value: boolean) => void vscode.commands.executeCommand("setContext", "tributary.running", value);
   runs.onEvent(() => setRunning(true));
   runs.onRunEnded(() => setRunning(false));
@@ -36,11 +39,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     panel,
     vscode.window.registerTreeDataProvider("tributary.assets", assetsTree),
     vscode.window.registerTreeDataProvider("tributary.runs", runsTree),
+    vscode.window.registerTreeDataProvider("tributary.jobs", jobsTree),
+    schedules,
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration("tributary.runSchedules") && schedules.update()),
     { dispose: () => void client?.dispose() },
   );
   registerCommands(context, { client, runs, panel, assetsTree, runsTree });
   void vscode.commands.executeCommand("setContext", "tributary.trusted", vscode.workspace.isTrusted);
-  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void vscode.commands.executeCommand("setContext", "tributary.trusted", true)));
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void vscode.commands.executeCommand("setContext", "tributary.trusted", true);
+      schedules.update();
+    }),
+  );
+  schedules.update();
   await client.start();
 }
 

@@ -41,13 +41,14 @@ describe("command table and manifest", () => {
     assert.ok(manifest.contributes.menus["explorer/context"].some((e) => e.command === "tributary.materializeUpstream"));
     assert.ok(manifest.contributes.menus["editor/title"].some((e) => e.command === "tributary.showLineage"));
     assert.ok(manifest.contributes.menus["view/item/context"].some((e) => e.command === "tributary.materialize" && /tributary\.assets/.test(e.when!)));
-    assert.deepEqual(manifest.contributes.views.tributary.map((v) => v.id), ["tributary.assets", "tributary.runs"]);
+    assert.deepEqual(manifest.contributes.views.tributary.map((v) => v.id), ["tributary.assets", "tributary.runs", "tributary.jobs"]);
+    assert.ok(manifest.contributes.menus["view/item/context"].some((e) => e.command === "tributary.runJob" && /tributary\.jobs/.test(e.when!)));
   });
 
   test("activation on dbt projects and on workspaces using tributary-assets; settings exist", () => {
     assert.ok(manifest.activationEvents.includes("workspaceContains:**/dbt_project.yml"));
     assert.ok(manifest.activationEvents.some((e) => e.includes("tributary-assets")));
-    for (const key of ["engine", "dbtExecutable", "nodePath", "lineageDepth.upstream", "lineageDepth.downstream", "include", "exclude", "concurrency"]) {
+    for (const key of ["engine", "dbtExecutable", "nodePath", "lineageDepth.upstream", "lineageDepth.downstream", "include", "exclude", "concurrency", "runSchedules"]) {
       assert.ok(`tributary.${key}` in manifest.contributes.configuration.properties, key);
     }
   });
