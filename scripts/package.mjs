@@ -10,4 +10,6 @@ const run = (cmd, args) => {
 run(process.execPath, ["scripts/build.mjs", "--production"]);
 const { name, version } = JSON.parse(readFileSync("package.json", "utf8"));
 const target = `${process.platform === "win32" ? "win32" : process.platform}-${process.arch}`;
-run(process.execPath, ["node_modules/@vscode/vsce/vsce", "package", "--target", target, "--allow-missing-repository", "--skip-license", "--out", `${name}-${version}.vsix`]);
+run(process.execPath, ["node_modules/@vscode/vsce/vsce", "package", "--target", target, "--allow-missing-repository", "--skip-license",
+  // The README's screenshots (docs/*.png, packaged) and links stay relative: there is no repository URL to rewrite them to.
+  "--no-rewrite-relative-links", "--out", `${name}-${version}.vsix`]);

@@ -52,7 +52,8 @@ async function materialize(ctx: CommandContext, ids: string[], mode: "only" | "u
 async function runSelection(ctx: CommandContext, selection: string, focus: string[] = []): Promise<void> {
   const root = workspaceRoot();
   if (!root) return;
-  if (ctx.panel.visible && focus.length) await ctx.panel.showPlan(focus, true);
+  // The plan of what runs (the selection, e.g. `+x`), not of the assets it was asked on.
+  if (ctx.panel.visible && focus.length) await ctx.panel.showPlan(selection, true);
   await ctx.runs.run({ selection, root });
 }
 

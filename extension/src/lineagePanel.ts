@@ -115,10 +115,11 @@ export class LineagePanel implements vscode.Disposable {
     this.post({ method: "runProgress", assetId, state });
   }
 
-  async showPlan(ids: string[], running: boolean): Promise<void> {
+  /** Shows the plan of these assets, or of a selection (a run's own selection when `running`). */
+  async showPlan(target: string[] | string, running: boolean): Promise<void> {
     const client = this.client.languageClient;
     if (!client || !this.panel) return;
-    const result = await client.sendRequest(PlanRequest, { ids });
+    const result = await client.sendRequest(PlanRequest, typeof target === "string" ? { selection: target } : { ids: target });
     if ("plan" in result) this.post({ method: "plan", plan: result.plan, running });
   }
 

@@ -57,7 +57,7 @@ export class RunManager implements vscode.Disposable {
     const concurrency = config.get<number>("concurrency");
     if (concurrency) args.push("--concurrency", String(concurrency));
     const nodePath = config.get<string>("nodePath") || process.execPath;
-    const env: NodeJS.ProcessEnv = { ...process.env, ...(config.get<string>("nodePath") ? {} : { ELECTRON_RUN_AS_NODE: "1" }) };
+    const env: NodeJS.ProcessEnv = { ...process.env, TRIBUTARY_TRIGGER: "vscode", ...(config.get<string>("nodePath") ? {} : { ELECTRON_RUN_AS_NODE: "1" }) };
     const dbt = config.get<string>("dbtExecutable");
     if (dbt) env.TRIBUTARY_DBT_EXECUTABLE = dbt;
     const label = request.job ? `job ${request.job}` : request.retryFailed ? "re-execute failed" : request.selection ?? "";

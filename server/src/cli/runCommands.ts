@@ -92,6 +92,8 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
       fullRefresh: options.fullRefresh,
       waitForLock: options.wait,
       concurrency: options.concurrency,
+      // Who asked for the run, for the history ("vscode" when the extension spawns the CLI).
+      trigger: process.env.TRIBUTARY_TRIGGER || undefined,
       signal: controller.signal,
       onEvent: (event) => (options.json ? process.stdout.write(JSON.stringify(event) + "\n") : progress!.on(event)),
     });
