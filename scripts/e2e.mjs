@@ -2,9 +2,8 @@
 // 1. provisions what it needs (scripts/provision-e2e.sh: apt packages when missing, code-server
 //    into .cache/code-server, reused), 2. packages the extension (`npm run package`) and keeps a
 //    copy of the .vsix, 3. runs test/e2e/*.test.ts with node:test.
-// `--screenshots` also rewrites docs/*.png from the run. Where provisioning is impossible (not
-// root and packages missing) the suite is skipped with a message, except on CI (CI=true), where
-// that is a failure.
+// `--screenshots` also rewrites docs/*.png from the run. Provisioning that fails (not root and
+// packages missing) fails the suite: it is never silently skipped.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -16,9 +15,8 @@ const started = Date.now();
 
 const provision = spawnSync("bash", ["scripts/provision-e2e.sh"], { stdio: ["ignore", "ignore", "inherit"] });
 if (provision.status !== 0) {
-  if (process.env.CI) process.exit(provision.status ?? 1);
-  console.error("e2e: SKIPPED: code-server or Chromium could not be provisioned (see above); run scripts/provision-e2e.sh as root.");
-  process.exit(0);
+  console.error("e2e: FAILED to provision code-server or Chromium (see above); run scripts/provision-e2e.sh as root.");
+  process.exit(provision.status ?? 1);
 }
 
 if (!env.TRIBUTARY_E2E_VSIX) {

@@ -5,11 +5,15 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const tiers = process.argv.slice(2);
+// The real-VS Code suite (test/e2e) has its own runner: it provisions code-server, packages the
+// extension and rebuilds dist/, so it runs last and alone. test/electron needs a VS Code download.
+const SEPARATE = new Set(["e2e", "electron"]);
+const wantE2E = tiers.length === 0 || tiers.includes("e2e");
 
 // Protocol and CLI tests run the built bundles, so build first.
 const build = spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
 if (build.status !== 0) process.exit(build.status ?? 1);
-const roots = (tiers.length ? tiers : readdirSync("test")).map((t) => join("test", t));
+const roots = (tiers.length ? tiers : readdirSync("test")).filter((t) => !SEPARATE.has(t)).map((t) => join("test", t));
 
 function collect(dir, out) {
   if (!statSync(dir).isDirectory()) {
@@ -24,7 +28,7 @@ function collect(dir, out) {
 }
 
 const files = roots.flatMap((r) => collect(r, []));
-if (files.length === 0) {
+if (files.length === 0 && !wantE2E) {
   console.error("no test files found under", roots.join(", "));
   process.exit(1);
 }
@@ -34,6 +38,10 @@ const batches = [files.filter((f) => !rebuildsDist(f)), files.filter(rebuildsDis
 let status = 0;
 for (const batch of batches) {
   const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...batch], { stdio: "inherit" });
+  if (result.status !== 0) status = result.status ?? 1;
+}
+if (wantE2E) {
+  const result = spawnSync(process.execPath, ["scripts/e2e.mjs"], { stdio: "inherit" });
   if (result.status !== 0) status = result.status ?? 1;
 }
 process.exit(status);

@@ -62,7 +62,9 @@ export interface AssetOptions {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped so that `async ({ fct_orders }) => ...` needs no annotations
 export type AssetInputs = Record<string, any>;
 
-export type AssetFn<T = unknown> = (inputs: AssetInputs, ctx: AssetContext) => T | Promise<T>;
+/** `I` is whatever the function declares for its inputs (by default, any record keyed by input name). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AssetFn<T = unknown, I = any> = (inputs: I, ctx: AssetContext) => T | Promise<T>;
 
 export interface AssetDefinition<T = unknown> {
   kind: "asset";
@@ -118,7 +120,8 @@ export interface IOManager {
  * Declares an asset: `key` names it, `deps` are the assets it reads, `fn` computes it from the
  * deps' values (passed by the last segment of each dep's key) and returns the value to store.
  */
-export function asset<T>(options: AssetOptions, fn: AssetFn<T>): AssetDefinition<T> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function asset<T, I = any>(options: AssetOptions, fn: AssetFn<T, I>): AssetDefinition<T> {
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw new TypeError("asset(): the first argument must be an options object with a `key`.");
   }
