@@ -86,17 +86,8 @@ program
   .option("-C, --dir <dir>", "workspace folder", ".")
   .action(async (selection: string | undefined, options: { engine?: Engine; retryFailed?: boolean; vars?: string; fullRefresh?: boolean; wait?: boolean; concurrency?: number; json?: boolean; dir: string }) => {
     const { index, root, config } = openWorkspace(options.dir);
-    const summary = await materialize(index, root, selection, {
-      engine: options.engine ?? config.engine,
-      retryFailed: options.retryFailed,
-      json: options.json,
-      vars: options.vars ? (parseYaml(options.vars) as Record<string, unknown>) : undefined,
-      fullRefresh: options.fullRefresh,
-      wait: options.wait,
-      dbtExecutable: config.dbtExecutable ?? process.env.TRIBUTARY_DBT_EXECUTABLE,
-      concurrency: options.concurrency ?? config.concurrency,
-    });
-    process.exitCode = summary.status === "success" ? 0 : summary.status === "cancelled" ? 130 : 1;
+    const summary = await materialize(index, root, selection, { ...runSettings(options, config), retryFailed: options.retryFailed });
+    process.exitCode = exitCode(summary.status);
   });
 
 program
@@ -146,16 +137,8 @@ jobsProgram
     // `--json` / `-C` may be written before or after `run`: both levels define them.
     const options = command.optsWithGlobals<{ engine?: Engine; vars?: string; fullRefresh?: boolean; wait?: boolean; concurrency?: number; json?: boolean; dir: string }>();
     const { index, root, config } = openWorkspace(options.dir);
-    const summary = await jobRunCommand(index, root, name, {
-      engine: options.engine ?? config.engine,
-      json: options.json,
-      vars: options.vars ? (parseYaml(options.vars) as Record<string, unknown>) : undefined,
-      fullRefresh: options.fullRefresh,
-      wait: options.wait,
-      dbtExecutable: config.dbtExecutable ?? process.env.TRIBUTARY_DBT_EXECUTABLE,
-      concurrency: options.concurrency ?? config.concurrency,
-    });
-    process.exitCode = summary.status === "success" ? 0 : summary.status === "cancelled" ? 130 : 1;
+    const summary = await jobRunCommand(index, root, name, runSettings(options, config));
+    process.exitCode = exitCode(summary.status);
   });
 
 program
@@ -180,6 +163,32 @@ program
     const { index, root } = openWorkspace(options.dir);
     await show(index, root, key, options.limit, options.json === true);
   });
+
+interface RunFlags {
+  engine?: Engine;
+  vars?: string;
+  fullRefresh?: boolean;
+  wait?: boolean;
+  concurrency?: number;
+  json?: boolean;
+}
+
+/** What `materialize` and `jobs run` take from their flags, tributary.json and the environment. */
+function runSettings(options: RunFlags, config: TributaryConfig) {
+  return {
+    engine: options.engine ?? config.engine,
+    json: options.json,
+    vars: options.vars ? (parseYaml(options.vars) as Record<string, unknown>) : undefined,
+    fullRefresh: options.fullRefresh,
+    wait: options.wait,
+    dbtExecutable: config.dbtExecutable ?? process.env.TRIBUTARY_DBT_EXECUTABLE,
+    concurrency: options.concurrency ?? config.concurrency,
+  };
+}
+
+function exitCode(status: string): number {
+  return status === "success" ? 0 : status === "cancelled" ? 130 : 1;
+}
 
 function printDiagnostics(diagnostics: { file: string; line: number; column: number; severity: string; message: string }[]): void {
   for (const d of diagnostics) console.log(`${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`);
