@@ -10,6 +10,17 @@ const tiers = process.argv.slice(2);
 const SEPARATE = new Set(["e2e", "electron"]);
 const wantE2E = tiers.length === 0 || tiers.includes("e2e");
 
+// The browser tests (test/webview, test/e2e) need Debian's Chromium and code-server: provision
+// them first (apt packages only when missing, code-server into .cache/ once), so that
+// `npm ci && npm test` is all the set-up a fresh machine needs.
+if (tiers.length === 0 || tiers.includes("webview") || tiers.includes("e2e")) {
+  const provision = spawnSync("bash", ["scripts/provision-e2e.sh"], { stdio: ["ignore", "ignore", "inherit"] });
+  if (provision.status !== 0) {
+    console.error("test: provisioning Chromium / code-server failed (see above)");
+    process.exit(provision.status ?? 1);
+  }
+}
+
 // Protocol and CLI tests run the built bundles, so build first.
 const build = spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
 if (build.status !== 0) process.exit(build.status ?? 1);
