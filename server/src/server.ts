@@ -124,7 +124,7 @@ export function startServer(connection: Connection): void {
     roots.push(...(params.workspaceFolders?.map((f) => uriToPath(f.uri)) ?? (params.rootUri ? [uriToPath(params.rootUri)] : [])).filter(Boolean));
     return {
       capabilities: {
-        textDocumentSync: TextDocumentSyncKind.Incremental,
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
         hoverProvider: true,
         definitionProvider: true,
         referencesProvider: true,
@@ -181,6 +181,14 @@ export function startServer(connection: Connection): void {
   });
 
   documents.onDidChangeContent((event) => scheduleUpdate(uriToPath(event.document.uri), true));
+  // Status compares the code on disk with the last materialization: a save can make assets stale.
+  documents.onDidSave(() => {
+    statuses.invalidate();
+    safe("save", undefined, undefined, () => {
+      void connection.sendNotification(GraphChangedNotification, stats());
+      void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+    });
+  });
   // On close the disk version counts again.
   documents.onDidClose((event) => scheduleUpdate(uriToPath(event.document.uri), true));
 

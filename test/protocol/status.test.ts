@@ -44,6 +44,20 @@ describe("status in the language server", () => {
     await waitFor(async () => /Status: \*\*stale\*\* — upstream/.test(await hoverText(ts, modelAt)), "stale status downstream in TS");
     assert.match(await hoverText(stg, { line: 0, character: 1 }), /Status: \*\*stale\*\* — code changed/);
   });
+
+  test("saving an open model (no file-watcher event, as in an editor) makes it stale", async () => {
+    const model = path.join(ws.root, "models/marts/customers.sql");
+    const text = readFileSync(model, "utf8");
+    const run = spawnSync(process.execPath, [CLI, "materialize", "+customers"], { cwd: ws.root, encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    await client.open(model, text);
+    await waitFor(async () => /Status: \*\*fresh\*\*/.test(await hoverText(model, { line: 0, character: 1 })), "fresh before the edit");
+    const edited = text.replace("customers.last_name,", "customers.last_name,\n    customers.first_name || ' ' || customers.last_name as full_name,");
+    await client.change(model, 2, edited);
+    writeFileSync(model, edited);
+    await client.connection.sendNotification("textDocument/didSave", { textDocument: { uri: uri(model) } });
+    await waitFor(async () => /Status: \*\*stale\*\* — code changed/.test(await hoverText(model, { line: 0, character: 1 })), "stale after save");
+  });
 });
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
