@@ -53,7 +53,12 @@ describe("status in the language server", () => {
     await client.open(model, text);
     await waitFor(async () => /Status: \*\*fresh\*\*/.test(await hoverText(model, { line: 0, character: 1 })), "fresh before the edit");
     const edited = text.replace("customers.last_name,", "customers.last_name,\n    customers.first_name || ' ' || customers.last_name as full_name,");
+    const before = client.graphChanges;
     await client.change(model, 2, edited);
+    // The edit is indexed (unsaved: the disk still has the materialized code, so still fresh)...
+    await client.waitFor(() => client.graphChanges > before, 10_000, "the edit indexed");
+    assert.match(await hoverText(model, { line: 0, character: 1 }), /Status: \*\*fresh\*\*/);
+    // ...then the editor saves: no file-watcher event comes for an open document, only didSave.
     writeFileSync(model, edited);
     await client.connection.sendNotification("textDocument/didSave", { textDocument: { uri: uri(model) } });
     await waitFor(async () => /Status: \*\*stale\*\* — code changed/.test(await hoverText(model, { line: 0, character: 1 })), "stale after save");
