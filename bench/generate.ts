@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { prng } from "./prng";
 
 export interface GeneratedWorkspace {
   root: string;
@@ -15,17 +16,6 @@ export interface GeneratedWorkspace {
   sampleRefName: string;
 }
 
-/** Small deterministic PRNG so every run generates the same workspace. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function generateWorkspace(root: string, models = 5000, tsFiles = 500): GeneratedWorkspace {
   const random = prng(42);

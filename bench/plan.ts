@@ -10,18 +10,8 @@ import { AssetGraph } from "../server/src/graph/graph";
 import { selectAssets } from "../server/src/graph/selection";
 import { planSelection } from "../server/src/plan/planner";
 import type { AssetKind } from "../server/src/protocol/types";
+import { prng } from "./prng";
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface BenchGraph {
   graph: AssetGraph;

@@ -1,16 +1,13 @@
 /** The `tributary` CLI as users run it: the built bin, a real process, the example workspace. */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import { runCli } from "../helpers/cli";
 import { copyExample, EXAMPLE } from "../helpers/workspace";
 
-const CLI = path.resolve(__dirname, "../../packages/tributary-assets/dist/cli.js");
-
 function tributary(args: string[], cwd = EXAMPLE) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8" });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runCli(cwd, args);
 }
 
 describe("tributary graph / check", () => {

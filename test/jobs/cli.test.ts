@@ -4,7 +4,7 @@
  * (Build first: `node scripts/build.mjs`; `npm test` does.)
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
@@ -13,13 +13,13 @@ import { DAEMON_LOCK_FILE } from "../../server/src/jobs/lock";
 import { TICKS_FILE, TickStore } from "../../server/src/jobs/ticks";
 import { Warehouse } from "../../server/src/run/embedded/warehouse";
 import { HISTORY_DIR, HistoryStore } from "../../server/src/run/history";
+import { CLI, runCli } from "../helpers/cli";
 import { copyExample } from "../helpers/workspace";
 
-const CLI = path.resolve(__dirname, "../../packages/tributary-assets/dist/cli.js");
 
+/** The CLI with a fixed time zone (next-run times are compared as text). */
 function tributary(root: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: root, encoding: "utf8", env: { ...process.env, TZ: "UTC", ...env } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runCli(root, args, { TZ: "UTC", ...env });
 }
 
 async function rows(root: string, sql: string): Promise<Record<string, unknown>[]> {

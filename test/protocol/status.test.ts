@@ -5,9 +5,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { LspClient, uri } from "../helpers/lspClient";
+import { CLI } from "../helpers/cli";
 import { copyExample, positionOf } from "../helpers/workspace";
 
-const CLI = path.resolve(__dirname, "../../packages/tributary-assets/dist/cli.js");
 
 describe("status in the language server", () => {
   let client: LspClient;

@@ -3,20 +3,19 @@
  * installed here), and the automatic engine choice.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { HistoryStore } from "../../server/src/run/history";
+import { runCli } from "../helpers/cli";
 import { copyExample } from "../helpers/workspace";
 
-const CLI = path.resolve(__dirname, "../../packages/tributary-assets/dist/cli.js");
 const FAKE_DBT_DIR = path.resolve(__dirname, "../fixtures/fake-dbt");
 
 function run(root: string, args: string[], env: NodeJS.ProcessEnv) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: root, encoding: "utf8", env: { ...process.env, ...env } });
+  const result = runCli(root, args, env);
   const events = result.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { code: result.status, events, stderr: result.stderr, stdout: result.stdout };
+  return { code: result.code, events, stderr: result.stderr, stdout: result.stdout };
 }
 
 describe("dbt engine", () => {

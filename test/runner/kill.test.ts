@@ -4,12 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { HistoryStore } from "../../server/src/run/history";
+import { CLI } from "../helpers/cli";
 import { copyExample } from "../helpers/workspace";
 
-const CLI = path.resolve(__dirname, "../../packages/tributary-assets/dist/cli.js");
 
 /** Starts a run and SIGKILLs it once `killAfter` events were printed; returns those events. */
 async function runAndKill(root: string, killAfter: (events: Record<string, unknown>[]) => boolean): Promise<Record<string, unknown>[]> {

@@ -3,28 +3,24 @@
  * a real DuckDB file, the history under `.tributary/`.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { Warehouse } from "../../server/src/run/embedded/warehouse";
 import { HistoryStore } from "../../server/src/run/history";
+import { CLI, runCli } from "../helpers/cli";
 import { copyExample } from "../helpers/workspace";
 
-const CLI = path.resolve(__dirname, "../../packages/tributary-assets/dist/cli.js");
 
 interface Event {
   type: string;
   [key: string]: unknown;
 }
 
-function tributary(root: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: root, encoding: "utf8", env: { ...process.env, ...env } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 function events(root: string, args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; events: Event[]; stderr: string } {
-  const { code, stdout, stderr } = tributary(root, [...args, "--json"], env);
+  const { code, stdout, stderr } = runCli(root, [...args, "--json"], env);
   return { code, stderr, events: stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Event) };
 }
 
@@ -38,7 +34,7 @@ async function rows(root: string, sql: string): Promise<Record<string, unknown>[
 }
 
 function statuses(root: string): Record<string, { state: string; reason?: string }> {
-  const { stdout } = tributary(root, ["status", "--json"]);
+  const { stdout } = runCli(root, ["status", "--json"]);
   return Object.fromEntries((JSON.parse(stdout) as { key: string[]; state: string; reason?: string }[]).map((s) => [s.key.join("/"), s]));
 }
 
@@ -89,7 +85,7 @@ describe("materialize the example", () => {
 
   test("editing a model makes it and its downstream stale, across technologies", () => {
     const root = fresh();
-    assert.equal(tributary(root, ["materialize", "+forecast_vs_actual"]).code, 0);
+    assert.equal(runCli(root, ["materialize", "+forecast_vs_actual"]).code, 0);
     const file = path.join(root, "models/staging/stg_orders.sql");
     writeFileSync(file, readFileSync(file, "utf8").replace("status\nfrom source", "status,\n    1 as edited\nfrom source"));
     const status = statuses(root);
@@ -178,7 +174,7 @@ export const reportLength = asset({ key: "report_length", deps: [orderReport] },
     let output = "";
     first.stdout.on("data", (d: Buffer) => (output += d.toString()));
     await waitFor(() => output.split("\n").some((l) => l.includes('"type":"asset_start"') && l.includes('"assetId":"order_forecast_model"')), 20_000);
-    const second = tributary(root, ["materialize", "raw_orders"]);
+    const second = runCli(root, ["materialize", "raw_orders"]);
     assert.equal(second.code, 2);
     assert.match(second.stderr, /Another Tributary run \(run [\w-]+, pid \d+\) is writing this warehouse/);
     const code = await new Promise<number | null>((resolve) => first.on("exit", resolve));

@@ -6,6 +6,7 @@ import { planSelection } from "../../server/src/plan/planner";
 import type { Plan } from "../../server/src/protocol/plan";
 import type { AssetKind } from "../../server/src/protocol/types";
 import { benchPlan } from "../../bench/plan";
+import { prng } from "../../bench/prng";
 
 type Spec = [id: string, kind: AssetKind, project?: string];
 
@@ -417,17 +418,6 @@ describe("planner: grouping dbt nodes", () => {
 
 // ---------------------------------------------------------------- property tests
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EXECUTABLE = new Set<AssetKind>(["ts_asset", "dbt_model", "dbt_seed", "dbt_snapshot"]);
 
