@@ -7,6 +7,7 @@ import { describeSelectionError, selectAssets } from "../graph/selection";
 import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
 import { planSelection } from "../plan/planner";
+import type { AssetStatus } from "../protocol/history";
 import type { Plan } from "../protocol/plan";
 import { RunContext } from "../run/context";
 import { Warehouse } from "../run/embedded/warehouse";
@@ -20,9 +21,10 @@ export class CliError extends Error {}
 
 /** Selection text -> asset ids, or a CliError naming the column and what was expected. */
 export function select(index: WorkspaceIndex, root: string, text: string): string[] {
-  const history = HistoryStore.open(root);
-  const statuses = computeStatus(index.graph, history, (id) => currentCodeVersion(index, id));
-  const result = selectAssets(text, index.graph, { status: (id) => statuses.get(id)?.state, root });
+  // Statuses hash every model file: computed only when the selection uses `status:`.
+  let statuses: Map<string, AssetStatus> | undefined;
+  const statusOf = (id: string) => (statuses ??= computeStatus(index.graph, HistoryStore.open(root), (asset) => currentCodeVersion(index, asset))).get(id)?.state;
+  const result = selectAssets(text, index.graph, { status: statusOf, root });
   if (!result.ok) throw new CliError(`Invalid selection: ${describeSelectionError(result.error, text)}`);
   return [...result.ids];
 }
