@@ -2,7 +2,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "packages/tributary-assets/dist/", "examples/**/node_modules/", ".cache/", "**/*.mjs", "test/**/fixtures/"] },
+  { ignores: ["dist/", "**/.tributary/", "test-results/", "node_modules/", "packages/tributary-assets/dist/", "examples/**/node_modules/", ".cache/", "**/*.mjs", "test/**/fixtures/"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
