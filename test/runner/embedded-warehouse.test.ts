@@ -71,7 +71,7 @@ test("close() releases the file: another process and a new instance can open it 
     await wh.run("create table t (x integer); insert into t values (1)");
     // while open, another process cannot write
     assert.match(childWrites(path), /^locked: .*lock/i);
-    await wh.queryWithin("select count(*) from t", 50); // opens the side connection too
+    await wh.queryWithin("select count(*) from t", 50); // a timed count must not keep the lock either
     wh.close();
     assert.equal(childWrites(path), "ok");
     const again = await Warehouse.open(path);

@@ -76,6 +76,7 @@ describe("materialize the example", () => {
     assert.equal(last.status, "success");
     assert.equal(history.steps(last.id).length, 4);
     assert.equal(history.lastSuccess("forecasting/predicted_orders")!.rows, predicted.n);
+    assert.equal(history.lastSuccess("stg_orders")!.rows, orders.n, "a view's row count is recorded when it is cheap");
     assert.equal(history.lastSuccess("order_forecast_model")!.metadata!.slope, model.slope, "ctx.metadata() is recorded");
     const status = statuses(root);
     assert.equal(status.forecast_vs_actual.state, "fresh");

@@ -310,7 +310,6 @@ class StepExecutor {
           onLog: (e) => this.logLine(step, log, e.level, `${e.id}: ${e.message}`),
           signal: this.options.signal,
           invocationId: this.runId,
-          viewCountMs: 0,
         });
         for (const r of results) this.finishNode(step, r.id, starts, r.ms, r.status, r.rows, r.error, log, failures);
       } finally {

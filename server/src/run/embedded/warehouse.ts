@@ -37,7 +37,6 @@ export type RelationType = "table" | "view";
 export class Warehouse {
   /** Milliseconds spent waiting for DuckDB since the warehouse was opened. */
   dbMs = 0;
-  private side: DuckDBConnection | undefined;
   private closed = false;
 
   private constructor(
@@ -85,16 +84,12 @@ export class Warehouse {
   }
 
   /** Like `query`, plus the result's column names and DuckDB types. */
-  async queryWithColumns<T extends object = Row>(
-    sql: string,
-    params?: SqlParam[] | Record<string, SqlParam>,
-    conn: DuckDBConnection = this.conn,
-  ): Promise<{ rows: T[]; columns: ColumnInfo[] }> {
+  async queryWithColumns<T extends object = Row>(sql: string, params?: SqlParam[] | Record<string, SqlParam>): Promise<{ rows: T[]; columns: ColumnInfo[] }> {
     this.assertOpen();
     const t0 = performance.now();
     let reader;
     try {
-      reader = await conn.runAndReadAll(sql, params as DuckDBValue[] | undefined);
+      reader = await this.conn.runAndReadAll(sql, params as DuckDBValue[] | undefined);
     } finally {
       this.dbMs += performance.now() - t0;
     }
@@ -151,27 +146,27 @@ export class Warehouse {
   }
 
   /**
-   * Runs a query on a side connection and gives up after `timeoutMs` (the query is interrupted
-   * and `undefined` returned). Used for "cheap" figures such as a view's row count.
+   * Runs a query and gives up after `timeoutMs` (the query is interrupted and `undefined`
+   * returned). Used for "cheap" figures such as a view's row count. It runs on the main
+   * connection: a second connection kept DuckDB's file lock after `close()`.
    */
   async queryWithin<T extends object = Row>(sql: string, timeoutMs: number): Promise<T[] | undefined> {
     this.assertOpen();
-    if (!this.side) this.side = await this.instance.connect();
-    const side = this.side;
+    const conn = this.conn;
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
     const timeout = new Promise<undefined>((res) => {
       timer = setTimeout(() => {
         timedOut = true;
         try {
-          side.interrupt();
+          conn.interrupt();
         } catch {
           /* already finished */
         }
         res(undefined);
       }, timeoutMs);
     });
-    const work = this.queryWithColumns<T>(sql, undefined, side).then(
+    const work = this.queryWithColumns<T>(sql).then(
       (r) => r.rows,
       (e) => {
         if (timedOut) return undefined;
@@ -201,11 +196,6 @@ export class Warehouse {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.side?.closeSync();
-    } catch {
-      /* ignore */
-    }
     try {
       this.conn.closeSync();
     } finally {
