@@ -76,13 +76,7 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
     plan = planFor(index, root, selection);
   }
   const engine = chooseEngine(index, plan, options.engine, options.dbtExecutable);
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (!options.json) process.stderr.write("\ncancelling…\n");
-    controller.abort();
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const cancel = cancelOnSignals(options.json === true);
   const progress = options.json ? undefined : new Progress(plan, index);
   if (progress) printPlan(plan, index);
   try {
@@ -96,14 +90,13 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
       concurrency: options.concurrency,
       // Who asked for the run, for the history ("vscode" when the extension spawns the CLI).
       trigger: process.env.TRIBUTARY_TRIGGER || undefined,
-      signal: controller.signal,
+      signal: cancel.signal,
       onEvent: (event) => (options.json ? process.stdout.write(JSON.stringify(event) + "\n") : progress!.on(event)),
     });
     if (progress) progress.finish(summary);
     return summary;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    cancel.dispose();
   }
 }
 
@@ -250,4 +243,22 @@ export async function show(index: WorkspaceIndex, root: string, key: string, lim
   } finally {
     warehouse.close();
   }
+}
+
+/** Ctrl-C or SIGTERM aborts the returned signal (a run then stops its steps); `dispose` stops listening. */
+export function cancelOnSignals(json: boolean): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (!json) process.stderr.write("\ncancelling…\n");
+    controller.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
 }

@@ -2,7 +2,7 @@
  * `tributary jobs`, `tributary jobs run NAME` and `tributary daemon`: jobs from a terminal.
  * Human output by default, `--json` for machines.
  */
-import { chooseEngine, CliError, printPlan } from "../cli/runCommands";
+import { cancelOnSignals, chooseEngine, CliError, printPlan } from "../cli/runCommands";
 import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { Engine, RunEvent, RunSummary } from "../run/runner";
@@ -64,13 +64,7 @@ export interface JobRunCliOptions {
 
 /** `tributary jobs run NAME`: the job's selection through the planner and runner, like `materialize`. */
 export async function jobRunCommand(index: WorkspaceIndex, root: string, name: string, options: JobRunCliOptions): Promise<RunSummary> {
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (!options.json) process.stderr.write("\ncancelling…\n");
-    controller.abort();
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const cancel = cancelOnSignals(options.json === true);
   const name_ = (id: string) => formatKey(index.graph.get(id)?.key ?? [id]);
   try {
     const summary = await runJob(index, root, name, {
@@ -80,7 +74,7 @@ export async function jobRunCommand(index: WorkspaceIndex, root: string, name: s
       fullRefresh: options.fullRefresh,
       waitForLock: options.wait,
       concurrency: options.concurrency,
-      signal: controller.signal,
+      signal: cancel.signal,
       onPlan: (plan, job) => {
         if (options.json) return;
         console.log(`job ${name}: ${job.selection}`);
@@ -100,8 +94,7 @@ export async function jobRunCommand(index: WorkspaceIndex, root: string, name: s
     if (error instanceof JobError) throw new CliError(error.message);
     throw error;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    cancel.dispose();
   }
 }
 

@@ -658,8 +658,8 @@ function padTo(replacement: string, original: string): string {
   return lines > 0 ? replacement + "\n".repeat(lines) : replacement;
 }
 
-/** Whether `code` has a comma outside strings and brackets. */
-function hasTopLevelComma(code: string): boolean {
+/** Offset of the first position outside strings and brackets where `matches` holds, or -1. */
+function findTopLevel(code: string, matches: (i: number) => boolean): number {
   let depth = 0;
   for (let i = 0; i < code.length; i++) {
     const ch = code[i];
@@ -670,26 +670,19 @@ function hasTopLevelComma(code: string): boolean {
     }
     if (ch === "(" || ch === "[" || ch === "{") depth++;
     else if (ch === ")" || ch === "]" || ch === "}") depth--;
-    else if (ch === "," && depth === 0) return true;
+    else if (depth === 0 && matches(i)) return i;
   }
-  return false;
+  return -1;
+}
+
+/** Whether `code` has a comma outside strings and brackets. */
+function hasTopLevelComma(code: string): boolean {
+  return findTopLevel(code, (i) => code[i] === ",") >= 0;
 }
 
 /** Offset of `word` in `code` outside strings and brackets, or -1. */
 function topLevelKeyword(code: string, word: string): number {
-  let depth = 0;
-  for (let i = 0; i < code.length; i++) {
-    const ch = code[i];
-    if (ch === "'" || ch === '"') {
-      i++;
-      while (i < code.length && code[i] !== ch) i += code[i] === "\\" ? 2 : 1;
-      continue;
-    }
-    if (ch === "(" || ch === "[" || ch === "{") depth++;
-    else if (ch === ")" || ch === "]" || ch === "}") depth--;
-    else if (depth === 0 && code.startsWith(word, i) && !/\w/.test(code[i - 1] ?? " ") && !/\w/.test(code[i + word.length] ?? " ")) return i;
-  }
-  return -1;
+  return findTopLevel(code, (i) => code.startsWith(word, i) && !/\w/.test(code[i - 1] ?? " ") && !/\w/.test(code[i + word.length] ?? " "));
 }
 
 /** Names of the `{% macro name(...) %}` definitions of a (preprocessed) macro file. */
