@@ -49,6 +49,8 @@ async function main(): Promise<void> {
   // The index bundled the way the server ships it, so the cold figure is the production one.
   execFileSync(path.resolve(__dirname, "../node_modules/.bin/esbuild"), ["server/src/index/workspace.ts", "--bundle", "--platform=node", "--format=cjs", "--outfile=dist/bench-index.js", "--log-level=warning"], { cwd: path.resolve(__dirname, "..") });
   const root = mkdtempSync(path.join(tmpdir(), "tributary-bench-"));
+  // Other work on the machine slows every figure (2 busy cores double coldIndexMs): say how busy it was.
+  const loadavgBefore = loadavg().map(round);
   try {
     const ws = generateWorkspace(root, MODELS, TS_FILES);
     const cold = Array.from({ length: RUNS }, () => coldIndexOnce(root));
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
         hoverP99Ms: round(percentile(hovers, 99)),
         rssMb: Math.round(rssKb / 1024),
         runs: RUNS,
-        machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map(round), freeMemMb: Math.round(freemem() / 2 ** 20), node: process.version },
+        machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavgBefore, loadavgAfter: loadavg().map(round), freeMemMb: Math.round(freemem() / 2 ** 20), node: process.version },
       }),
     );
   } finally {
