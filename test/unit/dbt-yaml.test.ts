@@ -184,7 +184,8 @@ void test("parseDependsOn reads ref/source calls and rejects junk", () => {
   assert.deepEqual(parseDependsOn("ref('a')"), { call: "ref", args: ["a"] });
   assert.deepEqual(parseDependsOn("  source( \"s\" , 't' ) "), { call: "source", args: ["s", "t"] });
   assert.deepEqual(parseDependsOn("{{ ref('a') }}"), { call: "ref", args: ["a"] });
-  assert.deepEqual(parseDependsOn("ref('a', version=3)"), { call: "ref", args: ["a"] });
+  assert.deepEqual(parseDependsOn("ref('a', version=3)"), { call: "ref", args: ["a"], version: "3" });
+  assert.deepEqual(parseDependsOn("ref(\"p\", 'a', v='2')"), { call: "ref", args: ["p", "a"], version: "2" });
   assert.equal(parseDependsOn("metric('m')"), "other");
   assert.equal(parseDependsOn("fct_orders"), undefined);
   assert.equal(parseDependsOn("source('only_one')"), undefined);

@@ -480,4 +480,32 @@ models:
     ws.update(project);
     assert.ok(problems(ws).some((p) => p.startsWith("unknown-ref") && p.includes("missing")), "the var now makes the guarded ref");
   });
+  test("an exposure or a YAML snapshot pinned to a model version depends on that version, not the latest", () => {
+    const ws = index({
+      "dbt_project.yml": PROJECT,
+      "models/dim_customers_v1.sql": "select 1 as id",
+      "models/dim_customers_v2.sql": "select 1 as id",
+      "models/props.yml": `version: 2
+models:
+  - name: dim_customers
+    latest_version: 2
+    versions:
+      - v: 1
+      - v: 2
+exposures:
+  - name: old_dashboard
+    type: dashboard
+    owner: { name: Ann }
+    depends_on:
+      - ref('dim_customers', v=1)
+snapshots:
+  - name: customers_snapshot
+    relation: ref('dim_customers', version=1)
+    config: { unique_key: id, strategy: check, check_cols: all }
+`,
+    });
+    assert.deepEqual(upstream(ws, "exposure/old_dashboard"), ["dim_customers/v1"]);
+    assert.deepEqual(upstream(ws, "customers_snapshot"), ["dim_customers/v1"]);
+    assert.deepEqual(problems(ws), []);
+  });
 });

@@ -183,6 +183,8 @@ export interface YamlRefDep {
   /** `ref('x')` / `source('s','t')` written inside YAML (exposures' depends_on). */
   call: "ref" | "source";
   args: string[];
+  /** `ref('x', v=2)`: the version asked for. */
+  version?: string;
   span: Span;
 }
 

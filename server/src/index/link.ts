@@ -365,7 +365,8 @@ export class Linker {
         const relation = props.relation;
         if (!relation || sqlSnapshots.has(props.name)) continue;
         const args = relation.args.map((value): JinjaExpr => ({ type: "string", value }));
-        const refs: RefCall[] = relation.call === "ref" ? [{ args, kwargs: {}, span: relation.span, nameSpan: relation.span }] : [];
+        const kwargs: RefCall["kwargs"] = relation.version !== undefined ? { v: { type: "string", value: relation.version } } : {};
+        const refs: RefCall[] = relation.call === "ref" ? [{ args, kwargs, span: relation.span, nameSpan: relation.span }] : [];
         const sources: SourceCall[] = relation.call === "source" ? [{ args, kwargs: {}, span: relation.span, sourceSpan: relation.span, tableSpan: relation.span }] : [];
         const before = this.pending.length;
         this.addDbtNode(p, "dbt_snapshot", props.name, file, props.nameSpan, { refs, sources, macroCalls: [] }, { file, props }, "snapshots");
@@ -801,7 +802,7 @@ export class Linker {
             if (dep.call === "ref") {
               const expr: RefCall = {
                 args: dep.args.map((value) => ({ type: "string", value })),
-                kwargs: {},
+                kwargs: dep.version !== undefined ? { v: { type: "string", value: dep.version } } : {},
                 span: dep.span,
                 nameSpan: dep.span,
               };

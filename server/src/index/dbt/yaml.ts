@@ -543,7 +543,7 @@ function readNodeProps(y: YamlFile, node: YamlNode, key: "models" | "seeds" | "s
   const relationText = scalarText(relationNode);
   if (relationNode && relationText !== undefined) {
     const call = parseDependsOn(relationText);
-    if (call && call !== "other") props.relation = { call: call.call, args: call.args, span: valueSpan(y, relationNode) };
+    if (call && call !== "other") props.relation = { ...call, span: valueSpan(y, relationNode) };
     else addDiag(y, relationNode, "warning", "yaml-shape", `Cannot read \`${relationText}\`: expected \`ref('model')\` or \`source('src', 'table')\`.`);
   }
   const latest = entries.get("latest_version")?.value;
@@ -589,7 +589,7 @@ function readExposure(y: YamlFile, node: YamlNode): YamlExposure | undefined {
           addDiag(y, item, "warning", "yaml-shape", `Cannot read \`${s}\`: expected \`ref('model')\` or \`source('src', 'table')\`.`);
           continue;
         }
-        const dep: YamlRefDep = { call: call.call, args: call.args, span: valueSpan(y, item) };
+        const dep: YamlRefDep = { ...call, span: valueSpan(y, item) };
         exposure.dependsOn.push(dep);
       }
     }
@@ -619,11 +619,11 @@ function readOwners(y: YamlFile, node: YamlNode | undefined): string[] {
 }
 
 /**
- * `ref('x')`, `ref("proj", "x")`, `ref('x', v=2)`, `source('s', 't')` -> call and positional
- * string args (keyword arguments such as `v=` are accepted and dropped). "other" for other
- * well-formed calls (`metric('m')`); undefined when the text cannot be read.
+ * `ref('x')`, `ref("proj", "x")`, `ref('x', v=2)`, `source('s', 't')` -> call, positional string
+ * args and a ref's version (`v=` / `version=`; other keyword arguments are accepted and dropped).
+ * "other" for other well-formed calls (`metric('m')`); undefined when the text cannot be read.
  */
-export function parseDependsOn(text: string): { call: "ref" | "source"; args: string[] } | "other" | undefined {
+export function parseDependsOn(text: string): { call: "ref" | "source"; args: string[]; version?: string } | "other" | undefined {
   const s = text.trim().replace(/^\{\{\s*([\s\S]*?)\s*\}\}$/, "$1");
   const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*\(([\s\S]*)\)$/.exec(s);
   if (!m) return undefined;
@@ -631,14 +631,16 @@ export function parseDependsOn(text: string): { call: "ref" | "source"; args: st
   const args: string[] = [];
   let rest = m[2].trim();
   let sawKeyword = false;
+  let version: string | undefined;
   while (rest.length > 0) {
     const str = /^(['"])((?:\\.|(?!\1)[^\\])*)\1\s*/.exec(rest);
-    const kw = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:(['"])(?:\\.|(?!\2)[^\\])*\2|[-+]?[\w.]+)\s*/.exec(rest);
+    const kw = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:(['"])((?:\\.|(?!\2)[^\\])*)\2|([-+]?[\w.]+))\s*/.exec(rest);
     if (str && !sawKeyword) {
       args.push(str[2].replace(/\\(.)/g, "$1"));
       rest = rest.slice(str[0].length);
     } else if (kw) {
       sawKeyword = true;
+      if (kw[1] === "v" || kw[1] === "version") version = kw[3] ?? kw[4];
       rest = rest.slice(kw[0].length);
     } else {
       return undefined;
@@ -646,7 +648,7 @@ export function parseDependsOn(text: string): { call: "ref" | "source"; args: st
     if (rest.startsWith(",")) rest = rest.slice(1).trimStart();
     else if (rest.length > 0) return undefined;
   }
-  if (fn === "ref") return args.length === 1 || args.length === 2 ? { call: "ref", args } : undefined;
+  if (fn === "ref") return args.length === 1 || args.length === 2 ? { call: "ref", args, ...(version !== undefined ? { version } : {}) } : undefined;
   if (fn === "source") return args.length === 2 ? { call: "source", args } : undefined;
   return "other";
 }
