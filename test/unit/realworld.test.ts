@@ -508,4 +508,79 @@ snapshots:
     assert.deepEqual(upstream(ws, "customers_snapshot"), ["dim_customers/v1"]);
     assert.deepEqual(problems(ws), []);
   });
+  const MODELS_YML = `version: 2
+sources:
+  - name: erp
+    tables:
+      - name: stores
+models:
+  - name: orders
+    config: { contract: { enforced: false } }
+    constraints:
+      - type: foreign_key
+        columns: [product_id]
+        to: ref('products')
+        to_columns: [id]
+      - type: foreign_key
+        columns: [legacy_id]
+        to: legacy_schema.legacy_table
+        to_columns: [id]
+      - type: foreign_key
+        expression: "other_schema.customers (id)"
+    columns:
+      - name: customer_id
+        constraints:
+          - type: not_null
+          - type: foreign_key
+            to: "{{ ref('customers') }}"
+            to_columns: [id]
+      - name: store_id
+        constraints:
+          - type: foreign_key
+            to: source('erp', 'stores')
+            to_columns: [id]
+      - name: product_id
+        constraints:
+          - type: foreign_key
+            to: ref('nope')
+            to_columns: [id]
+  - name: events
+    latest_version: 2
+    versions:
+      - v: 1
+      - v: 2
+        columns:
+          - name: customer_id
+            constraints:
+              - type: foreign_key
+                to: ref('customers')
+                to_columns: [id]
+`;
+  test("foreign-key constraints on a model, its columns and its versions make their targets its parents (dbt >= 1.9)", () => {
+    const ws = index({
+      "dbt_project.yml": PROJECT,
+      "models/customers.sql": "select 1 as id",
+      "models/products.sql": "select 1 as id",
+      "models/orders.sql": "select 1 as customer_id, 2 as product_id, 3 as store_id",
+      "models/events_v1.sql": "select 1 as customer_id",
+      "models/events_v2.sql": "select 1 as customer_id",
+      "models/_models.yml": MODELS_YML,
+    });
+    assert.deepEqual(upstream(ws, "orders"), ["customers", "erp/stores", "products"]);
+    assert.deepEqual(upstream(ws, "events/v1"), []);
+    assert.deepEqual(upstream(ws, "events/v2"), ["customers"]);
+    const yml = [...ws.diagnostics().entries()].find(([file]) => file.endsWith("_models.yml"))?.[1] ?? [];
+    const unknown = yml.filter((d) => d.code === "unknown-ref");
+    assert.equal(unknown.length, 1);
+    assert.match(unknown[0].message, /Unknown model 'nope'/);
+    assert.equal(unknown[0].span.start.line, MODELS_YML.split("\n").findIndex((l) => l.includes("ref('nope')")), "points at the `to:` of the bad foreign key");
+    assert.deepEqual(problems(ws).filter((p) => !p.startsWith("unknown-ref")), []);
+
+    // Editing the model's SQL keeps the YAML edges and does not repeat the YAML's diagnostic.
+    const orders = path.join(ws.dbtProjects()[0].root, "models/orders.sql");
+    writeFileSync(orders, "select 9 as customer_id, 2 as product_id, 3 as store_id");
+    ws.update(orders);
+    assert.deepEqual(upstream(ws, "orders"), ["customers", "erp/stores", "products"]);
+    assert.equal(problems(ws).filter((p) => p.startsWith("unknown-ref")).length, 1);
+  });
 });

@@ -203,6 +203,11 @@ export interface YamlNodeProps {
   latestVersion?: string;
   /** YAML-defined snapshots (dbt >= 1.9): `relation: ref('x')` / `source('s', 't')`. */
   relation?: YamlRefDep;
+  /**
+   * Foreign-key constraint targets (`constraints: [{type: foreign_key, to: ref('x')}]` on the
+   * model, its columns or one of its versions): dbt >= 1.9 makes them the model's parents.
+   */
+  constraintDeps?: (YamlRefDep & { onlyVersion?: string })[];
 }
 
 export interface YamlSourceTable {

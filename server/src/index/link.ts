@@ -22,6 +22,7 @@ import type {
   VarCall,
   YamlFacts,
   YamlNodeProps,
+  YamlRefDep,
 } from "./facts";
 import { closestNames } from "./suggest";
 import { resolveTsRef } from "./ts/resolveDeps";
@@ -160,6 +161,8 @@ export class Linker {
     this.pending.length = 0;
     const sameAssets = made.length === old.length && made.every((n, i) => n.id === old[i].id);
     if (!sameAssets) return undefined;
+    // Foreign-key edges are reported against the YAML file, which this fast path does not clear.
+    if (made.some((n) => this.constraintDeps(n))) return undefined;
     for (const node of made) {
       const current = this.graph.get(node.id);
       if (!current || current.kind !== node.kind || current.file !== file || current.producedByTs) return undefined;
@@ -654,6 +657,8 @@ export class Linker {
       for (const v of made.varCalls) this.linkVarCall(node.id, p, file, v, call.span);
     }
     for (const v of node.facts.varCalls ?? []) this.linkVarCall(node.id, p, file, v);
+    const constraints = this.constraintDeps(node);
+    for (const dep of constraints?.deps ?? []) this.linkYamlDep(node.id, p, constraints!.file, dep);
   }
 
   /**
@@ -798,29 +803,29 @@ export class Linker {
         for (const exposure of facts.exposures) {
           const id = keyId(["exposure", exposure.name]);
           if (!this.graph.get(id)) continue;
-          for (const dep of exposure.dependsOn) {
-            if (dep.call === "ref") {
-              const expr: RefCall = {
-                args: dep.args.map((value) => ({ type: "string", value })),
-                kwargs: dep.version !== undefined ? { v: { type: "string", value: dep.version } } : {},
-                span: dep.span,
-                nameSpan: dep.span,
-              };
-              this.linkRef(id, p, file, expr, "yaml");
-            } else {
-              const call: SourceCall = {
-                args: dep.args.map((value) => ({ type: "string", value })),
-                kwargs: {},
-                span: dep.span,
-                sourceSpan: dep.span,
-                tableSpan: dep.span,
-              };
-              this.linkSource(id, p, file, call, "yaml");
-            }
-          }
+          for (const dep of exposure.dependsOn) this.linkYamlDep(id, p, file, dep);
         }
       }
     }
+  }
+
+  /** A `ref(...)` / `source(...)` written in a YAML file (exposures, foreign keys) made `to`'s parent. */
+  private linkYamlDep(to: string, p: ProjectFiles, file: string, dep: YamlRefDep): void {
+    const args = dep.args.map((value): JinjaExpr => ({ type: "string", value }));
+    if (dep.call === "ref") {
+      const kwargs: RefCall["kwargs"] = dep.version !== undefined ? { v: { type: "string", value: dep.version } } : {};
+      this.linkRef(to, p, file, { args, kwargs, span: dep.span, nameSpan: dep.span }, "yaml");
+    } else {
+      this.linkSource(to, p, file, { args, kwargs: {}, span: dep.span, sourceSpan: dep.span, tableSpan: dep.span }, "yaml");
+    }
+  }
+
+  /** The foreign-key targets of a model's YAML constraints (see `YamlNodeProps.constraintDeps`). */
+  private constraintDeps(node: PendingNode): { file: string; deps: YamlRefDep[] } | undefined {
+    if (node.kind !== "dbt_model" || !node.owner || !node.dbtName) return undefined;
+    const entry = this.propsByProject.get(node.owner)?.models.get(node.dbtName);
+    const deps = entry?.props.constraintDeps?.filter((d) => d.onlyVersion === undefined || d.onlyVersion === node.version);
+    return entry && deps?.length ? { file: entry.file, deps } : undefined;
   }
 
   // ------------------------------------------------------------------ TS references

@@ -536,9 +536,11 @@ function readNodeProps(y: YamlFile, node: YamlNode, key: "models" | "seeds" | "s
       const definedIn = readString(y, ve, "defined_in");
       if (definedIn !== undefined) entry.definedIn = definedIn;
       versions.push(entry);
+      if (key === "models") addConstraintDeps(y, props, ve, v);
     }
     props.versions = versions;
   }
+  if (key === "models") addConstraintDeps(y, props, entries);
   const relationNode = key === "snapshots" ? entries.get("relation")?.value : undefined;
   const relationText = scalarText(relationNode);
   if (relationNode && relationText !== undefined) {
@@ -550,6 +552,43 @@ function readNodeProps(y: YamlFile, node: YamlNode, key: "models" | "seeds" | "s
   const latestText = scalarText(latest);
   if (latestText !== undefined) props.latestVersion = latestText;
   return props;
+}
+
+/**
+ * Foreign keys written as `to: ref('x')` / `to: source('s', 't')` under `constraints:` of a model
+ * (or of one of its versions) and of its columns. dbt >= 1.9 adds their targets to the model's
+ * `depends_on`, enforced contract or not. A plain `to: schema.table` names no dbt node.
+ */
+function addConstraintDeps(y: YamlFile, props: YamlNodeProps, entries: Map<string, MapEntry>, onlyVersion?: string): void {
+  const lists = [entries.get("constraints")?.value];
+  const columns = entries.get("columns")?.value;
+  if (columns && isSeq(columns)) {
+    for (const raw of columns.items) {
+      const column = deref(y, raw);
+      if (column && isMap(column)) lists.push(mapEntries(y, column).get("constraints")?.value);
+    }
+  }
+  for (const list of lists) {
+    if (!list || !isSeq(list)) continue;
+    for (const raw of list.items) {
+      const constraint = deref(y, raw);
+      if (!constraint || !isMap(constraint)) continue;
+      const ce = mapEntries(y, constraint);
+      if (scalarText(ce.get("type")?.value) !== "foreign_key") continue;
+      const toNode = ce.get("to")?.value;
+      const to = scalarText(toNode);
+      if (!toNode || to === undefined || !to.includes("(")) continue;
+      const call = parseDependsOn(to);
+      if (call === "other") continue;
+      if (!call) {
+        addDiag(y, toNode, "warning", "yaml-shape", `Cannot read foreign key \`to: ${to}\`: expected \`ref('model')\` or \`source('src', 'table')\`.`);
+        continue;
+      }
+      const dep: YamlRefDep & { onlyVersion?: string } = { ...call, span: valueSpan(y, toNode) };
+      if (onlyVersion !== undefined) dep.onlyVersion = onlyVersion;
+      (props.constraintDeps ??= []).push(dep);
+    }
+  }
 }
 
 function readExposure(y: YamlFile, node: YamlNode): YamlExposure | undefined {
