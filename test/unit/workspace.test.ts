@@ -148,6 +148,7 @@ describe("workspace index", () => {
     const duplicates = all.filter((d) => d.code === "duplicate-key");
     assert.equal(duplicates.length, 2);
     assert.match(duplicates[0].message, /Duplicate asset key 'orders'/);
+    assert.match(duplicates[0].message, /dbt_model in a[\\/]orders\.sql, dbt_model in b[\\/]orders\.sql/, "the places tell the two files apart");
     const unknown = all.find((d) => d.code === "unknown-source")!;
     assert.match(unknown.message, /Source 'raw' has no table 'ordrs'. Did you mean 'orders'\?/);
     assert.equal(unknown.file, path.join(root, "models/c.sql"));

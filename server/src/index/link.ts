@@ -595,7 +595,8 @@ export class Linker {
         rest = [];
       }
       if (rest.length > 0) {
-        const places = nodes.map((n) => `${n.kind} in ${n.file ? path.basename(n.file) : "?"}`).join(", ");
+        const base = commonFolder(nodes.flatMap((n) => (n.file ? [n.file] : [])));
+        const places = nodes.map((n) => `${n.kind} in ${n.file ? path.relative(base, n.file) : "?"}`).join(", ");
         for (const n of nodes) {
           if (n.file && n.nameSpan) this.report(n.file, n.nameSpan, "error", "duplicate-key", `Duplicate asset key '${id}': defined ${nodes.length} times (${places}).`, n.owner);
         }
@@ -930,6 +931,19 @@ function tsSignature(facts: TsFacts): string {
   const exports = facts.exports.map((e) => `${e.exported}:${e.local}:${e.from ?? ""}`);
   const assets = facts.assets.map((a) => `${a.key?.join("/")}:${a.localName ?? ""}:${a.exportName ?? ""}`);
   return `${exports.join("|")}#${assets.join("|")}`;
+}
+
+/** The deepest folder holding all `files` (so that their names relative to it tell them apart). */
+function commonFolder(files: string[]): string {
+  let folder = files.length > 0 ? path.dirname(files[0]) : "";
+  for (const file of files) {
+    while (path.relative(folder, file).startsWith("..")) {
+      const parent = path.dirname(folder);
+      if (parent === folder) return folder;
+      folder = parent;
+    }
+  }
+  return folder;
 }
 
 interface PropsEntry {
