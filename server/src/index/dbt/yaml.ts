@@ -9,6 +9,7 @@
 import { isAlias, isMap, isNode, isScalar, isSeq, parseDocument } from "yaml";
 import type { Document, Node as YamlNode, Scalar, YAMLMap } from "yaml";
 import type { IndexDiagnostic, Pos, Severity, Span } from "../../protocol/types";
+import { fastParseDocument } from "./fastYaml";
 import type {
   YamlExposure,
   YamlFacts,
@@ -75,6 +76,8 @@ const MAX_SYNTAX_DIAGNOSTICS = 20;
 export function parseYamlFile(text: string, file: string): YamlFile {
   const pos = new TextPositions(text);
   const diagnostics: IndexDiagnostic[] = [];
+  const plain = fastParseDocument(text);
+  if (plain) return { doc: plain, text, file, pos, diagnostics };
   let doc: Document.Parsed;
   try {
     doc = parseDocument(text, { prettyErrors: false, merge: true, logLevel: "silent", uniqueKeys: true });

@@ -1,0 +1,184 @@
+/**
+ * The fast path for reading YAML: js-yaml's event parser (about fifteen times faster than the
+ * `yaml` package on dbt property files) turned into the `yaml` package's nodes, with the same
+ * ranges and the same scalar resolution, so every reader works on either.
+ *
+ * It only takes plain documents: one document, no anchors, aliases or tags, no duplicate or
+ * complex keys, no syntax error. For anything else it answers undefined and the caller parses
+ * with the `yaml` package, which recovers from errors and reports them precisely.
+ */
+import { EVENT_ID, getScalarValue, parseEvents, SCALAR_STYLE, COLLECTION_STYLE } from "js-yaml";
+import type { Event as YamlEvent } from "js-yaml";
+import { Document, Pair, Scalar, Schema, YAMLMap, YAMLSeq } from "yaml";
+import type { Node as YamlNode } from "yaml";
+
+type ScalarType = Scalar["type"];
+
+const SCALAR_TYPES: Record<number, ScalarType> = {
+  [SCALAR_STYLE.PLAIN]: "PLAIN",
+  [SCALAR_STYLE.SINGLE_QUOTED]: "QUOTE_SINGLE",
+  [SCALAR_STYLE.DOUBLE_QUOTED]: "QUOTE_DOUBLE",
+  [SCALAR_STYLE.LITERAL_BLOCK]: "BLOCK_LITERAL",
+  [SCALAR_STYLE.FOLDED_BLOCK]: "BLOCK_FOLDED",
+};
+
+/** The `yaml` package's own YAML 1.2 core-schema resolvers for plain scalars (null, bool, int, float). */
+const PLAIN_RESOLVERS = new Schema({ schema: "core" }).tags.flatMap((tag) =>
+  tag.default === true && "test" in tag && tag.test instanceof RegExp && typeof tag.resolve === "function" ? [{ test: tag.test, resolve: tag.resolve }] : [],
+);
+
+/** First characters a null, bool, int or float may start with: anything else stays a string. */
+const MAY_RESOLVE = /^[-+.~0-9nNtTfF]/;
+
+function plainValue(text: string): unknown {
+  if (text !== "" && !MAY_RESOLVE.test(text)) return text;
+  for (const { test, resolve } of PLAIN_RESOLVERS) {
+    if (!test.test(text)) continue;
+    const value = (resolve as (s: string, onError: (m: string) => void, o: object) => unknown)(text, () => undefined, {});
+    return value instanceof Scalar ? value.value : value; // floats come wrapped (to keep their digits)
+  }
+  return text;
+}
+
+class NotPlain extends Error {}
+
+interface Open {
+  node: YAMLMap | YAMLSeq;
+  /** A mapping's key waiting for its value. */
+  key?: YamlNode;
+  keys?: Set<string>;
+}
+
+/** A document's nodes built from js-yaml events, or undefined when the text needs the full `yaml` parser. */
+export function fastParseDocument(text: string): Document.Parsed | undefined {
+  // A lone `\r` breaks lines for js-yaml but not for the `yaml` package, and js-yaml lets tabs
+  // indent where the `yaml` package (and dbt's PyYAML) refuse: let the latter decide. So too for
+  // explicit `? key` entries, whose missing values the two parsers represent differently.
+  if (/\r(?!\n)|(?:^|\n) *\t|(?:^|[\n[{,]|- )[ \t]*\?(?:\s|$)/.test(text)) return undefined;
+  let events: YamlEvent[];
+  try {
+    events = parseEvents(text, {});
+  } catch {
+    return undefined;
+  }
+  try {
+    return build(text, events);
+  } catch (e) {
+    if (e instanceof NotPlain) return undefined;
+    throw e;
+  }
+}
+
+function build(text: string, events: YamlEvent[]): Document.Parsed {
+  const stack: Open[] = [];
+  let root: YamlNode | null = null;
+  let documents = 0;
+
+  const place = (node: YamlNode) => {
+    const parent = stack[stack.length - 1];
+    if (!parent) {
+      root = node;
+      return;
+    }
+    if (parent.node instanceof YAMLSeq) {
+      if (!node.range) throw new NotPlain(); // `- ` with nothing after it
+      parent.node.items.push(node);
+      return;
+    }
+    if (parent.key === undefined) {
+      // Keys must be scalars seen once (duplicates: the `yaml` package reports them).
+      if (!(node instanceof Scalar) || node.value === null || typeof node.value === "object") throw new NotPlain();
+      const name = String(node.value);
+      if (parent.keys!.has(name)) throw new NotPlain();
+      parent.keys!.add(name);
+      parent.key = node;
+      return;
+    }
+    if (!node.range) {
+      if (parent.node.flow) throw new NotPlain(); // `{a}` / `{a: }`: the `yaml` package keeps no value node
+      // `key:` with nothing after it: a null just after the colon, where the `yaml` package puts it.
+      let at = text.indexOf(":", parent.key.range![1]) + 1;
+      while (text[at] === " " || text[at] === "\t") at++;
+      node.range = [at, at, at];
+    }
+    parent.node.items.push(new Pair(parent.key, node));
+    parent.key = undefined;
+  };
+
+  for (const event of events) {
+    switch (event.type) {
+      case EVENT_ID.DOCUMENT:
+        if (++documents > 1) throw new NotPlain();
+        break;
+      case EVENT_ID.ALIAS:
+        throw new NotPlain();
+      case EVENT_ID.SCALAR: {
+        if (event.anchorStart !== -1 || event.tagStart !== -1) throw new NotPlain();
+        place(scalarNode(text, event));
+        break;
+      }
+      case EVENT_ID.MAPPING:
+      case EVENT_ID.SEQUENCE: {
+        if (event.anchorStart !== -1 || event.tagStart !== -1) throw new NotPlain();
+        const node = event.type === EVENT_ID.MAPPING ? new YAMLMap() : new YAMLSeq();
+        if (event.style === COLLECTION_STYLE.FLOW) node.flow = true;
+        node.range = [event.start, event.start, event.start];
+        place(node);
+        stack.push(event.type === EVENT_ID.MAPPING ? { node, keys: new Set() } : { node });
+        break;
+      }
+      case EVENT_ID.POP: {
+        const open = stack.pop();
+        if (!open) break; // the document's end
+        if (open.key !== undefined) throw new NotPlain();
+        closeCollection(text, open.node);
+        break;
+      }
+    }
+  }
+  if (stack.length > 0) throw new NotPlain();
+  const doc = new Document() as Document.Parsed;
+  doc.contents = root;
+  return doc;
+}
+
+function scalarNode(text: string, event: Extract<YamlEvent, { type: typeof EVENT_ID.SCALAR }>): Scalar {
+  const type = SCALAR_TYPES[event.style] ?? "PLAIN";
+  if (event.valueStart === -1) {
+    const node = new Scalar(null);
+    node.type = "PLAIN";
+    return node;
+  }
+  const raw = getScalarValue(text, event);
+  // An empty block scalar ends a character apart in the two parsers.
+  if (raw === "" && (type === "BLOCK_LITERAL" || type === "BLOCK_FOLDED")) throw new NotPlain();
+  const node = new Scalar(type === "PLAIN" ? plainValue(raw) : raw);
+  node.type = type;
+  let start = event.valueStart;
+  let end = event.valueEnd;
+  if (type === "QUOTE_DOUBLE" || type === "QUOTE_SINGLE") {
+    start -= 1;
+    end += 1;
+  } else if (type === "BLOCK_LITERAL" || type === "BLOCK_FOLDED") {
+    // The `yaml` package starts a block scalar at its `|` / `>` header.
+    const header = text.lastIndexOf(type === "BLOCK_LITERAL" ? "|" : ">", start);
+    if (header >= 0) start = header;
+  }
+  node.range = [start, end, end];
+  return node;
+}
+
+/** A collection ends where its last item ends; a flow collection just after its closing bracket. */
+function closeCollection(text: string, node: YAMLMap | YAMLSeq): void {
+  const range = node.range!;
+  const last = node.items[node.items.length - 1];
+  const lastNode = (last instanceof Pair ? last.value ?? last.key : last) as YamlNode | null;
+  let end = lastNode?.range?.[1] ?? range[0] + 1;
+  if (node.flow) {
+    // Only spaces, line breaks, a trailing comma and comments may stand before the closing bracket.
+    const close = /^(?:[\s,]|#[^\n]*)*/.exec(text.slice(end, end + 200))![0].length + end;
+    if (text[close] !== (node instanceof YAMLMap ? "}" : "]")) throw new NotPlain();
+    end = close + 1;
+  }
+  node.range = [range[0], end, end];
+}

@@ -1,0 +1,158 @@
+/**
+ * The fast YAML path (js-yaml events turned into the `yaml` package's nodes) must give exactly
+ * what the `yaml` package gives — same values, styles and ranges — or step aside for it.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { describe, test } from "node:test";
+import { isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { prng } from "../../bench/prng";
+import { fastParseDocument } from "../../server/src/index/dbt/fastYaml";
+import { parsePropertiesYaml } from "../../server/src/index/dbt/yaml";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+/**
+ * Every node in document order with what the readers use: kind, style, value, flow, ranges. A
+ * block scalar's trailing blank lines fall inside its range in one parser and not the other; the
+ * readers trim them (`contentEnd`), so its end is compared trimmed.
+ */
+function dump(text: string, node: unknown, out: string[] = []): string[] {
+  if (node == null) out.push("none");
+  else if (isScalar(node)) {
+    let end = node.range?.[1] ?? -1;
+    if (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED") while (end > 0 && /\s/.test(text[end - 1])) end--;
+    out.push(`scalar ${node.type} ${typeof node.value} ${String(node.value)} @${node.range?.[0]}-${end}`);
+  }
+  else if (isMap(node) || isSeq(node)) {
+    out.push(`${isMap(node) ? "map" : "seq"} flow=${Boolean(node.flow)} @${node.range?.[0]}${node.flow ? `-${node.range?.[1]}` : ""}`);
+    for (const item of node.items as unknown[]) {
+      if (isMap(node)) {
+        const pair = item as { key: unknown; value: unknown };
+        dump(text, pair.key, out);
+        dump(text, pair.value, out);
+      } else dump(text, item, out);
+    }
+    out.push("end");
+  } else out.push("other");
+  return out;
+}
+
+function yamlPackage(text: string) {
+  return parseDocument(text, { prettyErrors: false, merge: true, logLevel: "silent", uniqueKeys: true });
+}
+
+/** "fallback", or "same" when the fast path answered exactly as the `yaml` package; else what differs. */
+function compare(text: string): string {
+  const fast = fastParseDocument(text);
+  if (!fast) return "fallback";
+  const slow = yamlPackage(text);
+  const problems = [...slow.errors, ...slow.warnings];
+  if (problems.length > 0) return `fast path accepted what the yaml package reports: ${problems[0].message}`;
+  const a = dump(text, fast.contents);
+  const b = dump(text, slow.contents);
+  const at = a.findIndex((line, i) => line !== b[i]);
+  return at === -1 && a.length === b.length ? "same" : `node ${at}: fast ${a[at]} / yaml ${b[at]}`;
+}
+
+function corpus(): [string, string][] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory() && e.name !== "node_modules" && e.name !== "target") walk(full);
+      else if (/\.ya?ml$/.test(e.name)) files.push(full);
+    }
+  };
+  walk(path.join(ROOT, "examples"));
+  walk(path.join(ROOT, "test/fixtures/yaml"));
+  return files.map((f) => [path.relative(ROOT, f), readFileSync(f, "utf8")]);
+}
+
+const EDGE_CASES = [
+  "a: |\n  x\n  y\nb: >-\n  folded\n\n  more\nc: |+ # keep\n  k\n\nd: 1\n",
+  "a:\nb: ~\nc: null\nd: ''\ne: \"\"\n",
+  "a: 1\r\nb:\r\n  - x\r\n  - 'y'\r\n",
+  "---\na: 1\n...\n",
+  "- - a\n  - b\n- c\n",
+  "a: [1, 2, {b: c}]  # trailing\nd: {e: [f]}\n",
+  "key with spaces: v\n'quoted key': w\n\"dq\": x\n",
+  "a: multi\n  line\n  plain\nb: 0o17\nc: 0x1F\nd: 1e3\ne: .inf\nf: -.5\ng: 1_000\nh: +12\ni: 2020-01-01\nj: yes\nk: True\nl: 1.50\n",
+  "# only a comment\n",
+  "",
+  "a: \"esc \\\" \\n \\u00e9\"\nb: 'it''s'\n",
+  "é: ü\nemoji: \"😀\"\n",
+  "a:\n    b: 1\n    c:\n  d: 2\n",
+  "a: [1,\n  2,\n  3,]\n",
+  "a: {}\nb: []\nc: {  }\n",
+  "a:   \n  # comment\n  b: 1\n",
+  "a: x # c\n  # more\nb: y\n",
+];
+
+describe("fast YAML path", () => {
+  test("real-world dbt files and edge cases parse to the same nodes as with the yaml package", () => {
+    const files = corpus();
+    assert.ok(files.length >= 7, "the corpus holds the example project and the fixtures");
+    for (const [name, text] of files) assert.equal(compare(text), "same", name);
+    for (const text of EDGE_CASES) assert.ok(["same", "fallback"].includes(compare(text)), `${JSON.stringify(text)}: ${compare(text)}`);
+    assert.equal(compare(EDGE_CASES[0]), "same", "block scalars take the fast path");
+  });
+
+  test("anchors, aliases, tags, duplicate keys, several documents, tab indentation, lone CR and syntax errors go to the yaml package", () => {
+    for (const text of [
+      "a: &x {b: 1}\nc: *x\n",
+      "base: &b\n  x: 1\nm:\n  <<: *b\n",
+      "a: !!str 1\n",
+      "a: 1\na: 2\n",
+      "a: 1\n---\nb: 2\n",
+      "a:\n\tb: 1\n",
+      "a: 1\rb: 2\n",
+      "a: 'unterminated\n",
+      "a: b: c\n",
+      "- \n- a\n",
+      "a: {b}\n",
+    ]) {
+      assert.equal(fastParseDocument(text), undefined, JSON.stringify(text));
+    }
+    // and the yaml package's diagnostics still come out
+    const dup = parsePropertiesYaml("models:\n  - name: a\n    description: x\n    description: y\n", "/p/m.yml");
+    assert.ok(dup.diagnostics.some((d) => d.code === "duplicate-entry" && d.span.start.line === 3));
+    const broken = parsePropertiesYaml("models:\n  - name: 'a\n", "/p/m.yml");
+    assert.ok(broken.diagnostics.some((d) => d.code === "yaml-syntax" && d.severity === "error"));
+  });
+
+  test("random edits of real files: the fast path either agrees with the yaml package or steps aside", () => {
+    const files = corpus();
+    const random = prng(11);
+    const alphabet = " \n:-#'\"[]{},|>&*!?%@`\ta0é\r";
+    const tally = { same: 0, fallback: 0 };
+    for (let i = 0; i < 4000; i++) {
+      const [name, original] = files[Math.floor(random() * files.length)];
+      let text = original;
+      for (let e = 0, n = 1 + Math.floor(random() * 3); e < n; e++) {
+        const at = Math.floor(random() * text.length);
+        const ch = alphabet[Math.floor(random() * alphabet.length)];
+        const op = random();
+        text = op < 0.33 ? text.slice(0, at) + text.slice(at + 1) : op < 0.66 ? text.slice(0, at) + ch + text.slice(at) : text.slice(0, at) + ch + text.slice(at + 1);
+      }
+      if (random() < 0.2) text = text.slice(0, Math.floor(random() * text.length));
+      const result = compare(text);
+      assert.ok(result === "same" || result === "fallback", `${name} edited: ${result}\n${JSON.stringify(text)}`);
+      tally[result as "same" | "fallback"]++;
+    }
+    assert.ok(tally.same > 1000 && tally.fallback > 100, `both paths exercised: ${JSON.stringify(tally)}`);
+  });
+
+  test("property files read the same through either path", () => {
+    const text = readFileSync(path.join(ROOT, "test/fixtures/yaml/realistic-properties.yml"), "utf8");
+    const fast = parsePropertiesYaml(text, "/p/models/props.yml");
+    // An anchor anywhere sends the whole file to the yaml package; the facts must not change.
+    const slow = parsePropertiesYaml(`${text}\nx-unused: &unused 1\n`, "/p/models/props.yml");
+    assert.ok(fastParseDocument(text), "the file takes the fast path");
+    assert.equal(fastParseDocument(`${text}\nx-unused: &unused 1\n`), undefined, "the anchor sends it to the yaml package");
+    assert.deepEqual(fast, slow);
+    assert.equal(fast.models[0].name, "stg_payments");
+    assert.deepEqual(fast.models[0].constraintDeps?.map((d) => d.args), [["stg_customers"]]);
+  });
+});
