@@ -17,7 +17,15 @@ export interface GeneratedWorkspace {
 }
 
 
-export function generateWorkspace(root: string, models = 5000, tsFiles = 500): GeneratedWorkspace {
+export interface GenerateOptions {
+  /**
+   * Document every other model the way well-kept projects do: a `_models.yml` per folder with a
+   * description, config and four columns with descriptions and tests (about 12 YAML lines per model).
+   */
+  documented?: boolean;
+}
+
+export function generateWorkspace(root: string, models = 5000, tsFiles = 500, options: GenerateOptions = {}): GeneratedWorkspace {
   const random = prng(42);
   const pick = (n: number) => Math.floor(random() * n);
   const w = (rel: string, text: string) => {
@@ -42,6 +50,7 @@ export function generateWorkspace(root: string, models = 5000, tsFiles = 500): G
   w("models/sources.yml", yaml);
   const layers = ["staging", "intermediate", "marts"];
   let props = "version: 2\n\nmodels:\n";
+  const folderProps = new Map<string, string>();
   for (let i = 0; i < models; i++) {
     const layer = layers[Math.min(2, Math.floor((i / models) * 3))];
     const refs = new Set<number>();
@@ -73,10 +82,16 @@ export function generateWorkspace(root: string, models = 5000, tsFiles = 500): G
       "select * from final",
       "",
     ].join("\n");
-    w(`models/${layer}/group_${i % 50}/model_${i}.sql`, text);
-    if (i % 10 === 0) props += `  - name: model_${i}\n    description: "Model ${i} of the ${layer} layer."\n    config:\n      tags: ['documented']\n`;
+    const folder = `models/${layer}/group_${i % 50}`;
+    w(`${folder}/model_${i}.sql`, text);
+    if (options.documented) {
+      if (i % 2 === 0) folderProps.set(folder, (folderProps.get(folder) ?? "version: 2\n\nmodels:\n") + documentedModel(i));
+    } else if (i % 10 === 0) {
+      props += `  - name: model_${i}\n    description: "Model ${i} of the ${layer} layer."\n    config:\n      tags: ['documented']\n`;
+    }
   }
-  w("models/schema.yml", props);
+  if (options.documented) for (const [folder, text] of folderProps) w(`${folder}/_models.yml`, text);
+  else w("models/schema.yml", props);
   for (let f = 0; f < tsFiles; f++) {
     const imports = f > 0 ? `import { asset_${f - 1}_0 } from "./file_${f - 1}";\n` : "";
     const body = [0, 1].map((a) => {
@@ -87,4 +102,11 @@ export function generateWorkspace(root: string, models = 5000, tsFiles = 500): G
   }
   const middle = Math.floor(models / 2);
   return { root, models, tsFiles, sampleModel: path.join(root, `models/${layers[Math.min(2, Math.floor((middle / models) * 3))]}/group_${middle % 50}/model_${middle}.sql`), sampleRefName: `model_${middle}` };
+}
+
+function documentedModel(i: number): string {
+  const columns = ["id", "a", "b", "amount"].map(
+    (c) => `      - name: ${c}\n        description: "The ${c} of the order, as the source system writes it."\n        data_tests:\n          - not_null\n          - unique\n`,
+  );
+  return `  - name: model_${i}\n    description: "Model ${i}: one row per order, with the customer and the amounts."\n    config:\n      tags: ['documented']\n    columns:\n${columns.join("")}`;
 }
