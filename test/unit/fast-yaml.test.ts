@@ -103,6 +103,7 @@ describe("fast YAML path", () => {
     for (const text of [
       "a: &x {b: 1}\nc: *x\n",
       "base: &b\n  x: 1\nm:\n  <<: *b\n",
+      "m:\n  <<: {x: 1}\n  y: 2\n",
       "a: !!str 1\n",
       "a: 1\na: 2\n",
       "a: 1\n---\nb: 2\n",

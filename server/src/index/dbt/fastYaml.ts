@@ -3,8 +3,8 @@
  * `yaml` package on dbt property files) turned into the `yaml` package's nodes, with the same
  * ranges and the same scalar resolution, so every reader works on either.
  *
- * It only takes plain documents: one document, no anchors, aliases or tags, no duplicate or
- * complex keys, no syntax error. For anything else it answers undefined and the caller parses
+ * It only takes plain documents: one document, no anchors, aliases, tags or merge keys, no
+ * duplicate or complex keys, no syntax error. For anything else it answers undefined and the caller parses
  * with the `yaml` package, which recovers from errors and reports them precisely.
  */
 import { EVENT_ID, getScalarValue, parseEvents, SCALAR_STYLE, COLLECTION_STYLE } from "js-yaml";
@@ -89,7 +89,8 @@ function build(text: string, events: YamlEvent[]): Document.Parsed {
       // Keys must be scalars seen once (duplicates: the `yaml` package reports them).
       if (!(node instanceof Scalar) || node.value === null || typeof node.value === "object") throw new NotPlain();
       const name = String(node.value);
-      if (parent.keys!.has(name)) throw new NotPlain();
+      // Merge keys (`<<`) are the `yaml` package's to resolve.
+      if (name === "<<" || parent.keys!.has(name)) throw new NotPlain();
       parent.keys!.add(name);
       parent.key = node;
       return;
