@@ -207,8 +207,11 @@ export interface YamlNodeProps {
    * Foreign-key constraint targets (`constraints: [{type: foreign_key, to: ref('x')}]` on the
    * model, its columns or one of its versions): dbt >= 1.9 makes them the model's parents.
    */
-  constraintDeps?: (YamlRefDep & { onlyVersion?: string })[];
+  constraintDeps?: YamlConstraintDep[];
 }
+
+/** A foreign key's `to:`; `onlyVersion` when it is written under one of the model's `versions`. */
+export type YamlConstraintDep = YamlRefDep & { onlyVersion?: string };
 
 export interface YamlSourceTable {
   name: string;

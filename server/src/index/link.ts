@@ -367,10 +367,7 @@ export class Linker {
       for (const props of facts.snapshots) {
         const relation = props.relation;
         if (!relation || sqlSnapshots.has(props.name)) continue;
-        const args = relation.args.map((value): JinjaExpr => ({ type: "string", value }));
-        const kwargs: RefCall["kwargs"] = relation.version !== undefined ? { v: { type: "string", value: relation.version } } : {};
-        const refs: RefCall[] = relation.call === "ref" ? [{ args, kwargs, span: relation.span, nameSpan: relation.span }] : [];
-        const sources: SourceCall[] = relation.call === "source" ? [{ args, kwargs: {}, span: relation.span, sourceSpan: relation.span, tableSpan: relation.span }] : [];
+        const { refs, sources } = yamlDepCalls(relation);
         const before = this.pending.length;
         this.addDbtNode(p, "dbt_snapshot", props.name, file, props.nameSpan, { refs, sources, macroCalls: [] }, { file, props }, "snapshots");
         for (const node of this.pending.slice(before)) node.alsoAt = [];
@@ -659,7 +656,7 @@ export class Linker {
     }
     for (const v of node.facts.varCalls ?? []) this.linkVarCall(node.id, p, file, v);
     const constraints = this.constraintDeps(node);
-    for (const dep of constraints?.deps ?? []) this.linkYamlDep(node.id, p, constraints!.file, dep);
+    if (constraints) for (const dep of constraints.deps) this.linkYamlDep(node.id, p, constraints.file, dep);
   }
 
   /**
@@ -812,13 +809,9 @@ export class Linker {
 
   /** A `ref(...)` / `source(...)` written in a YAML file (exposures, foreign keys) made `to`'s parent. */
   private linkYamlDep(to: string, p: ProjectFiles, file: string, dep: YamlRefDep): void {
-    const args = dep.args.map((value): JinjaExpr => ({ type: "string", value }));
-    if (dep.call === "ref") {
-      const kwargs: RefCall["kwargs"] = dep.version !== undefined ? { v: { type: "string", value: dep.version } } : {};
-      this.linkRef(to, p, file, { args, kwargs, span: dep.span, nameSpan: dep.span }, "yaml");
-    } else {
-      this.linkSource(to, p, file, { args, kwargs: {}, span: dep.span, sourceSpan: dep.span, tableSpan: dep.span }, "yaml");
-    }
+    const { refs, sources } = yamlDepCalls(dep);
+    for (const ref of refs) this.linkRef(to, p, file, ref, "yaml");
+    for (const source of sources) this.linkSource(to, p, file, source, "yaml");
   }
 
   /** The foreign-key targets of a model's YAML constraints (see `YamlNodeProps.constraintDeps`). */
@@ -931,6 +924,14 @@ function tsSignature(facts: TsFacts): string {
   const exports = facts.exports.map((e) => `${e.exported}:${e.local}:${e.from ?? ""}`);
   const assets = facts.assets.map((a) => `${a.key?.join("/")}:${a.localName ?? ""}:${a.exportName ?? ""}`);
   return `${exports.join("|")}#${assets.join("|")}`;
+}
+
+/** A `ref(...)` / `source(...)` read from YAML, as the calls the SQL scanner would have found. */
+function yamlDepCalls(dep: YamlRefDep): { refs: RefCall[]; sources: SourceCall[] } {
+  const args = dep.args.map((value): JinjaExpr => ({ type: "string", value }));
+  if (dep.call === "source") return { refs: [], sources: [{ args, kwargs: {}, span: dep.span, sourceSpan: dep.span, tableSpan: dep.span }] };
+  const kwargs: RefCall["kwargs"] = dep.version !== undefined ? { v: { type: "string", value: dep.version } } : {};
+  return { refs: [{ args, kwargs, span: dep.span, nameSpan: dep.span }], sources: [] };
 }
 
 /** The deepest folder holding all `files` (so that their names relative to it tell them apart). */

@@ -4,8 +4,8 @@
  * ranges and the same scalar resolution, so every reader works on either.
  *
  * It only takes plain documents: one document, no anchors, aliases, tags or merge keys, no
- * duplicate or complex keys, no syntax error. For anything else it answers undefined and the caller parses
- * with the `yaml` package, which recovers from errors and reports them precisely.
+ * duplicate or complex keys, no syntax error. For anything else it answers undefined and the
+ * caller parses with the `yaml` package, which recovers from errors and reports them precisely.
  */
 import { EVENT_ID, getScalarValue, parseEvents, SCALAR_STYLE, COLLECTION_STYLE } from "js-yaml";
 import type { Event as YamlEvent } from "js-yaml";
@@ -46,7 +46,8 @@ interface Open {
   node: YAMLMap | YAMLSeq;
   /** A mapping's key waiting for its value. */
   key?: YamlNode;
-  keys?: Set<string>;
+  /** The keys a mapping has seen. */
+  keys: Set<string>;
 }
 
 /** A document's nodes built from js-yaml events, or undefined when the text needs the full `yaml` parser. */
@@ -90,8 +91,8 @@ function build(text: string, events: YamlEvent[]): Document.Parsed {
       if (!(node instanceof Scalar) || node.value === null || typeof node.value === "object") throw new NotPlain();
       const name = String(node.value);
       // Merge keys (`<<`) are the `yaml` package's to resolve.
-      if (name === "<<" || parent.keys!.has(name)) throw new NotPlain();
-      parent.keys!.add(name);
+      if (name === "<<" || parent.keys.has(name)) throw new NotPlain();
+      parent.keys.add(name);
       parent.key = node;
       return;
     }
@@ -125,7 +126,7 @@ function build(text: string, events: YamlEvent[]): Document.Parsed {
         if (event.style === COLLECTION_STYLE.FLOW) node.flow = true;
         node.range = [event.start, event.start, event.start];
         place(node);
-        stack.push(event.type === EVENT_ID.MAPPING ? { node, keys: new Set() } : { node });
+        stack.push({ node, keys: new Set() });
         break;
       }
       case EVENT_ID.POP: {

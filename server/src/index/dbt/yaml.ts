@@ -11,6 +11,7 @@ import type { Document, Node as YamlNode, Scalar, YAMLMap } from "yaml";
 import type { IndexDiagnostic, Pos, Severity, Span } from "../../protocol/types";
 import { fastParseDocument } from "./fastYaml";
 import type {
+  YamlConstraintDep,
   YamlExposure,
   YamlFacts,
   YamlNodeProps,
@@ -587,7 +588,7 @@ function addConstraintDeps(y: YamlFile, props: YamlNodeProps, entries: Map<strin
         addDiag(y, toNode, "warning", "yaml-shape", `Cannot read foreign key \`to: ${to}\`: expected \`ref('model')\` or \`source('src', 'table')\`.`);
         continue;
       }
-      const dep: YamlRefDep & { onlyVersion?: string } = { ...call, span: valueSpan(y, toNode) };
+      const dep: YamlConstraintDep = { ...call, span: valueSpan(y, toNode) };
       if (onlyVersion !== undefined) dep.onlyVersion = onlyVersion;
       (props.constraintDeps ??= []).push(dep);
     }
