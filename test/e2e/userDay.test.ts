@@ -229,7 +229,7 @@ describe("a user's day in a real VS Code (code-server + packaged .vsix)", { time
       // For the picture, a moment with some assets done, unless the run is quicker than that.
       const midRun = wb.notification(/step \d+\/\d+ · [1-7]\/8 assets/).first();
       const finished = wb.notification(/Tributary: materialized/).first();
-      await midRun.or(finished).waitFor({ timeout: 60_000 });
+      await midRun.or(finished).first().waitFor({ timeout: 60_000 });
       // (Scenario 7 takes it again with the lineage panel showing the progress too, when it catches the run midway.)
       if (await midRun.isVisible()) await shot("run-progress");
       const done = await waitForRunEnd(/Tributary: materialized \d+ assets/);
@@ -381,7 +381,8 @@ describe("a user's day in a real VS Code (code-server + packaged .vsix)", { time
       await roomForLineage(true);
       await wb.notification(/Tributary: run failed/).first().locator(".monaco-button", { hasText: "Re-execute Failed" }).click();
       const midRun = wb.notification(/re-execute failed.*step \d+\/\d+ · [1-3]\/4 assets/).first();
-      await midRun.or(wb.notification(/Tributary: materialized/).first()).waitFor({ timeout: 60_000 });
+      // Both toasts can be up at once (the run may end before the first poll): wait for either, not both.
+      await midRun.or(wb.notification(/Tributary: materialized/).first()).first().waitFor({ timeout: 60_000 });
       if (await midRun.isVisible()) await shot("run-progress");
       await waitForRunEnd(new RegExp(`Tributary: materialized ${expected.length} assets`));
       await roomForLineage(false);
