@@ -8,7 +8,7 @@ import * as vscode from "vscode";
 import { AssetsAtRequest, GraphRequest, NeighbourhoodRequest, PlanRequest, SelectRequest, StatusesRequest } from "../../server/src/protocol/requests";
 import type { GraphData } from "../../server/src/protocol/types";
 import { isPanelMessage, type HostMessage, type MaterializeMode, type PanelMessage, type StatusMap } from "../../server/src/protocol/webview";
-import { panelHtml } from "../../webview/src/html";
+import { panelHtml } from "./panelHtml";
 import type { TributaryClient } from "./client";
 
 export interface PanelActions {

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { graphJson, sortedDiagnostics } from "./cli/graphJson";
 import { parse as parseYaml } from "yaml";
 import { CliError, history, materialize, planFor, printPlan, show, status } from "./cli/runCommands";
-import { daemonCommand, jobRunCommand, jobsCommand } from "./jobs/cli";
+import { daemonCommand, jobRunCommand, jobsCommand } from "./cli/jobsCommands";
 import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
 import type { Engine } from "./run/runner";
 import { formatKey } from "./graph/keys";

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import ELK from "elkjs/lib/elk.bundled.js";
 import { isHostMessage, isPanelMessage } from "../../server/src/protocol/webview";
 import { fromElk, pack, toElk, unpack } from "../../webview/src/elkGraph";
-import { contentSecurityPolicy, panelHtml } from "../../webview/src/html";
+import { contentSecurityPolicy, panelHtml } from "../../extension/src/panelHtml";
 import { shapeHash } from "../../webview/src/layout";
 import { GraphModel } from "../../webview/src/model";
 import { buildView, groupAssets, toLayoutInput } from "../../webview/src/overview";

@@ -1,7 +1,7 @@
 /**
  * Boot of the lineage panel (the webview's script): wire VS Code's API, restore the saved state,
  * post `ready`, then act on the extension's messages. The page provides `<div id="app">` and the
- * layout worker's URL in `<body data-layout-worker="...">` (see html.ts).
+ * layout worker's URL in `<body data-layout-worker="...">` (see extension/src/panelHtml.ts).
  */
 import { isHostMessage } from "../../server/src/protocol/webview";
 import { Panel } from "./app";

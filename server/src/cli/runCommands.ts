@@ -1,6 +1,6 @@
 /**
  * `tributary plan | materialize | status | history | show`: the planner and runner from a terminal
- * (`jobs` and `daemon` live in `../jobs/cli.ts`).
+ * (`jobs` and `daemon` live in `./jobsCommands.ts`).
  * Human output by default (progress per step, a final table); `--json` for machines.
  */
 import { describeSelectionError, selectAssets } from "../graph/selection";

@@ -1,7 +1,7 @@
 import type { Hover } from "vscode-languageserver";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { Pos } from "../protocol/types";
-import { jobHover } from "../jobs/jobs";
+import { jobHover } from "./jobs";
 import { assetAt, assetLink, kindLabel, occurrenceAt, relativeTo } from "./lookup";
 
 /** What the run history knows about an asset, shown in hovers and code lenses. */

@@ -1,6 +1,6 @@
 import type { CodeLens } from "vscode-languageserver";
 import type { WorkspaceIndex } from "../index/workspace";
-import { jobLenses } from "../jobs/jobs";
+import { jobLenses } from "./jobs";
 import type { StatusProvider } from "./hover";
 
 /**

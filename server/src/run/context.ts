@@ -9,7 +9,8 @@ import { findProfilesFile, readProfiles } from "../index/dbt/profiles";
 import type { ProjectFiles } from "../index/link";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { AssetNode } from "../protocol/types";
-import { relationName, type EmbeddedNode, type EmbeddedTarget, type RelationResolver } from "./embedded/engine";
+import { relationName, type EmbeddedTarget } from "./embedded/engine";
+import type { EmbeddedNode, RelationResolver } from "./embedded/nodes";
 
 export interface ProjectTarget extends EmbeddedTarget {
   /** Where the target came from, for messages. */

@@ -31,7 +31,7 @@
  */
 import type { DbtRelation } from "./relation";
 import { quoteIdent } from "./relation";
-import { UnsupportedFeatureError } from "./render";
+import { UnsupportedFeatureError } from "./errors";
 import type { ColumnInfo, RelationType, Warehouse } from "./warehouse";
 
 export interface MaterializeResult {

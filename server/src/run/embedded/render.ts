@@ -28,7 +28,8 @@ import type nunjucks from "nunjucks";
 import YAML from "yaml";
 import { AgateTable } from "./agate";
 import { CROSS_DB_MACROS } from "./crossdb";
-import type { EmbeddedNode, RelationResolver } from "./engine";
+import type { EmbeddedNode, RelationResolver } from "./nodes";
+import { DBT_ENGINE_HINT, EmbeddedRenderError, UnsupportedFeatureError } from "./errors";
 import { JinjaPreprocessError, compileTemplate, createJinjaEnvironment, macroNames, preprocess, withDbtJinja } from "./jinja";
 import { PyDateTime, arg, datetimeModule, isKwargs, isPlainObject, makeTuple, pyDatetimeFromDate, pyRepr, pyStr, pytzModule, reModule, splitArgs } from "./python";
 import { DbtRelation, defaultAliasName, defaultDatabaseName, defaultSchemaName, quoteIdent } from "./relation";
@@ -38,33 +39,6 @@ import type { ColumnInfo, RelationType, Row } from "./warehouse";
 
 /** A dbt compilation error raised by the project itself (missing var, unknown ref, raise_compiler_error). */
 export class DbtCompilationError extends Error {}
-
-/** Something the embedded engine does not implement. */
-export class UnsupportedFeatureError extends Error {
-  constructor(
-    readonly construct: string,
-    detail: string,
-  ) {
-    super(detail);
-  }
-}
-
-/** A render failure, already described for the user (file, line, construct, hint). */
-export class EmbeddedRenderError extends Error {
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly line: number | undefined,
-    readonly construct: string | undefined,
-    /** True when the dbt engine would probably succeed (unsupported construct, not a user error). */
-    readonly unsupported: boolean,
-    /** Set when the node could not render because this upstream failed in the step (skip it). */
-    readonly failedUpstream?: string,
-  ) {
-    super(message);
-    this.name = "EmbeddedRenderError";
-  }
-}
 
 class ReturnSignal {
   constructor(readonly value: unknown) {}
@@ -87,8 +61,6 @@ class NeedData extends Error {
 export type DataNeed =
   | { kind: "query"; sql: string }
   | { kind: "columns"; schema: string; identifier: string };
-
-export const DBT_ENGINE_HINT = "Run this model with the dbt engine instead (--engine dbt).";
 
 // ---------------------------------------------------------------- options and results
 

@@ -2,17 +2,17 @@
  * `tributary jobs`, `tributary jobs run NAME` and `tributary daemon`: jobs from a terminal.
  * Human output by default, `--json` for machines.
  */
-import { cancelOnSignals, chooseEngine, CliError, printPlan } from "../cli/runCommands";
+import { cancelOnSignals, chooseEngine, CliError, printPlan } from "./runCommands";
 import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { Engine, RunEvent, RunSummary } from "../run/runner";
 import { formatDuration, relativeTime } from "../run/status";
-import type { DaemonEvent } from "./daemon";
-import { listJobs } from "./list";
-import { DaemonLockedError, runningDaemon } from "./lock";
-import { JobError, runJob } from "./run";
-import { formatInZone, isoInZone, relativeFuture } from "./schedule";
-import { createWorkspaceDaemon } from "./workspaceDaemon";
+import type { DaemonEvent } from "../jobs/daemon";
+import { listJobs } from "../jobs/list";
+import { DaemonLockedError, runningDaemon } from "../jobs/lock";
+import { JobError, runJob } from "../jobs/run";
+import { formatInZone, isoInZone, relativeFuture } from "../jobs/schedule";
+import { createWorkspaceDaemon } from "../jobs/workspaceDaemon";
 
 /** `tributary jobs [--json]`. */
 export function jobsCommand(index: WorkspaceIndex, root: string, json: boolean): void {
