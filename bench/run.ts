@@ -5,9 +5,10 @@
  *                      200 trivial models
  *   exampleColdMs      `tributary materialize +forecast_vs_actual` on the example as a fresh process
  *   exampleWarmMs      the same run inside a warm process (index loaded, modules compiled)
+ *   cancelMs           SIGINT to `tributary materialize` while a TS asset runs, until the process has exited
  */
-import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import { WorkspaceIndex } from "../server/src/index/workspace";
@@ -101,17 +102,48 @@ async function exampleWarm(): Promise<number> {
   }
 }
 
+/** A run is cancelled while a TS asset sleeps: time from SIGINT to the runner's exit. */
+async function cancelLatency(): Promise<number> {
+  const samples: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    const dir = copyExample();
+    try {
+      const file = path.join(dir, "assets/forecast.ts");
+      writeFileSync(file, readFileSync(file, "utf8").replace("const model = train(fct_orders);", "const model = train(fct_orders);\n    await new Promise((r) => setTimeout(r, 30000));"));
+      const child = spawn(process.execPath, [CLI, "materialize", "+forecast_vs_actual", "--json"], { cwd: dir, stdio: ["ignore", "pipe", "ignore"] });
+      let output = "";
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (d: Buffer) => {
+          output += d.toString();
+          if (/"type":"asset_start"[^\n]*"assetId":"order_forecast_model"/.test(output)) resolve();
+        });
+        child.on("exit", () => reject(new Error(`the run ended before the TS asset started: ${output}`)));
+      });
+      const t = performance.now();
+      const exited = new Promise((resolve) => child.on("exit", resolve));
+      child.kill("SIGINT");
+      await exited;
+      samples.push(performance.now() - t);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return median(samples);
+}
+
 async function main(): Promise<void> {
   const plan = await benchPlan();
   const perModelOverheadMs = await perModelOverhead();
   const exampleColdMs = exampleCold();
   const exampleWarmMs = await exampleWarm();
+  const cancelMs = await cancelLatency();
   console.log(
     JSON.stringify({
       planMs10k: plan.planMs10k,
       perModelOverheadMs: round(perModelOverheadMs),
       exampleColdMs: Math.round(exampleColdMs),
       exampleWarmMs: Math.round(exampleWarmMs),
+      cancelMs: Math.round(cancelMs),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map(round), node: process.version },
     }),
   );

@@ -1,5 +1,5 @@
 /**
- * A data engineer's day in a real VS Code (issue 5): code-server with the packaged .vsix installed,
+ * A data engineer's day in a real VS Code: code-server with the packaged .vsix installed,
  * on a fresh copy of examples/jaffle-forecast, driven through Chromium like a user — the explorer,
  * hovers, go to definition, context menus, the lineage webview, Problems, notifications — while
  * the extension's language server and runner do the real work (DuckDB file, run history).

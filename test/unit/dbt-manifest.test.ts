@@ -135,7 +135,8 @@ for (const [what, text] of [
   });
 }
 
-void test("a large manifest (tens of MB) is parsed quickly", () => {
+// Its parse time is `npm run bench -- manifest` (manifestParseMs).
+void test("a large manifest (tens of MB, 20,000 models) is parsed whole", () => {
   const nodes: Record<string, unknown> = {};
   const parentMap: Record<string, string[]> = {};
   const filler = "x".repeat(1500);
@@ -149,10 +150,7 @@ void test("a large manifest (tens of MB) is parsed quickly", () => {
   }
   const text = JSON.stringify({ metadata: {}, nodes, sources: {}, exposures: {}, parent_map: parentMap });
   assert.ok(text.length > 30_000_000);
-  const t0 = performance.now();
   const f = parseManifest(text, FILE);
-  const ms = performance.now() - t0;
   assert.equal(Object.keys(f.nodes).length, 20000);
   assert.deepEqual(f.parents["model.big.m19999"], ["model.big.m19998"]);
-  assert.ok(ms < 3000, `took ${ms} ms`);
 });

@@ -1,5 +1,5 @@
 /**
- * The schedule daemon (issue 6): runs each job with a schedule at its due times. One class for
+ * The schedule daemon: runs each job with a schedule at its due times. One class for
  * the CLI's `tributary daemon` and for VS Code's "run schedules while the workspace is open"; the
  * clock and the runner are injected, so tests drive it with a fake clock and a fake runner, and
  * the faces plug in the real runner (`runJob` with the trigger `schedule:<job>`).

@@ -1,5 +1,5 @@
 /**
- * Job schedules (DESIGN.md §2, issue 6): validation and next-run computation for the `schedule`
+ * Job schedules (DESIGN.md §2): validation and next-run computation for the `schedule`
  * and `timezone` of `job({...})`.
  *
  * Accepted schedules:

@@ -1,5 +1,5 @@
 /**
- * The end-to-end scenarios of test/e2e (issue 5), in VS Code desktop through the extension API:
+ * The end-to-end scenarios of test/e2e, in VS Code desktop through the extension API:
  * hovers and definitions through `vscode.executeHoverProvider` / `vscode.executeDefinitionProvider`,
  * runs through the extension's own commands, Problems through `vscode.languages.getDiagnostics`, and
  * the run history and DuckDB file read back from disk. What only a screen shows (the webview's

@@ -64,7 +64,7 @@
  * - `run_query` / `statement`: each distinct query runs once per node render (a data-changing
  *   query issued twice with the same text runs once).
  *
- * Overhead (everything but DuckDB's own time), measured by test/runner/embedded-perf.test.ts on
+ * Overhead (everything but DuckDB's own time), measured by `npm run bench -- run` (perModelOverheadMs) on
  * a chain of 200 models each calling a project macro: about 1 ms per model.
  */
 import { randomUUID } from "node:crypto";
