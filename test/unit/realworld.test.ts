@@ -583,4 +583,20 @@ models:
     assert.deepEqual(upstream(ws, "orders"), ["customers", "erp/stores", "products"]);
     assert.equal(problems(ws).filter((p) => p.startsWith("unknown-ref")).length, 1);
   });
+  test("a loop over a list of dicts: both source() arguments come from the same item (spellbook's config_sources)", () => {
+    const ws = index({
+      "dbt_project.yml": PROJECT,
+      "models/src.yml": "version: 2\nsources:\n  - name: market_v1\n    tables: [{name: Market_evt_Bought}]\n  - name: market_v2\n    tables: [{name: AAMarket_evt_Bought}]\n",
+      "models/trades.sql": `{% set config_sources = [
+    {'version': '1', 'contract': 'Market'},
+    {'version': '2', 'contract': 'AAMarket'},
+] %}
+{% for src in config_sources %}
+select * from {{ source('market_v' ~ src["version"], src["contract"] ~ '_evt_Bought') }}
+{% if not loop.last %}union all{% endif %}
+{% endfor %}`,
+    });
+    assert.deepEqual(upstream(ws, "trades"), ["market_v1/Market_evt_Bought", "market_v2/AAMarket_evt_Bought"]);
+    assert.deepEqual(problems(ws), []);
+  });
 });

@@ -377,8 +377,10 @@ function readProperties(y: YamlFile, facts: YamlFacts): void {
         break; // unknown keys are ignored, as dbt mostly does
     }
   }
-  warnDuplicates(y, facts.sources, "source");
-  for (const s of facts.sources) warnDuplicates(y, s.tables, `table of source \`${s.name}\``);
+  // dbt accepts one source in several entries (each with its own tables): only a table twice is a duplicate.
+  const bySource = new Map<string, { name: string; nameSpan: Span }[]>();
+  for (const s of facts.sources) bySource.set(s.name, [...(bySource.get(s.name) ?? []), ...s.tables]);
+  for (const [name, tables] of bySource) warnDuplicates(y, tables, `table of source \`${name}\``);
   warnDuplicates(y, facts.models, "model");
   warnDuplicates(y, facts.seeds, "seed");
   warnDuplicates(y, facts.snapshots, "snapshot");
