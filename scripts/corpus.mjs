@@ -59,6 +59,18 @@ function extract(repo, commit, dest) {
   return { files: blobs.length - missing, missing };
 }
 
+/**
+ * Fivetran's docs workflow edits the integration tests' dbt_project.yml before `dbt docs generate`:
+ * lines marked `# @docs-include` are uncommented, lines marked `# @docs-ignore` commented out. The
+ * committed manifest comes from that file, so the index reads the same one.
+ */
+function toggleDocsVars(file) {
+  const text = readFileSync(file, "utf8")
+    .replace(/^([ \t]*)# ([^#\n]*)(# [^\n]*@docs-include[^\n]*)$/gm, "$1$2$3")
+    .replace(/^([ \t]*)([^#\s][^#\n]*)(# [^\n]*@docs-ignore[^\n]*)$/gm, "$1# $2$3");
+  writeFileSync(file, text);
+}
+
 let failed = 0;
 for (const project of corpus.projects) {
   if (only.length && !only.includes(project.name)) continue;
@@ -67,6 +79,7 @@ for (const project of corpus.projects) {
     rmSync(dest, { recursive: true, force: true });
     const { files, missing } = extract(project.repo, project.commit, dest);
     for (const pkg of project.packages ?? []) extract(pkg.repo, pkg.commit, path.join(dest, project.packagesDir, pkg.name));
+    if (project.docsToggle) toggleDocsVars(path.join(dest, project.docsToggle));
     const manifestOut = path.join(out, `${project.name}.manifest.json`);
     rmSync(manifestOut, { force: true });
     if (project.manifest) renameSync(path.join(dest, project.manifest), manifestOut);
