@@ -599,4 +599,19 @@ select * from {{ source('market_v' ~ src["version"], src["contract"] ~ '_evt_Bou
     assert.deepEqual(upstream(ws, "trades"), ["market_v1/Market_evt_Bought", "market_v2/AAMarket_evt_Bought"]);
     assert.deepEqual(problems(ws), []);
   });
+  test("what sits under `{% if execute %}` is no parent, as dbt parses with execute false (a query for a start date)", () => {
+    const ws = index({
+      "dbt_project.yml": PROJECT,
+      "models/src.yml": "version: 2\nsources:\n  - name: crm\n    tables: [{name: ticket}]\n",
+      "models/tickets.sql": "select 1",
+      "models/spine.sql": `{% if execute %}
+{% set first_date_query %}select min(created) from {{ source('crm', 'ticket') }}{% endset %}
+{% set first_date = run_query(first_date_query).columns[0][0] %}
+{% else %}{% set first_date = "2016-01-01" %}{% endif %}
+select * from {{ ref('tickets') }}
+{% if not execute %}-- {{ ref('tickets') }}{% endif %}`,
+    });
+    assert.deepEqual(upstream(ws, "spine"), ["tickets"]);
+    assert.deepEqual(problems(ws), []);
+  });
 });

@@ -455,7 +455,7 @@ function pythonTruthy(value: unknown): boolean {
 /**
  * Whether a condition holds, when that can be known statically (Python truthiness of literals and
  * vars, `not` / `and` / `or`, bound macro parameters). `undefined` when it depends on anything
- * else (`target`, `execute`, `is_incremental()`, comparisons, ...).
+ * else (`target`, `is_incremental()`, comparisons, ...). `execute` is false, as when dbt parses.
  */
 export function jinjaTruth(expr: JinjaExpr, vars: Record<string, unknown>, bind?: JinjaBindings, depth = 0): boolean | undefined {
   if (depth > 8) return undefined;
@@ -1322,6 +1322,8 @@ class Scanner {
       return word === "and" ? andExpr(items) : orExpr(items);
     }
     if (tKind[s] === T_NAME && this.tokText(s) === "not") return notExpr(this.cond(s + 1, e));
+    // dbt parses with `execute` false: what sits under `{% if execute %}` is no dependency in its DAG.
+    if (e === s + 1 && tKind[s] === T_NAME && this.tokText(s) === "execute") return { type: "bool", value: false };
     const helper = this.enabledVarsHelper(s, e);
     if (helper) return helper;
     let depth = 0;
