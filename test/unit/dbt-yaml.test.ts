@@ -281,13 +281,14 @@ void test("source table without a name is skipped with a warning, others kept", 
   assert.deepEqual(f.diagnostics[0].span, sp(3, 8, 3, 21));
 });
 
-void test("duplicate sources, tables, models inside one file -> duplicate-entry warnings at the second name", () => {
+void test("duplicate tables (across entries of one source), models inside one file -> duplicate-entry warnings at the second name", () => {
   const text = `sources:
   - name: s
     tables:
       - name: t
       - name: t
   - name: s
+    tables: [{name: u}, {name: t}]
 models:
   - name: m
   - name: m
@@ -298,8 +299,15 @@ models:
   assert.ok(dup.every((d) => d.severity === "warning"));
   assert.deepEqual(
     dup.map((d) => d.span).sort((a, b) => a.start.line - b.start.line),
-    [sp(4, 14, 4, 15), sp(5, 10, 5, 11), sp(8, 10, 8, 11)],
+    [sp(4, 14, 4, 15), sp(6, 31, 6, 32), sp(9, 10, 9, 11)],
   );
+});
+
+void test("one source in several entries of a file, each with its own tables, is what dbt accepts: no warning", () => {
+  const text = "sources:\n  - name: s\n    tables: [{name: a}]\n  - name: s\n    tables: [{name: b}]\n";
+  const f = parsePropertiesYaml(text, FILE);
+  assert.deepEqual(f.diagnostics, []);
+  assert.deepEqual(f.sources.flatMap((x) => x.tables.map((t) => `${x.name}.${t.name}`)), ["s.a", "s.b"]);
 });
 
 void test("malformed YAML: yaml-syntax error at the parser's position, and what can still be read", () => {

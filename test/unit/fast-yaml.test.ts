@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
 import { prng } from "../../bench/prng";
 import { fastParseDocument } from "../../server/src/index/dbt/fastYaml";
 import { parsePropertiesYaml } from "../../server/src/index/dbt/yaml";
@@ -19,7 +19,10 @@ const ROOT = path.resolve(__dirname, "../..");
  * readers trim them (`contentEnd`), so its end is compared trimmed.
  */
 function dump(text: string, node: unknown, out: string[] = []): string[] {
+  const anchor = (node as { anchor?: string } | null)?.anchor;
+  if (anchor) out.push(`anchor ${anchor}`);
   if (node == null) out.push("none");
+  else if (isAlias(node)) out.push(`alias ${node.source} @${node.range?.[0]}-${node.range?.[1]}`);
   else if (isScalar(node)) {
     let end = node.range?.[1] ?? -1;
     if (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED") while (end > 0 && /\s/.test(text[end - 1])) end--;
@@ -90,6 +93,14 @@ const EDGE_CASES = [
   "a: x # c\n  # more\nb: y\n",
 ];
 
+/** Anchors and aliases as large projects write them (shared column lists, repeated tests). */
+const ANCHORED = [
+  "a: &x {b: 1}\nc: *x\n",
+  "cols:\n  - &id\n    name: id\n    tests: [unique]\n  - &ts name: ts\nagain:\n  - *id   # same column\n  - *ts\n",
+  "a: &q 'quoted'\nb: [*q, &n 1, *n]\nc: &s\n  - x\nd: *s\n",
+  "a: &x 1\nb: &x 2\nc: *x\n",
+];
+
 describe("fast YAML path", () => {
   test("real-world dbt files and edge cases parse to the same nodes as with the yaml package", () => {
     const files = corpus();
@@ -97,11 +108,13 @@ describe("fast YAML path", () => {
     for (const [name, text] of files) assert.equal(compare(text), "same", name);
     for (const text of EDGE_CASES) assert.ok(["same", "fallback"].includes(compare(text)), `${JSON.stringify(text)}: ${compare(text)}`);
     assert.equal(compare(EDGE_CASES[0]), "same", "block scalars take the fast path");
+    for (const text of ANCHORED) assert.equal(compare(text), "same", JSON.stringify(text));
   });
 
-  test("anchors, aliases, tags, duplicate keys, several documents, tab indentation, lone CR and syntax errors go to the yaml package", () => {
+  test("merge keys, aliases without their anchor, anchored empty values, tags, duplicate keys, several documents, tab indentation, lone CR and syntax errors go to the yaml package", () => {
     for (const text of [
-      "a: &x {b: 1}\nc: *x\n",
+      "a: *x\nb: &x 1\n",
+      "a: &x\nb: 1\n",
       "base: &b\n  x: 1\nm:\n  <<: *b\n",
       "m:\n  <<: {x: 1}\n  y: 2\n",
       "a: !!str 1\n",
@@ -148,10 +161,10 @@ describe("fast YAML path", () => {
   test("property files read the same through either path", () => {
     const text = readFileSync(path.join(ROOT, "test/fixtures/yaml/realistic-properties.yml"), "utf8");
     const fast = parsePropertiesYaml(text, "/p/models/props.yml");
-    // An anchor anywhere sends the whole file to the yaml package; the facts must not change.
-    const slow = parsePropertiesYaml(`${text}\nx-unused: &unused 1\n`, "/p/models/props.yml");
+    // A merge key anywhere sends the whole file to the yaml package; the facts must not change.
+    const slow = parsePropertiesYaml(`${text}\nx-unused: &unused {a: 1}\nx-merged: {<<: *unused}\n`, "/p/models/props.yml");
     assert.ok(fastParseDocument(text), "the file takes the fast path");
-    assert.equal(fastParseDocument(`${text}\nx-unused: &unused 1\n`), undefined, "the anchor sends it to the yaml package");
+    assert.equal(fastParseDocument(`${text}\nx-unused: &unused {a: 1}\nx-merged: {<<: *unused}\n`), undefined, "the merge key sends it to the yaml package");
     assert.deepEqual(fast, slow);
     assert.equal(fast.models[0].name, "stg_payments");
     assert.deepEqual(fast.models[0].constraintDeps?.map((d) => d.args), [["stg_customers"]]);

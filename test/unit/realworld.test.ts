@@ -583,4 +583,35 @@ models:
     assert.deepEqual(upstream(ws, "orders"), ["customers", "erp/stores", "products"]);
     assert.equal(problems(ws).filter((p) => p.startsWith("unknown-ref")).length, 1);
   });
+  test("a loop over a list of dicts: both source() arguments come from the same item (spellbook's config_sources)", () => {
+    const ws = index({
+      "dbt_project.yml": PROJECT,
+      "models/src.yml": "version: 2\nsources:\n  - name: market_v1\n    tables: [{name: Market_evt_Bought}]\n  - name: market_v2\n    tables: [{name: AAMarket_evt_Bought}]\n",
+      "models/trades.sql": `{% set config_sources = [
+    {'version': '1', 'contract': 'Market'},
+    {'version': '2', 'contract': 'AAMarket'},
+] %}
+{% for src in config_sources %}
+select * from {{ source('market_v' ~ src["version"], src["contract"] ~ '_evt_Bought') }}
+{% if not loop.last %}union all{% endif %}
+{% endfor %}`,
+    });
+    assert.deepEqual(upstream(ws, "trades"), ["market_v1/Market_evt_Bought", "market_v2/AAMarket_evt_Bought"]);
+    assert.deepEqual(problems(ws), []);
+  });
+  test("what sits under `{% if execute %}` is no parent, as dbt parses with execute false (a query for a start date)", () => {
+    const ws = index({
+      "dbt_project.yml": PROJECT,
+      "models/src.yml": "version: 2\nsources:\n  - name: crm\n    tables: [{name: ticket}]\n",
+      "models/tickets.sql": "select 1",
+      "models/spine.sql": `{% if execute %}
+{% set first_date_query %}select min(created) from {{ source('crm', 'ticket') }}{% endset %}
+{% set first_date = run_query(first_date_query).columns[0][0] %}
+{% else %}{% set first_date = "2016-01-01" %}{% endif %}
+select * from {{ ref('tickets') }}
+{% if not execute %}-- {{ ref('tickets') }}{% endif %}`,
+    });
+    assert.deepEqual(upstream(ws, "spine"), ["tickets"]);
+    assert.deepEqual(problems(ws), []);
+  });
 });

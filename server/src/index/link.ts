@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { AssetGraph, findCycles } from "../graph/graph";
 import { keyId, toKey } from "../graph/keys";
 import type { AssetEdge, AssetKind, AssetNode, EdgeOrigin, FileSpan, IndexDiagnostic, Severity, Span } from "../protocol/types";
-import { evalEnabled, jinjaTruth, literalValue, resolveJinjaValues, scanSql, substituteParams, usesParams, usesVars } from "./dbt/jinja";
+import { evalEnabled, jinjaTruth, literalValue, resolveJinjaTuples, resolveJinjaValues, scanSql, substituteParams, usesParams, usesVars } from "./dbt/jinja";
 import type { JinjaBindings } from "./dbt/jinja";
 import { resolveNodeConfig } from "./dbt/project";
 import type {
@@ -755,42 +755,39 @@ export class Linker {
     const vars = p.project.vars;
     if (call.when && jinjaTruth(call.when, vars) === false) return;
     const [sourceExpr, tableExpr] = call.args;
-    const sourceNames = sourceExpr && resolveJinjaValues(sourceExpr, vars);
-    const tableNames = tableExpr && resolveJinjaValues(tableExpr, vars);
+    const pairs = sourceExpr && tableExpr ? resolveJinjaTuples([sourceExpr, tableExpr], vars) : undefined;
     if (!viaSpan) {
       this.occur(file, { span: call.sourceSpan, target: undefined, role: "reference", from: to, completes: "source" });
     }
-    if (!sourceNames || !tableNames) {
+    if (!pairs) {
       if (!viaSpan) {
         this.report(file, call.span, "info", "dynamic-source", `Dynamic source(${call.args.map(exprText).join(", ")}): not in the static graph.`, p);
       }
       return;
     }
     let first = true;
-    for (const sourceName of sourceNames) {
-      for (const tableName of tableNames) {
-        const target = this.sources.get(`${sourceName}\u0000${tableName}`);
-        if (!viaSpan && first) {
-          first = false;
-          this.occur(file, { span: call.tableSpan, target, role: "reference", from: to, completes: "source_table", sourceName });
-          // The source-name argument points at the same asset for hover and definition.
-          const list = this.occurrences.get(file)!;
-          const sourceOccurrence = list[list.length - 2];
-          sourceOccurrence.target = target;
-        }
-        if (target) {
-          this.edge(target, to, origin, { file, span: viaSpan ?? call.tableSpan });
-          continue;
-        }
-        if (viaSpan) continue;
-        const tables = this.sourceNames.get(sourceName);
-        if (!tables) {
-          const hint = didYouMean(sourceName, [...this.sourceNames.keys()]);
-          this.report(file, call.sourceSpan, "error", "unknown-source", `Unknown source '${sourceName}'.${hint}`, p);
-        } else {
-          const hint = didYouMean(tableName, tables);
-          this.report(file, call.tableSpan, "error", "unknown-source", `Source '${sourceName}' has no table '${tableName}'.${hint}`, p);
-        }
+    for (const [sourceName, tableName] of pairs) {
+      const target = this.sources.get(`${sourceName}\u0000${tableName}`);
+      if (!viaSpan && first) {
+        first = false;
+        this.occur(file, { span: call.tableSpan, target, role: "reference", from: to, completes: "source_table", sourceName });
+        // The source-name argument points at the same asset for hover and definition.
+        const list = this.occurrences.get(file)!;
+        const sourceOccurrence = list[list.length - 2];
+        sourceOccurrence.target = target;
+      }
+      if (target) {
+        this.edge(target, to, origin, { file, span: viaSpan ?? call.tableSpan });
+        continue;
+      }
+      if (viaSpan) continue;
+      const tables = this.sourceNames.get(sourceName);
+      if (!tables) {
+        const hint = didYouMean(sourceName, [...this.sourceNames.keys()]);
+        this.report(file, call.sourceSpan, "error", "unknown-source", `Unknown source '${sourceName}'.${hint}`, p);
+      } else {
+        const hint = didYouMean(tableName, tables);
+        this.report(file, call.tableSpan, "error", "unknown-source", `Source '${sourceName}' has no table '${tableName}'.${hint}`, p);
       }
     }
   }

@@ -67,6 +67,11 @@ export class WorkspaceIndex {
   private linker: Linker | undefined;
   private readonly isIncluded: (file: string) => boolean;
   private readonly resolveModule = makeRelativeResolver((p) => fs.existsSync(p));
+  /**
+   * Facts parsed during one load, by file: projects that share folders (`model-paths: ["models",
+   * "../../sources"]` in every project of a repository) parse each shared file once.
+   */
+  private shared: Map<string, { text: string; facts: SqlFacts | YamlFacts }> | undefined;
 
   constructor(private readonly options: WorkspaceOptions) {
     this.isIncluded = makeFilter(options);
@@ -86,6 +91,7 @@ export class WorkspaceIndex {
     this.projectDiagnostics.clear();
     const projectFiles: string[] = [];
     const tsFiles: string[] = [];
+    this.shared = new Map();
     for (const root of this.options.roots) walk(root, (file) => {
       const base = path.basename(file);
       if (base === "dbt_project.yml") projectFiles.push(file);
@@ -96,6 +102,7 @@ export class WorkspaceIndex {
     for (const file of projectFiles) this.loadProject(file, false, false);
     for (const state of [...this.projects.values()]) if (!state.files.isPackage) this.loadPackages(state.files.project);
     this.applyRootVars();
+    this.shared = undefined;
     for (const file of tsFiles) this.readTs(file);
     this.linked = undefined;
   }
@@ -331,13 +338,16 @@ export class WorkspaceIndex {
       files.seeds.add(file);
       return;
     }
+    const cached = this.shared?.get(file);
     if (/\.ya?ml$/.test(file)) {
-      const facts: YamlFacts = parsePropertiesYaml(text, file);
+      const facts = cached?.text === text ? (cached.facts as YamlFacts) : parsePropertiesYaml(text, file);
+      this.shared?.set(file, { text, facts });
       files.yaml.set(file, facts);
       this.fileDiagnostics.set(file, facts.diagnostics);
       return;
     }
-    const facts: SqlFacts = file.endsWith(".py") ? scanPythonModel(text, file) : scanSql(text, file);
+    const facts = cached?.text === text ? (cached.facts as SqlFacts) : file.endsWith(".py") ? scanPythonModel(text, file) : scanSql(text, file);
+    this.shared?.set(file, { text, facts });
     this.fileDiagnostics.set(file, facts.diagnostics);
     if (role === "model") files.models.set(file, facts);
     else if (role === "snapshot") files.snapshots.set(file, facts);

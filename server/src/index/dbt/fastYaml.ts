@@ -3,13 +3,14 @@
  * `yaml` package on dbt property files) turned into the `yaml` package's nodes, with the same
  * ranges and the same scalar resolution, so every reader works on either.
  *
- * It only takes plain documents: one document, no anchors, aliases, tags or merge keys, no
- * duplicate or complex keys, no syntax error. For anything else it answers undefined and the
+ * It only takes plain documents: one document, no tags or merge keys, no duplicate or complex
+ * keys, no syntax error. Anchors and aliases are kept as the `yaml` package keeps them (an
+ * `anchor` on the node, an `Alias` node), which large projects use by the thousand. For anything else it answers undefined and the
  * caller parses with the `yaml` package, which recovers from errors and reports them precisely.
  */
 import { EVENT_ID, getScalarValue, parseEvents, SCALAR_STYLE, COLLECTION_STYLE } from "js-yaml";
 import type { Event as YamlEvent } from "js-yaml";
-import { Document, Pair, Scalar, Schema, YAMLMap, YAMLSeq } from "yaml";
+import { Alias, Document, Pair, Scalar, Schema, YAMLMap, YAMLSeq } from "yaml";
 import type { Node as YamlNode } from "yaml";
 
 type ScalarType = Scalar["type"];
@@ -74,6 +75,7 @@ function build(text: string, events: YamlEvent[]): Document.Parsed {
   const stack: Open[] = [];
   let root: YamlNode | null = null;
   let documents = 0;
+  const anchors = new Set<string>();
 
   const place = (node: YamlNode) => {
     const parent = stack[stack.length - 1];
@@ -112,17 +114,35 @@ function build(text: string, events: YamlEvent[]): Document.Parsed {
       case EVENT_ID.DOCUMENT:
         if (++documents > 1) throw new NotPlain();
         break;
-      case EVENT_ID.ALIAS:
-        throw new NotPlain();
+      case EVENT_ID.ALIAS: {
+        const source = text.slice(event.anchorStart, event.anchorEnd);
+        // An alias before (or without) its anchor: the `yaml` package reports it.
+        if (!anchors.has(source)) throw new NotPlain();
+        const node = new Alias(source);
+        node.range = [event.anchorStart - 1, event.anchorEnd, event.anchorEnd];
+        place(node);
+        break;
+      }
       case EVENT_ID.SCALAR: {
-        if (event.anchorStart !== -1 || event.tagStart !== -1) throw new NotPlain();
-        place(scalarNode(text, event));
+        if (event.tagStart !== -1) throw new NotPlain();
+        const node = scalarNode(text, event);
+        if (event.anchorStart !== -1) {
+          // An anchored empty value: where the `yaml` package puts its null is not worth matching.
+          if (event.valueStart === -1) throw new NotPlain();
+          node.anchor = text.slice(event.anchorStart, event.anchorEnd);
+          anchors.add(node.anchor);
+        }
+        place(node);
         break;
       }
       case EVENT_ID.MAPPING:
       case EVENT_ID.SEQUENCE: {
-        if (event.anchorStart !== -1 || event.tagStart !== -1) throw new NotPlain();
+        if (event.tagStart !== -1) throw new NotPlain();
         const node = event.type === EVENT_ID.MAPPING ? new YAMLMap() : new YAMLSeq();
+        if (event.anchorStart !== -1) {
+          node.anchor = text.slice(event.anchorStart, event.anchorEnd);
+          anchors.add(node.anchor);
+        }
         if (event.style === COLLECTION_STYLE.FLOW) node.flow = true;
         node.range = [event.start, event.start, event.start];
         place(node);
@@ -173,6 +193,9 @@ function scalarNode(text: string, event: Extract<YamlEvent, { type: typeof EVENT
 /** A collection ends where its last item ends; a flow collection just after its closing bracket. */
 function closeCollection(text: string, node: YAMLMap | YAMLSeq): void {
   const range = node.range!;
+  // `- &a name: x` anchors the first key; js-yaml starts the mapping at the `&`, the `yaml` package at the key.
+  const first = node.items[0];
+  if (!node.flow && first instanceof Pair && (first.key as Scalar).anchor) range[0] = (first.key as Scalar).range![0];
   const last = node.items[node.items.length - 1];
   const lastNode = (last instanceof Pair ? last.value ?? last.key : last) as YamlNode | null;
   let end = lastNode?.range?.[1] ?? range[0] + 1;

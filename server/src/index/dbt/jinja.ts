@@ -317,6 +317,112 @@ export function resolveJinjaValues(expr: JinjaExpr, vars: Record<string, unknown
   }
 }
 
+/**
+ * The values of several arguments of one call, as tuples. Arguments reading the same loop variable
+ * take it from the same item: `source('p_v' ~ s['version'], s['contract'])` in
+ * `{% for s in [{'version': '1', 'contract': 'A'}, ...] %}` names (p_v1, A), ..., never (p_v1, B).
+ * Undefined when any argument cannot be known.
+ */
+export function resolveJinjaTuples(args: JinjaExpr[], vars: Record<string, unknown>, bind?: JinjaBindings, depth = 0): string[][] | undefined {
+  if (depth > 4) return undefined;
+  const loops = args.map((a) => loopsIn(a));
+  const shared = [...loops[0] ?? []].find(([key]) => loops.slice(1).some((l) => l.has(key)));
+  if (!shared) {
+    let acc: string[][] = [[]];
+    for (const arg of args) {
+      const values = resolveJinjaValues(arg, vars, bind);
+      if (!values) return undefined;
+      acc = acc.flatMap((tuple) => values.map((v) => [...tuple, v]));
+      if (acc.length > MAX_VALUES) return undefined;
+    }
+    return acc;
+  }
+  const [key, loop] = shared;
+  const items = listItems(loop.of, vars, bind);
+  if (!items) return undefined;
+  const out: string[][] = [];
+  const seen = new Set<string>();
+  for (const item of items) {
+    const tuples = resolveJinjaTuples(args.map((a) => replaceLoop(a, key, item)), vars, bind, depth + 1);
+    if (!tuples) return undefined;
+    for (const t of tuples) {
+      const id = t.join("\u0000");
+      if (!seen.has(id)) {
+        seen.add(id);
+        out.push(t);
+      }
+    }
+    if (out.length > MAX_VALUES) return undefined;
+  }
+  return out;
+}
+
+type EachExpr = Extract<JinjaExpr, { type: "each" }>;
+
+/** The loop variables an expression reads, by identity (variable name and list). */
+function loopsIn(expr: JinjaExpr, out = new Map<string, EachExpr>()): Map<string, EachExpr> {
+  forEachChild(expr, (child) => loopsIn(child, out));
+  if (expr.type === "each") out.set(`${expr.text}\u0000${JSON.stringify(expr.of)}`, expr);
+  return out;
+}
+
+function forEachChild(expr: JinjaExpr, visit: (child: JinjaExpr) => void): void {
+  switch (expr.type) {
+    case "list":
+    case "and":
+    case "or":
+      expr.items.forEach(visit);
+      break;
+    case "dict":
+      Object.values(expr.entries).forEach(visit);
+      break;
+    case "var":
+      visit(expr.name);
+      if (expr.fallback) visit(expr.fallback);
+      break;
+    case "concat":
+      expr.parts.forEach(visit);
+      break;
+    case "not":
+    case "index":
+      visit(expr.of);
+      break;
+    case "compare":
+      visit(expr.left);
+      visit(expr.right);
+      break;
+    default:
+  }
+}
+
+/** `expr` with one loop variable replaced by one of its items. */
+function replaceLoop(expr: JinjaExpr, key: string, item: JinjaExpr): JinjaExpr {
+  const r = (e: JinjaExpr) => replaceLoop(e, key, item);
+  switch (expr.type) {
+    case "each":
+      return `${expr.text}\u0000${JSON.stringify(expr.of)}` === key ? item : expr;
+    case "list":
+      return { type: "list", items: expr.items.map(r) };
+    case "and":
+    case "or":
+      return { type: expr.type, items: expr.items.map(r) };
+    case "dict":
+      return { type: "dict", entries: Object.fromEntries(Object.entries(expr.entries).map(([k, v]) => [k, r(v)])) };
+    case "var":
+      return expr.fallback ? { type: "var", name: r(expr.name), fallback: r(expr.fallback) } : { type: "var", name: r(expr.name) };
+    case "concat":
+      return { type: "concat", parts: expr.parts.map(r) };
+    case "not":
+      return { type: "not", of: r(expr.of) };
+    case "index":
+      return { type: "index", of: r(expr.of), key: expr.key };
+    case "compare":
+      return { type: "compare", op: expr.op, left: r(expr.left), right: r(expr.right) };
+    default:
+      return expr;
+  }
+}
+
 /** The plain value of a literal, a var or a bound parameter; undefined when unknown. */
 function plainValue(expr: JinjaExpr, vars: Record<string, unknown>, bind?: JinjaBindings, depth = 0): unknown {
   if (depth > 8) return undefined;
@@ -349,7 +455,7 @@ function pythonTruthy(value: unknown): boolean {
 /**
  * Whether a condition holds, when that can be known statically (Python truthiness of literals and
  * vars, `not` / `and` / `or`, bound macro parameters). `undefined` when it depends on anything
- * else (`target`, `execute`, `is_incremental()`, comparisons, ...).
+ * else (`target`, `is_incremental()`, comparisons, ...). `execute` is false, as when dbt parses.
  */
 export function jinjaTruth(expr: JinjaExpr, vars: Record<string, unknown>, bind?: JinjaBindings, depth = 0): boolean | undefined {
   if (depth > 8) return undefined;
@@ -1216,6 +1322,8 @@ class Scanner {
       return word === "and" ? andExpr(items) : orExpr(items);
     }
     if (tKind[s] === T_NAME && this.tokText(s) === "not") return notExpr(this.cond(s + 1, e));
+    // dbt parses with `execute` false: what sits under `{% if execute %}` is no dependency in its DAG.
+    if (e === s + 1 && tKind[s] === T_NAME && this.tokText(s) === "execute") return { type: "bool", value: false };
     const helper = this.enabledVarsHelper(s, e);
     if (helper) return helper;
     let depth = 0;

@@ -6,7 +6,7 @@
  * readers in this folder (dbt_project.yml, profiles.yml): parsing with dbt-like options, syntax
  * diagnostics, alias / merge-key resolution, spans.
  */
-import { isAlias, isMap, isNode, isScalar, isSeq, parseDocument } from "yaml";
+import { isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit } from "yaml";
 import type { Document, Node as YamlNode, Scalar, YAMLMap } from "yaml";
 import type { IndexDiagnostic, Pos, Severity, Span } from "../../protocol/types";
 import { fastParseDocument } from "./fastYaml";
@@ -178,15 +178,35 @@ export function addDiag(y: YamlFile, at: YamlNode | Span | null | undefined, sev
   y.diagnostics.push({ file: y.file, span, severity, code, message });
 }
 
+/**
+ * The anchored and alias nodes of a document in document order, collected once: the `yaml`
+ * package's `Alias.resolve` walks the whole document for every alias, which made files with
+ * hundreds of aliases quadratic (seconds on a large project).
+ */
+const anchorsByDoc = new WeakMap<Document.Parsed, YamlNode[]>();
+
+function anchoredNodes(doc: Document.Parsed): YamlNode[] {
+  let nodes = anchorsByDoc.get(doc);
+  if (!nodes) {
+    const found: YamlNode[] = [];
+    visit(doc, { Node: (_key, node) => {
+      if (isAlias(node) || (node as { anchor?: string }).anchor) found.push(node);
+    } });
+    nodes = found;
+    anchorsByDoc.set(doc, nodes);
+  }
+  return nodes;
+}
+
 /** Follows aliases (`*anchor`); undefined for an alias whose anchor is unknown (with a diagnostic). */
 export function deref(y: YamlFile, node: unknown): YamlNode | undefined {
   let n = node;
   for (let i = 0; i < 32 && isAlias(n); i++) {
-    let target: unknown;
-    try {
-      target = n.resolve(y.doc);
-    } catch {
-      target = undefined;
+    // As YAML (and `Alias.resolve`): the last node anchored with this name before the alias.
+    let target: YamlNode | undefined;
+    for (const candidate of anchoredNodes(y.doc)) {
+      if (candidate === n) break;
+      if ((candidate as { anchor?: string }).anchor === n.source) target = candidate;
     }
     if (target === undefined) {
       addDiag(y, n, "error", "yaml-syntax", `Unknown alias \`*${n.source}\`.`);
@@ -357,8 +377,10 @@ function readProperties(y: YamlFile, facts: YamlFacts): void {
         break; // unknown keys are ignored, as dbt mostly does
     }
   }
-  warnDuplicates(y, facts.sources, "source");
-  for (const s of facts.sources) warnDuplicates(y, s.tables, `table of source \`${s.name}\``);
+  // dbt accepts one source in several entries (each with its own tables): only a table twice is a duplicate.
+  const bySource = new Map<string, { name: string; nameSpan: Span }[]>();
+  for (const s of facts.sources) bySource.set(s.name, [...(bySource.get(s.name) ?? []), ...s.tables]);
+  for (const [name, tables] of bySource) warnDuplicates(y, tables, `table of source \`${name}\``);
   warnDuplicates(y, facts.models, "model");
   warnDuplicates(y, facts.seeds, "seed");
   warnDuplicates(y, facts.snapshots, "snapshot");
