@@ -9,6 +9,8 @@ import { daemonCommand, jobRunCommand, jobsCommand } from "./cli/jobsCommands";
 import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
 import type { Engine } from "./run/runner";
 import { formatKey } from "./graph/keys";
+import { AssetFailedError, runAssetCommand } from "./cli/runAsset";
+import { exportDagsterCommand } from "./cli/exportDagster";
 
 const program = new Command();
 program.name("tributary").description("One lineage graph across dbt and TypeScript assets; materialize any asset with its upstreams.").version("0.1.0");
@@ -164,6 +166,30 @@ program
     await show(index, root, key, options.limit, options.json === true);
   });
 
+program
+  .command("run-asset")
+  .description("materialize exactly one TS asset, reading its upstreams (the entry a Dagster Pipes client calls)")
+  .argument("[key]", "asset key, e.g. forecasting/predicted_orders (default: the asset Dagster asked for)")
+  .option("--json", "print one JSON event per line")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action(async (key: string | undefined, options: { json?: boolean; dir: string }) => {
+    const { index, root } = openWorkspace(options.dir);
+    process.exitCode = await runAssetCommand(index, root, key, { json: options.json });
+  });
+
+program
+  .command("export")
+  .description("write the workspace as another orchestrator's definitions")
+  .command("dagster")
+  .description("write a Dagster code location: dbt assets, TS assets through Dagster Pipes, jobs and schedules")
+  .option("--out <dir>", "output folder, relative to the workspace", "dagster")
+  .option("--check", "write nothing; exit 1 when the folder differs from a fresh export (for CI)")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action((options: { out: string; check?: boolean; dir: string }) => {
+    const { index, root } = openWorkspace(options.dir);
+    process.exitCode = exportDagsterCommand(index, root, { out: options.out, check: options.check === true });
+  });
+
 interface RunFlags {
   engine?: Engine;
   vars?: string;
@@ -197,5 +223,5 @@ function printDiagnostics(diagnostics: { file: string; line: number; column: num
 program.parseAsync(process.argv).catch((error: unknown) => {
   const expected = error instanceof CliError || (error instanceof Error && error.name === "WarehouseLockedError");
   console.error(error instanceof Error ? (expected ? error.message : error.stack ?? error.message) : String(error));
-  process.exitCode = 2;
+  process.exitCode = error instanceof AssetFailedError ? 1 : 2;
 });

@@ -41,6 +41,18 @@ export interface AssetContext {
   warehouse: Warehouse;
   /** Attaches figures (row counts, metrics, ...) to this materialization. */
   metadata(values: Record<string, unknown>): void;
+  /** Set when Dagster launched the asset through Pipes (`tributary run-asset`): what its context said. */
+  dagster?: DagsterRunContext;
+}
+
+/** The Dagster Pipes context of a run launched by Dagster. */
+export interface DagsterRunContext {
+  runId: string;
+  jobName: string | null;
+  partitionKey: string | null;
+  retryNumber: number;
+  /** The `extras` the Dagster asset passed to its Pipes client. */
+  extras: Record<string, unknown>;
 }
 
 export interface AssetOptions {
@@ -246,3 +258,16 @@ function describe(x: unknown): string {
   if (Array.isArray(x)) return "an array";
   return typeof x;
 }
+
+// ---------------------------------------------------------------- Dagster Pipes
+
+export {
+  DagsterPipesError,
+  decodePipesParam,
+  encodePipesParam,
+  isDagsterPipesProcess,
+  openDagsterPipes,
+  PipesSession,
+  type PipesContextData,
+  type PipesMessage,
+} from "./pipes";

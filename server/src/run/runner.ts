@@ -15,7 +15,7 @@ import { runEmbeddedStep } from "./embedded/engine";
 import { Warehouse } from "./embedded/warehouse";
 import { acquireWarehouseLock, HistoryStore, newRunId, type WarehouseLock } from "./history";
 import { codeVersion } from "./status";
-import type { InputSpec } from "./ts/protocol";
+import type { InputSpec, TsStepRequest } from "./ts/protocol";
 import { precompile } from "./ts/transpile";
 import { runTsStep } from "./ts/tsStep";
 
@@ -48,6 +48,8 @@ export interface RunOptions {
   onEvent?(event: RunEvent): void;
   /** Node executable for TS steps. */
   nodePath?: string;
+  /** When Dagster launched the run through Pipes: given to TS assets as `ctx.dagster`. */
+  dagster?: TsStepRequest["dagster"];
 }
 
 export interface RunSummary {
@@ -242,6 +244,7 @@ class StepExecutor {
           warehousePath: this.ctx.targetForAsset(assetId).path,
           storageDir: this.ctx.storageDir,
           cacheDir,
+          dagster: this.options.dagster,
         },
         { signal: this.options.signal, nodePath: this.options.nodePath, onLog: (level, message) => this.logLine(step, [], level, message) },
       );

@@ -45,6 +45,7 @@ async function run(request: TsStepRequest): Promise<void> {
     log: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
     warehouse: lazyWarehouse,
     metadata: (values: Record<string, unknown>) => Object.assign(metadata, values),
+    dagster: request.dagster,
   };
   const started = performance.now();
   try {

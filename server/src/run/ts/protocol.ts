@@ -23,6 +23,8 @@ export interface TsStepRequest {
   storageDir: string;
   /** Transpiled modules (see transpile.ts). */
   cacheDir: string;
+  /** When Dagster launched the run through Pipes: passed to the asset as `ctx.dagster`. */
+  dagster?: { runId: string; jobName: string | null; partitionKey: string | null; retryNumber: number; extras: Record<string, unknown> };
 }
 
 export type TsStepMessage =
