@@ -89,7 +89,9 @@ async function run(index: WorkspaceIndex, root: string, keyText: string | undefi
 }
 
 /** A failed asset: the CLI prints the message and exits 1 (Pipes got it in `closed`). */
-export class AssetFailedError extends CliError {}
+export class AssetFailedError extends CliError {
+  override name = "AssetFailedError";
+}
 
 /** KEY (`a/b`), else the single asset key of the Pipes context; it must be a TS asset in scope of the context. */
 function resolveAsset(index: WorkspaceIndex, keyText: string | undefined, session: PipesSession | undefined): string {

@@ -64,7 +64,7 @@ async function run(request: TsStepRequest): Promise<void> {
     else if (request.output.io === "table") stored = await storeTable(await openWarehouse(), needRelation(request.output.relation, request.key), value, path.join(request.storageDir, ".scratch"));
     else stored = await customManager(runtime, request.output.io).store(request.key, value, ctx);
     Object.assign(metadata, stored?.metadata ?? {});
-    await send({ type: "done", rows: stored?.rows, metadata, ms: performance.now() - started });
+    await send({ type: "done", rows: stored?.rows, metadata: plainMetadata(metadata), ms: performance.now() - started });
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     await send({ type: "error", message: e.message, stack: e.stack });
@@ -81,6 +81,11 @@ function findAsset(module: Record<string, unknown>, request: TsStepRequest, runt
     if (runtime.isAssetDefinition(value) && (value as AssetLike).key.join("/") === wanted) return value as AssetLike;
   }
   throw new Error(`${path.basename(request.file)} does not export the asset '${wanted}'${request.exportName ? ` (looked for the export '${request.exportName}')` : ""}.`);
+}
+
+/** Metadata as JSON can carry it over IPC and into the history: bigints (DuckDB counts) become numbers when exact, else strings. */
+function plainMetadata(values: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(values, (_key, v: unknown) => (typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v))) as Record<string, unknown>;
 }
 
 function needRelation(relation: Relation | undefined, key: string[]): Relation {
