@@ -6,14 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CLI, runCli } from "../helpers/cli";
+import { PYTHON } from "../helpers/python";
 import { copyExample } from "../helpers/workspace";
 
-export const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 const HARNESS = path.join(__dirname, "fixtures", "pipes_harness.py");
 
 interface PipesMessage {

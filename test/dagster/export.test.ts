@@ -1,0 +1,187 @@
+/**
+ * `tributary export dagster`: the generated code location compiles with Debian's python3, and its
+ * structure, read back with Python's own parser (fixtures/inspect_definitions.py), has the graph's
+ * keys, deps, job selections and schedules; the export is deterministic and `--check` catches drift.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { runCli } from "../helpers/cli";
+import { copyExample } from "../helpers/workspace";
+import { PYTHON } from "../helpers/python";
+
+const INSPECT = path.join(__dirname, "fixtures", "inspect_definitions.py");
+
+interface Structure {
+  dbt_keys: Record<string, string[]>;
+  dbt_groups: Record<string, string>;
+  assets: { function: string; key: string[]; deps: string[][]; group: string | null; kinds: string[]; checks: unknown[]; runs: string }[];
+  external: { key: string[]; deps: string[][] }[];
+  jobs: { var: string; name: string; selection: string }[];
+  schedules: { name: string; job: string; cron: string; timezone: string | null }[];
+  definitions: { assets: string[]; jobs: string[]; schedules: string[]; resources: string[] };
+  dbt_assets: { function: string; translator: string }[];
+  fallback_keys: Record<string, string[]>;
+}
+
+function python(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(PYTHON, args, { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function inspect(root: string): Structure {
+  const r = python([INSPECT, path.join(root, "dagster", "tributary_dagster", "definitions.py")]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Structure;
+}
+
+function graphKeys(root: string): { key: string[]; kind: string; upstream: string[][] }[] {
+  const r = runCli(root, ["graph", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { assets: { key: string[]; kind: string; upstream: string[][] }[] }).assets;
+}
+
+const sortKeys = (keys: string[][]) => keys.map((k) => k.join("/")).sort();
+
+describe("tributary export dagster (the example)", () => {
+  let ws: { root: string; dispose: () => void };
+  let structure: Structure;
+  before(() => {
+    ws = copyExample();
+    const r = runCli(ws.root, ["export", "dagster"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /wrote a Dagster code location to dagster: pyproject\.toml, tributary_dagster\/__init__\.py, tributary_dagster\/definitions\.py/);
+    structure = inspect(ws.root);
+  });
+  after(() => ws.dispose());
+
+  test("every Python file compiles with python3 -m py_compile", () => {
+    for (const file of ["tributary_dagster/__init__.py", "tributary_dagster/definitions.py"]) {
+      const r = python(["-m", "py_compile", path.join(ws.root, "dagster", file)]);
+      assert.equal(r.code, 0, `${file}: ${r.stderr}`);
+    }
+  });
+
+  test("pyproject names dagster, dagster-dbt and the profile's adapter, and points dagster dev at the module", () => {
+    const r = python(["-c", "import json,sys,tomllib; print(json.dumps(tomllib.load(open(sys.argv[1],'rb'))))", path.join(ws.root, "dagster", "pyproject.toml")]);
+    assert.equal(r.code, 0, r.stderr);
+    const toml = JSON.parse(r.stdout) as { project: { dependencies: string[] }; tool: { dagster: { module_name: string; code_location_name: string } } };
+    assert.deepEqual(toml.project.dependencies, ["dagster>=1.10", "dagster-dbt>=0.26", "dbt-duckdb"]);
+    assert.deepEqual(toml.tool.dagster, { module_name: "tributary_dagster.definitions", code_location_name: "jaffle_forecast" });
+  });
+
+  test("round trip: the export's keys are the strings of `tributary graph --json`, for every asset", () => {
+    const graph = graphKeys(ws.root);
+    const exported = [...Object.values(structure.dbt_keys), ...structure.assets.map((a) => a.key), ...structure.external.map((e) => e.key)];
+    assert.deepEqual([...new Set(sortKeys(exported))], sortKeys(graph.map((a) => a.key)));
+    assert.equal(structure.dbt_keys["model.jaffle_forecast.fct_orders"].join("/"), "fct_orders");
+    assert.equal(structure.dbt_keys["seed.jaffle_forecast.raw_orders"].join("/"), "raw_orders");
+    // The dbt source the TS asset produces maps to the TS asset's key: one node in Dagster too.
+    assert.deepEqual(structure.dbt_keys["source.jaffle_forecast.forecasting.predicted_orders"], ["forecasting", "predicted_orders"]);
+    assert.deepEqual(structure.dbt_groups, { "model.jaffle_forecast.customers": "finance", "model.jaffle_forecast.fct_orders": "finance" });
+  });
+
+  test("each TS asset has its key, deps and group, the typescript kind, and runs run-asset through Pipes", () => {
+    const graph = graphKeys(ws.root);
+    const ts = graph.filter((a) => a.kind === "ts_asset");
+    assert.deepEqual(sortKeys(structure.assets.map((a) => a.key)), sortKeys(ts.map((a) => a.key)));
+    for (const asset of structure.assets) {
+      const node = ts.find((a) => a.key.join("/") === asset.key.join("/"))!;
+      assert.deepEqual(sortKeys(asset.deps), sortKeys(node.upstream), asset.key.join("/"));
+      assert.deepEqual(asset.kinds, ["typescript"]);
+      assert.equal(asset.group, "forecasting");
+      assert.equal(asset.runs, `yield from run_ts_asset(context, pipes_subprocess_client, '${asset.key.join("/")}')`);
+    }
+    assert.deepEqual(structure.dbt_assets, [{ function: "jaffle_forecast_dbt_assets", translator: "TributaryDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))" }]);
+    const text = readFileSync(path.join(ws.root, "dagster", "tributary_dagster", "definitions.py"), "utf8");
+    assert.match(text, /command=\[NODE, TRIBUTARY_CLI, "run-asset", key, "--dir", str\(WORKSPACE\)\]/);
+    assert.match(text, /^# from dagster_k8s import PipesK8sClient$/m, "the Kubernetes alternative is there, commented");
+  });
+
+  test("the job keeps its selection in Dagster's syntax and its schedule; Definitions wires everything", () => {
+    assert.deepEqual(structure.jobs, [{ var: "forecast_job", name: "forecast_job", selection: '+key:"order_forecast_model"' }]);
+    assert.deepEqual(structure.schedules, [{ name: "forecast_job_schedule", job: "forecast_job", cron: "0 0 * * *", timezone: null }]);
+    assert.deepEqual(structure.definitions, {
+      assets: ["jaffle_forecast_dbt_assets", "forecasting__predicted_orders", "order_forecast_model"],
+      jobs: ["forecast_job"],
+      schedules: ["forecast_job_schedule"],
+      resources: ["dbt", "pipes_subprocess_client"],
+    });
+  });
+
+  test("the translator's fallback rules (for nodes added after the export) are Tributary's key rules", () => {
+    assert.deepEqual(structure.fallback_keys, {
+      plain: ["plain"],
+      versioned: ["m", "v2"],
+      source: ["raw", "orders"],
+      tributary_meta: ["marts", "x"],
+      dagster_meta: ["warehouse", "y"],
+    });
+  });
+});
+
+describe("tributary export dagster: changes, --check, overrides and refusals", () => {
+  let ws: { root: string; dispose: () => void };
+  before(() => (ws = copyExample()));
+  after(() => ws.dispose());
+
+  test("the same workspace exports to the same bytes; --check fails after a change and passes after re-export", () => {
+    assert.equal(runCli(ws.root, ["export", "dagster"]).code, 0);
+    const file = path.join(ws.root, "dagster", "tributary_dagster", "definitions.py");
+    const first = readFileSync(file, "utf8");
+    assert.equal(runCli(ws.root, ["export", "dagster"]).code, 0);
+    assert.equal(readFileSync(file, "utf8"), first);
+    const ok = runCli(ws.root, ["export", "dagster", "--check"]);
+    assert.equal(ok.code, 0, ok.stderr);
+
+    const assetFile = path.join(ws.root, "assets", "forecast.ts");
+    writeFileSync(assetFile, readFileSync(assetFile, "utf8").replace('schedule: "@daily",', 'schedule: "30 6 * * 1-5",\n  timezone: "Europe/Berlin",'));
+    const stale = runCli(ws.root, ["export", "dagster", "--check"]);
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /The Dagster export is out of date; run 'tributary export dagster'/);
+    assert.match(stale.stderr, /differs: dagster\/tributary_dagster\/definitions\.py/);
+    assert.equal(readFileSync(file, "utf8"), first, "--check writes nothing");
+
+    assert.equal(runCli(ws.root, ["export", "dagster"]).code, 0);
+    assert.equal(runCli(ws.root, ["export", "dagster", "--check"]).code, 0);
+    const schedules = inspect(ws.root).schedules;
+    assert.deepEqual(schedules, [{ name: "forecast_job_schedule", job: "forecast_job", cron: "30 6 * * 1-5", timezone: "Europe/Berlin" }]);
+  });
+
+  test("meta.tributary.key and meta.dagster.asset_key in dbt YAML become the export's keys, as in the graph", () => {
+    const schema = path.join(ws.root, "models", "marts", "schema.yml");
+    writeFileSync(
+      schema,
+      readFileSync(schema, "utf8")
+        .replace("    config:\n      group: finance\n  - name: customers", "    config:\n      group: finance\n      meta:\n        tributary:\n          key: marts/fct_orders\n  - name: customers")
+        .replace(/(  - name: customers\n.*\n    config:\n      group: finance)/, "$1\n      meta:\n        dagster:\n          asset_key: [warehouse, customers]"),
+    );
+    assert.equal(runCli(ws.root, ["export", "dagster"]).code, 0);
+    const structure = inspect(ws.root);
+    assert.deepEqual(structure.dbt_keys["model.jaffle_forecast.fct_orders"], ["marts", "fct_orders"]);
+    assert.deepEqual(structure.dbt_keys["model.jaffle_forecast.customers"], ["warehouse", "customers"]);
+    const graph = graphKeys(ws.root);
+    assert.ok(graph.some((a) => a.key.join("/") === "marts/fct_orders") && graph.some((a) => a.key.join("/") === "warehouse/customers"));
+    const exported = [...Object.values(structure.dbt_keys), ...structure.assets.map((a) => a.key), ...structure.external.map((e) => e.key)];
+    assert.deepEqual([...new Set(sortKeys(exported))], sortKeys(graph.map((a) => a.key)));
+    // The TS assets' deps follow the renamed key.
+    assert.deepEqual(structure.assets.find((a) => a.key.join("/") === "order_forecast_model")!.deps, [["marts", "fct_orders"]]);
+  });
+
+  test("a job whose selection cannot be translated is refused with its place and reason, and nothing is written", () => {
+    const other = copyExample();
+    try {
+      const assetFile = path.join(other.root, "assets", "forecast.ts");
+      writeFileSync(assetFile, readFileSync(assetFile, "utf8") + '\nexport const catchUp = job({ name: "catch_up", selection: "+status:stale" });\n');
+      const r = runCli(other.root, ["export", "dagster"]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /Nothing exported: one job cannot be exported to Dagster\./);
+      assert.match(r.stderr, /assets\/forecast\.ts:\d+:\d+: job 'catch_up': the selection '\+status:stale' cannot be exported to Dagster: 'status:stale' depends on Tributary's run history/);
+      assert.equal(existsSync(path.join(other.root, "dagster")), false);
+    } finally {
+      other.dispose();
+    }
+  });
+});
