@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCli } from "../helpers/cli";
@@ -182,6 +183,50 @@ describe("tributary export dagster: changes, --check, overrides and refusals", (
       assert.equal(existsSync(path.join(other.root, "dagster")), false);
     } finally {
       other.dispose();
+    }
+  });
+});
+
+describe("tributary export dagster: a TypeScript-only workspace with checks", () => {
+  test("no dbt imports, each check becomes a check spec of its asset, and the file compiles", () => {
+    const root = mkdtempSync(path.join(tmpdir(), "tributary-export-"));
+    try {
+      mkdirSync(path.join(root, "src"));
+      writeFileSync(
+        path.join(root, "src", "a.ts"),
+        [
+          'import { asset, job } from "tributary-assets";',
+          'export const raw = asset({ key: ["ingest", "raw"], tags: { team: "growth" }, owners: ["data@example.org"] }, () => [{ x: 1 }]);',
+          'export const clean = asset({ key: "clean", deps: [raw], group: "core", checks: [{ name: "not_empty", fn: (v: unknown[]) => v.length > 0 }, { name: "small", severity: "warn", fn: () => true }] }, ({ raw }) => raw);',
+          'export const hourly = job({ name: "hourly", selection: "tag:team=growth+", schedule: "15 * * * *", timezone: "America/New_York" });',
+          "",
+        ].join("\n"),
+      );
+      const r = runCli(root, ["export", "dagster", "--out", "orchestration"]);
+      assert.equal(r.code, 0, r.stderr);
+      const file = path.join(root, "orchestration", "tributary_dagster", "definitions.py");
+      assert.equal(python(["-m", "py_compile", file]).code, 0);
+      const text = readFileSync(file, "utf8");
+      assert.doesNotMatch(text, /dagster_dbt/);
+      const inspected = python([INSPECT, file]);
+      assert.equal(inspected.code, 0, inspected.stderr);
+      const structure = JSON.parse(inspected.stdout) as Structure;
+      assert.deepEqual(
+        structure.assets.map((a) => ({ key: a.key, deps: a.deps, group: a.group, checks: a.checks })),
+        [
+          { key: ["clean"], deps: [["ingest", "raw"]], group: "core", checks: [{ name: "not_empty", asset: ["clean"] }, { name: "small", asset: ["clean"] }] },
+          { key: ["ingest", "raw"], deps: [], group: null, checks: [] },
+        ],
+      );
+      assert.match(text, /dg\.AssetCheckSpec\("not_empty", asset=dg\.AssetKey\(\["clean"\]\), blocking=True\)/);
+      assert.match(text, /dg\.AssetCheckSpec\("small", asset=dg\.AssetKey\(\["clean"\]\), blocking=False\)/);
+      assert.match(text, /tags=\{"team": "growth"\},\n    owners=\["data@example\.org"\]/);
+      assert.deepEqual(structure.jobs, [{ var: "hourly", name: "hourly", selection: 'tag:"team"="growth"+' }]);
+      assert.deepEqual(structure.schedules, [{ name: "hourly_schedule", job: "hourly", cron: "15 * * * *", timezone: "America/New_York" }]);
+      assert.deepEqual(structure.definitions.resources, ["pipes_subprocess_client"]);
+      assert.match(text, /WORKSPACE = \(Path\(__file__\)\.resolve\(\)\.parent \/ "\.\.\/\.\."\)\.resolve\(\)/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -122,7 +122,12 @@ describe("tributary run-asset under Dagster Pipes (a TS-only workspace)", () => 
       path.join(root, "assets", "pipes.ts"),
       [
         'import { asset } from "tributary-assets";',
-        "export const echo = asset({ key: \"echo\" }, async (_inputs, ctx) => {",
+        "const checks = [",
+        "  { name: \"has_run_id\", fn: (v: any) => Boolean(v?.runId) },",
+        "  { name: \"us_only\", severity: \"warn\" as const, fn: (v: any) => ({ passed: v?.extras.region === \"us\", metadata: { region: v?.extras.region } }) },",
+        "  { name: \"explodes\", fn: () => { throw new Error(\"bad check\"); } },",
+        "];",
+        "export const echo = asset({ key: \"echo\", checks }, async (_inputs, ctx) => {",
         "  ctx.log.warn(`partition ${ctx.dagster?.partitionKey}`);",
         "  ctx.metadata({ region: ctx.dagster?.extras.region, big: 12345678901234567890n, nested: { a: [1, 2] }, link: { type: \"url\", raw_value: \"https://example.org/x\" } });",
         "  return ctx.dagster;",
@@ -150,6 +155,18 @@ describe("tributary run-asset under Dagster Pipes (a TS-only workspace)", () => 
     assert.deepEqual(metadata.link, { type: "url", raw_value: "https://example.org/x" });
   });
 
+  test("the asset's checks are reported after the materialization, with severity and metadata; a throwing check has failed", () => {
+    const r = viaPipes({ context: context(["echo"], { extras: { region: "eu" } }) }, ["run-asset", "echo", "--dir", root]);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.exit_code, 0, r.other_output);
+    assert.deepEqual(methods(r).filter((m) => m.startsWith("report")), ["report_asset_materialization", "report_asset_check", "report_asset_check", "report_asset_check"]);
+    assert.deepEqual(only(r, "report_asset_check"), [
+      { asset_key: "echo", check_name: "has_run_id", passed: true, metadata: null, severity: "ERROR" },
+      { asset_key: "echo", check_name: "us_only", passed: false, metadata: { region: { type: "__infer__", raw_value: "eu" } }, severity: "WARN" },
+      { asset_key: "echo", check_name: "explodes", passed: false, metadata: { error: { type: "__infer__", raw_value: "bad check" } }, severity: "ERROR" },
+    ]);
+  });
+
   test("a failing asset reports no materialization, closes with the exception (message, name, stack) and exits 1", () => {
     const r = viaPipes({ context: context(["ops/boom"]), messages_mode: "stderr" }, ["run-asset", "ops/boom", "--dir", root]);
     assert.deepEqual(r.problems, []);
@@ -170,7 +187,7 @@ describe("tributary run-asset under Dagster Pipes (a TS-only workspace)", () => 
   test("without Pipes, run-asset is a one-asset materialize that prints what it did", () => {
     const plain = runCli(root, ["run-asset", "echo"]);
     assert.equal(plain.code, 0, plain.stderr);
-    assert.match(plain.stdout, /^echo: materialized \(run \d{8}-\d{6}-[0-9a-f]+\)/);
+    assert.match(plain.stdout, /^echo: materialized \(run \d{8}-\d{6}-[0-9a-f]+\)\n  check has_run_id: FAILED\n  check us_only: warned\n  check explodes: FAILED\n$/);
     assert.equal(JSON.parse(readFileSync(path.join(root, ".tributary", "storage", "echo.json"), "utf8")), null, "ctx.dagster is undefined outside Dagster");
   });
 });

@@ -81,7 +81,13 @@ async function run(index: WorkspaceIndex, root: string, keyText: string | undefi
     metadata["tributary/duration_ms"] = { type: "int", raw_value: record.durationMs };
     // Tributary's data version of an asset is the run that last wrote it (HistoryStore.dataVersion).
     session?.reportAssetMaterialization({ assetKey: pipesKey, metadata, dataVersion: summary.runId });
-    if (!session && !options.json) console.log(`${formatKey(node.key)}: materialized${record.rows === undefined ? "" : `, ${record.rows} rows`} (run ${summary.runId})`);
+    for (const check of record.checks ?? []) {
+      session?.reportAssetCheck({ assetKey: pipesKey, checkName: check.name, passed: check.passed, severity: check.severity === "warn" ? "WARN" : "ERROR", metadata: check.metadata });
+    }
+    if (!session && !options.json) {
+      console.log(`${formatKey(node.key)}: materialized${record.rows === undefined ? "" : `, ${record.rows} rows`} (run ${summary.runId})`);
+      for (const check of record.checks ?? []) console.log(`  check ${check.name}: ${check.passed ? "passed" : check.severity === "warn" ? "warned" : "FAILED"}`);
+    }
     return 0;
   } finally {
     cancel.dispose();

@@ -24,11 +24,22 @@ export interface ExportCheck {
 }
 
 /**
- * Where the export learns an asset's checks. The default knows none; when the index reads dbt tests
- * and TS checks, pass a provider that returns them (the Python already declares TS checks as
- * `check_specs` and turns dbt tests into checks through dagster-dbt).
+ * Where the export learns an asset's checks. The default (`tsChecks`) reads the `checks` of TS
+ * assets, which become `check_specs` that `run-asset` reports through Pipes. dbt tests need nothing
+ * here to run in Dagster (dagster-dbt makes them checks itself); a provider that knows them (from an
+ * index that reads dbt tests) adds them to the export's listing.
  */
 export type CheckProvider = (id: string) => readonly ExportCheck[];
+
+/** The literal `checks` of a TS asset, read by the index. */
+export function tsChecks(index: WorkspaceIndex): CheckProvider {
+  return (id) => {
+    const node = index.graph.get(id);
+    if (node?.kind !== "ts_asset" || !node.file) return [];
+    const def = index.tsFacts(node.file)?.assets.find((a) => a.key?.join("/") === id);
+    return (def?.checks ?? []).map((c) => ({ name: c.name, severity: c.severity === "warn" ? "WARN" : "ERROR" }));
+  };
+}
 
 export interface DbtNodeExport {
   /** dbt's unique_id, e.g. `model.jaffle_forecast.fct_orders`, `source.p.s.t`. */
@@ -193,7 +204,7 @@ export interface BuildOptions {
 /** The export of a workspace; throws `ExportRefused` listing every job that cannot be exported. */
 export function buildDagsterExport(index: WorkspaceIndex, root: string, options: BuildOptions): DagsterExport {
   const graph = index.graph;
-  const checksOf: CheckProvider = options.checks ?? (() => []);
+  const checksOf: CheckProvider = options.checks ?? tsChecks(index);
   const idents = new Idents();
   const rel = (file: string) => posix(path.relative(root, file));
   const nodes = [...graph.nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
