@@ -114,6 +114,7 @@ describe("tributary export dagster (the example)", () => {
 
   test("the translator's fallback rules (for nodes added after the export) are Tributary's key rules", () => {
     assert.deepEqual(structure.fallback_keys, {
+      known: ["from", "table"],
       plain: ["plain"],
       versioned: ["m", "v2"],
       source: ["raw", "orders"],

@@ -191,9 +191,10 @@ DBT_KEYS: dict = {}
 DBT_GROUPS: dict = {}
 
 
-def tributary_dbt_key(unique_id, props):
+def tributary_dbt_key(props):
     """Tributary's key of a dbt node: the exported table, else meta.tributary.key, meta.dagster.asset_key,
     [source_name, table] for sources, [name] (versioned models [name, "v<version>"]) otherwise."""
+    unique_id = props.get("unique_id")
     if unique_id in DBT_KEYS:
         return DBT_KEYS[unique_id]
     meta = {**(props.get("meta") or {}), **((props.get("config") or {}).get("meta") or {})}
@@ -215,15 +216,11 @@ def tributary_dbt_key(unique_id, props):
 ${model.dbtProjects.length ? `class TributaryDbtTranslator(DagsterDbtTranslator):
     """Gives dbt nodes Tributary's keys and groups, so both tools name every asset alike."""
 
-    def get_asset_spec(self, manifest, unique_id, project):
-        spec = super().get_asset_spec(manifest, unique_id, project)
-        props = manifest.get("nodes", {}).get(unique_id) or manifest.get("sources", {}).get(unique_id) or {}
-        if props.get("resource_type") not in ("model", "seed", "snapshot", "source"):
-            return spec
-        changes = {"key": dg.AssetKey(tributary_dbt_key(unique_id, props))}
-        if unique_id in DBT_GROUPS:
-            changes["group_name"] = DBT_GROUPS[unique_id]
-        return spec.replace_attributes(**changes)
+    def get_asset_key(self, dbt_resource_props):
+        return dg.AssetKey(tributary_dbt_key(dbt_resource_props))
+
+    def get_group_name(self, dbt_resource_props):
+        return DBT_GROUPS.get(dbt_resource_props.get("unique_id")) or super().get_group_name(dbt_resource_props)
 
 
 ` : ""}def run_ts_asset(context: dg.AssetExecutionContext, client: dg.PipesSubprocessClient, key: str):
