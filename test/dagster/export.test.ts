@@ -172,6 +172,31 @@ describe("tributary export dagster: changes, --check, overrides and refusals", (
     assert.deepEqual(structure.assets.find((a) => a.key.join("/") === "order_forecast_model")!.deps, [["marts", "fct_orders"]]);
   });
 
+  test("dbt sources nothing produces and exposures are external assets with their keys and deps", () => {
+    const other = copyExample();
+    try {
+      const sources = path.join(other.root, "models", "forecasting", "sources.yml");
+      writeFileSync(sources, readFileSync(sources, "utf8") + "  - name: feeds\n    tables:\n      - name: events\n");
+      writeFileSync(
+        path.join(other.root, "models", "marts", "exposures.yml"),
+        "version: 2\nexposures:\n  - name: weekly_report\n    type: dashboard\n    owner:\n      name: Ops\n      email: ops@example.org\n    depends_on:\n      - ref('customers')\n",
+      );
+      assert.equal(runCli(other.root, ["export", "dagster"]).code, 0);
+      const structure = inspect(other.root);
+      assert.deepEqual(structure.external, [
+        { key: ["exposure", "weekly_report"], deps: [["customers"]] },
+        { key: ["feeds", "events"], deps: [] },
+      ]);
+      assert.deepEqual(structure.definitions.assets.at(-1), "*EXTERNAL_ASSETS");
+      const graph = graphKeys(other.root);
+      const exported = [...Object.values(structure.dbt_keys), ...structure.assets.map((a) => a.key), ...structure.external.map((e) => e.key)];
+      assert.deepEqual([...new Set(sortKeys(exported))], sortKeys(graph.map((a) => a.key)));
+      assert.equal(python(["-m", "py_compile", path.join(other.root, "dagster", "tributary_dagster", "definitions.py")]).code, 0);
+    } finally {
+      other.dispose();
+    }
+  });
+
   test("a job whose selection cannot be translated is refused with its place and reason, and nothing is written", () => {
     const other = copyExample();
     try {
