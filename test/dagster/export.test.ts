@@ -204,7 +204,7 @@ describe("tributary export dagster: changes, --check, overrides and refusals", (
       writeFileSync(assetFile, readFileSync(assetFile, "utf8") + '\nexport const catchUp = job({ name: "catch_up", selection: "+status:stale" });\n');
       const r = runCli(other.root, ["export", "dagster"]);
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /Nothing exported: one job cannot be exported to Dagster\./);
+      assert.match(r.stderr, /Nothing was exported to Dagster \(1 problem\):/);
       assert.match(r.stderr, /assets\/forecast\.ts:\d+:\d+: job 'catch_up': the selection '\+status:stale' cannot be exported to Dagster: 'status:stale' depends on Tributary's run history/);
       assert.equal(existsSync(path.join(other.root, "dagster")), false);
     } finally {
@@ -214,6 +214,42 @@ describe("tributary export dagster: changes, --check, overrides and refusals", (
 });
 
 describe("tributary export dagster: a TypeScript-only workspace with checks", () => {
+  test("asset keys that look like the file's own names get other Python names; a cycle is refused", () => {
+    const root = mkdtempSync(path.join(tmpdir(), "tributary-export-"));
+    try {
+      writeFileSync(
+        path.join(root, "a.ts"),
+        [
+          'import { asset, job } from "tributary-assets";',
+          'export const a = asset({ key: "os" }, () => 1);',
+          'export const b = asset({ key: "defs", deps: ["os"] }, () => 1);',
+          'export const c = asset({ key: "nightly_schedule" }, () => 1);',
+          'export const d = asset({ key: ["run", "ts", "asset"] }, () => 1);',
+          'export const e = asset({ key: "run_ts_asset" }, () => 1);',
+          'export const nightly = job({ name: "nightly", selection: "*", schedule: "@hourly" });',
+          "",
+        ].join("\n"),
+      );
+      assert.equal(runCli(root, ["export", "dagster"]).code, 0);
+      const file = path.join(root, "dagster", "tributary_dagster", "definitions.py");
+      const names = python(["-c", "import ast,json,sys; t=ast.parse(open(sys.argv[1]).read()); print(json.dumps([n.name if isinstance(n,(ast.FunctionDef,ast.ClassDef)) else n.targets[0].id for n in t.body if isinstance(n,(ast.FunctionDef,ast.ClassDef)) or (isinstance(n,ast.Assign) and isinstance(n.targets[0],ast.Name))]))", file]);
+      assert.equal(names.code, 0, names.stderr);
+      const defined = JSON.parse(names.stdout) as string[];
+      assert.deepEqual(defined.filter((n, i) => defined.indexOf(n) !== i), [], "no name is defined twice");
+      const structure = inspect(root);
+      assert.deepEqual(structure.assets.map((a) => [a.function, a.key.join("/")]), [["defs_2", "defs"], ["nightly_schedule", "nightly_schedule"], ["os_2", "os"], ["run__ts__asset", "run/ts/asset"], ["run_ts_asset_2", "run_ts_asset"]]);
+      assert.deepEqual(structure.schedules.map((s) => s.name), ["nightly_schedule"]);
+      assert.deepEqual(structure.definitions.schedules, ["nightly_schedule_2"]);
+
+      writeFileSync(path.join(root, "b.ts"), 'import { asset } from "tributary-assets";\nexport const x = asset({ key: "x", deps: ["y"] }, () => 1);\nexport const y = asset({ key: "y", deps: ["x"] }, () => 1);\n');
+      const cyclic = runCli(root, ["export", "dagster"]);
+      assert.equal(cyclic.code, 2);
+      assert.match(cyclic.stderr, /b\.ts:2:\d+: the assets (x -> y|y -> x) form a cycle; Dagster's asset graph must have none/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test("no dbt imports, each check becomes a check spec of its asset, and the file compiles", () => {
     const root = mkdtempSync(path.join(tmpdir(), "tributary-export-"));
     try {

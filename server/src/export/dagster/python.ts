@@ -136,7 +136,7 @@ ${job.ident} = dg.define_asset_job(
       ? `\n    execution_timezone=${py(job.schedule.timezone)},`
       : "";
     const note = job.schedule.timezone === undefined ? "  # the job names no time zone: Dagster uses UTC (Tributary's daemon, the machine's)" : "";
-    text += `${job.ident}_schedule = dg.ScheduleDefinition(
+    text += `${job.schedule.ident} = dg.ScheduleDefinition(
     name=${py(`${job.name}_schedule`)},
     job=${job.ident},
     cron_schedule=${py(job.schedule.cron)},  # ${job.schedule.as}${tz}
@@ -167,7 +167,7 @@ export function renderDefinitions(model: DagsterExport): string {
     parts.push(`metadata={"tributary/kind": ${py(e.kind)}}`);
     return `    dg.AssetSpec(${parts.join(", ")}),`;
   });
-  const schedules = model.jobs.filter((j) => j.schedule).map((j) => `${j.ident}_schedule`);
+  const schedules = model.jobs.flatMap((j) => (j.schedule ? [j.schedule.ident] : []));
   const dbtImports = model.dbtProjects.length ? "from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets\n" : "";
   return `${HEADER(`the Tributary workspace ${model.codeLocation}`)}
 """Dagster definitions for the Tributary workspace ${model.codeLocation}.
