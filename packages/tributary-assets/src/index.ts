@@ -68,6 +68,21 @@ export interface AssetOptions {
   io?: "json" | "table" | (string & {});
   codeVersion?: string;
   metadata?: Record<string, unknown>;
+  /** Checks run on the returned value after it is stored (reported to Dagster as asset checks). */
+  checks?: readonly AssetCheckSpec[];
+}
+
+/** What a check function returns: pass/fail, or that with figures attached. */
+export type AssetCheckOutcome = boolean | { passed: boolean; metadata?: Record<string, unknown> };
+
+/** A named check of an asset's value, like a Dagster asset check. */
+export interface AssetCheckSpec {
+  name: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the asset's value, whatever its function returns
+  fn: (value: any, ctx: AssetContext) => AssetCheckOutcome | Promise<AssetCheckOutcome>;
+  /** `error` (default) or `warn`: how bad a failure is (Dagster's check severity). */
+  severity?: "error" | "warn";
+  description?: string;
 }
 
 /** Upstream values, keyed by the last key segment of each dep. */
@@ -156,6 +171,7 @@ export function asset<T, I = any>(options: AssetOptions, fn: AssetFn<T, I>): Ass
     return toAssetKey(dep as AssetKeyInput, `${what}: \`deps[${i}]\``);
   });
   checkStrings(options.owners, `${what}: \`owners\``);
+  checkChecks(options.checks, what);
   if (Array.isArray(options.tags)) checkStrings(options.tags, `${what}: \`tags\``);
   else if (options.tags !== undefined && (options.tags === null || typeof options.tags !== "object")) {
     throw new TypeError(`${what}: \`tags\` must be an array of strings or an object of strings.`);
@@ -251,6 +267,18 @@ export function getIOManager(name: string): IOManager | undefined {
 function checkStrings(list: unknown, what: string): void {
   if (list === undefined) return;
   if (!Array.isArray(list) || list.some((s) => typeof s !== "string")) throw new TypeError(`${what} must be an array of strings.`);
+}
+
+function checkChecks(checks: unknown, what: string): void {
+  if (checks === undefined) return;
+  if (!Array.isArray(checks)) throw new TypeError(`${what}: \`checks\` must be an array of { name, fn }.`);
+  const names = new Set<string>();
+  checks.forEach((c: Partial<AssetCheckSpec> | null, i) => {
+    if (!c || typeof c.name !== "string" || c.name === "" || typeof c.fn !== "function") throw new TypeError(`${what}: \`checks[${i}]\` needs a \`name\` (a non-empty string) and a function \`fn\`.`);
+    if (c.severity !== undefined && c.severity !== "error" && c.severity !== "warn") throw new TypeError(`${what}: check '${c.name}': \`severity\` is "error" or "warn".`);
+    if (names.has(c.name)) throw new TypeError(`${what}: two checks are named '${c.name}'.`);
+    names.add(c.name);
+  });
 }
 
 function describe(x: unknown): string {

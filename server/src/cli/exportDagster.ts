@@ -12,7 +12,7 @@ export function exportDagsterCommand(index: WorkspaceIndex, root: string, option
   try {
     files = renderDagsterExport(buildDagsterExport(index, root, { outDir }));
   } catch (error) {
-    if (error instanceof ExportRefused) throw new CliError(`Nothing exported: ${error.problems.length === 1 ? "one job cannot" : `${error.problems.length} jobs cannot`} be exported to Dagster.\n${error.message}`);
+    if (error instanceof ExportRefused) throw new CliError(`Nothing was exported to Dagster (${error.problems.length === 1 ? "1 problem" : `${error.problems.length} problems`}):\n${error.message}`);
     throw error;
   }
   const shown = (file: string) => path.relative(process.cwd(), path.join(outDir, file)) || file;

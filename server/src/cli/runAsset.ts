@@ -81,7 +81,13 @@ async function run(index: WorkspaceIndex, root: string, keyText: string | undefi
     metadata["tributary/duration_ms"] = { type: "int", raw_value: record.durationMs };
     // Tributary's data version of an asset is the run that last wrote it (HistoryStore.dataVersion).
     session?.reportAssetMaterialization({ assetKey: pipesKey, metadata, dataVersion: summary.runId });
-    if (!session && !options.json) console.log(`${formatKey(node.key)}: materialized${record.rows === undefined ? "" : `, ${record.rows} rows`} (run ${summary.runId})`);
+    for (const check of record.checks ?? []) {
+      session?.reportAssetCheck({ assetKey: pipesKey, checkName: check.name, passed: check.passed, severity: check.severity === "warn" ? "WARN" : "ERROR", metadata: check.metadata });
+    }
+    if (!session && !options.json) {
+      console.log(`${formatKey(node.key)}: materialized${record.rows === undefined ? "" : `, ${record.rows} rows`} (run ${summary.runId})`);
+      for (const check of record.checks ?? []) console.log(`  check ${check.name}: ${check.passed ? "passed" : check.severity === "warn" ? "warned" : "FAILED"}`);
+    }
     return 0;
   } finally {
     cancel.dispose();
@@ -89,7 +95,9 @@ async function run(index: WorkspaceIndex, root: string, keyText: string | undefi
 }
 
 /** A failed asset: the CLI prints the message and exits 1 (Pipes got it in `closed`). */
-export class AssetFailedError extends CliError {}
+export class AssetFailedError extends CliError {
+  override name = "AssetFailedError";
+}
 
 /** KEY (`a/b`), else the single asset key of the Pipes context; it must be a TS asset in scope of the context. */
 function resolveAsset(index: WorkspaceIndex, keyText: string | undefined, session: PipesSession | undefined): string {

@@ -298,6 +298,8 @@ export interface TsAssetDef {
   description?: string;
   io?: string;
   codeVersion?: string;
+  /** The `checks: [{ name, severity }]` written as literals (checks whose name is computed are left out). */
+  checks?: { name: string; severity?: "error" | "warn" }[];
   /** Source text of the asset function (for the code version hash). */
   fnText: string;
 }

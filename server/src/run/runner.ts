@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { Plan, PlanStep } from "../protocol/plan";
-import type { MaterializationRecord, RunStatus, StepStatus } from "../protocol/history";
+import type { CheckOutcome, MaterializationRecord, RunStatus, StepStatus } from "../protocol/history";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { RunContext } from "./context";
 import { runDbtStep, type DbtCliNode } from "./dbtCli";
@@ -186,7 +186,7 @@ class StepExecutor {
     this.emit({ type: "log", runId: this.runId, stepId: step.id, level, message });
   }
 
-  private record(step: PlanStep, assetId: string, started: Date, ms: number, outcome: { ok: true; rows?: number; metadata?: Record<string, unknown> } | { ok: false; error: string }, log: string[]): void {
+  private record(step: PlanStep, assetId: string, started: Date, ms: number, outcome: { ok: true; rows?: number; metadata?: Record<string, unknown>; checks?: CheckOutcome[] } | { ok: false; error: string }, log: string[]): void {
     const graph = this.ctx.index.graph;
     const node = graph.get(assetId)!;
     const materialization: MaterializationRecord = {
@@ -202,6 +202,7 @@ class StepExecutor {
       codeVersion: currentCodeVersion(this.ctx.index, assetId) ?? "unknown",
       upstreamVersions: this.history.dataVersions(graph.upstream(assetId)),
       metadata: outcome.ok ? outcome.metadata : undefined,
+      checks: outcome.ok && outcome.checks?.length ? outcome.checks : undefined,
       log: log.slice(-40).join("\n") || undefined,
       error: outcome.ok ? undefined : outcome.error,
     };
@@ -252,7 +253,7 @@ class StepExecutor {
       // A cancelled asset produced nothing: no materialization is recorded for it.
       if (result.status === "cancelled") return [];
       if (result.status === "success") {
-        this.record(step, assetId, started, result.ms, { ok: true, rows: result.rows, metadata: result.metadata }, result.log);
+        this.record(step, assetId, started, result.ms, { ok: true, rows: result.rows, metadata: result.metadata, checks: result.checks }, result.log);
         return [];
       }
       const error = result.error ?? result.status;

@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { findCycles } from "../../graph/graph";
 import { parseSelection } from "../../graph/selection";
 import { findProfilesFile, readProfiles } from "../../index/dbt/profiles";
 import type { WorkspaceIndex } from "../../index/workspace";
@@ -24,11 +25,22 @@ export interface ExportCheck {
 }
 
 /**
- * Where the export learns an asset's checks. The default knows none; when the index reads dbt tests
- * and TS checks, pass a provider that returns them (the Python already declares TS checks as
- * `check_specs` and turns dbt tests into checks through dagster-dbt).
+ * Where the export learns an asset's checks. The default (`tsChecks`) reads the `checks` of TS
+ * assets, which become `check_specs` that `run-asset` reports through Pipes. dbt tests need nothing
+ * here to run in Dagster (dagster-dbt makes them checks itself); a provider that knows them (from an
+ * index that reads dbt tests) adds them to the export's listing.
  */
 export type CheckProvider = (id: string) => readonly ExportCheck[];
+
+/** The literal `checks` of a TS asset, read by the index. */
+export function tsChecks(index: WorkspaceIndex): CheckProvider {
+  return (id) => {
+    const node = index.graph.get(id);
+    if (node?.kind !== "ts_asset" || !node.file) return [];
+    const def = index.tsFacts(node.file)?.assets.find((a) => a.key?.join("/") === id);
+    return (def?.checks ?? []).map((c) => ({ name: c.name, severity: c.severity === "warn" ? "WARN" : "ERROR" }));
+  };
+}
 
 export interface DbtNodeExport {
   /** dbt's unique_id, e.g. `model.jaffle_forecast.fct_orders`, `source.p.s.t`. */
@@ -158,7 +170,15 @@ function uniqueId(node: AssetNode): string | undefined {
 
 /** Python identifiers, unique within the file. */
 class Idents {
-  private readonly used = new Set(["dg", "os", "Path", "WORKSPACE", "NODE", "TRIBUTARY_CLI", "DBT_KEYS", "DBT_GROUPS", "defs", "run_ts_asset", "tributary_dbt_key", "TributaryDbtTranslator", "EXTERNAL_ASSETS"]);
+  private readonly used = new Set([
+    ...["dg", "os", "Path", "dbt_assets", "DbtProject", "DbtCliResource", "DagsterDbtTranslator", "DagsterDbtTranslatorSettings"],
+    ...["WORKSPACE", "NODE", "TRIBUTARY_CLI", "DBT_KEYS", "DBT_GROUPS", "defs", "run_ts_asset", "tributary_dbt_key", "TributaryDbtTranslator", "EXTERNAL_ASSETS"],
+  ]);
+
+  /** Marks names derived from a taken one (`x_project`, `x_dbt_assets`) as used. */
+  reserve(...names: string[]): void {
+    for (const name of names) this.used.add(name);
+  }
 
   take(wanted: string): string {
     let base = wanted.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(\d)/, "_$1") || "_";
@@ -181,6 +201,9 @@ function codeLocationName(root: string, index: WorkspaceIndex): string {
   return (project ?? "tributary").replace(/[^A-Za-z0-9_]/g, "_");
 }
 
+/** Code-unit order: the same on every machine, whatever its locale. */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 const posix = (p: string) => p.split(path.sep).join("/") || ".";
 
 export interface BuildOptions {
@@ -193,13 +216,13 @@ export interface BuildOptions {
 /** The export of a workspace; throws `ExportRefused` listing every job that cannot be exported. */
 export function buildDagsterExport(index: WorkspaceIndex, root: string, options: BuildOptions): DagsterExport {
   const graph = index.graph;
-  const checksOf: CheckProvider = options.checks ?? (() => []);
+  const checksOf: CheckProvider = options.checks ?? tsChecks(index);
   const idents = new Idents();
   const rel = (file: string) => posix(path.relative(root, file));
-  const nodes = [...graph.nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const nodes = [...graph.nodes.values()].sort((a, b) => byText(a.id, b.id));
 
   const dbtProjects: DbtProjectExport[] = [];
-  for (const files of [...index.projectFiles()].filter((p) => !p.isPackage).sort((a, b) => a.project.name.localeCompare(b.project.name))) {
+  for (const files of [...index.projectFiles()].filter((p) => !p.isPackage).sort((a, b) => byText(a.project.name, b.project.name))) {
     const project = files.project;
     const profiles = findProfilesFile(project.root, options.env ?? process.env, existsSync);
     let adapterType = "duckdb";
@@ -222,10 +245,12 @@ export function buildDagsterExport(index: WorkspaceIndex, root: string, options:
       if (group && node.kind !== "ts_asset") entry.group = group;
       projectNodes.push(entry);
     }
-    projectNodes.sort((a, b) => a.uniqueId.localeCompare(b.uniqueId));
+    projectNodes.sort((a, b) => byText(a.uniqueId, b.uniqueId));
+    const ident = idents.take(project.name);
+    idents.reserve(`${ident}_project`, `${ident}_dbt_assets`, `${ident.toUpperCase()}_DBT_KEYS`);
     dbtProjects.push({
       name: project.name,
-      ident: idents.take(project.name),
+      ident,
       dir: rel(project.root),
       profilesDir: profiles && path.dirname(profiles) === project.root ? rel(project.root) : undefined,
       adapterType,
@@ -333,8 +358,12 @@ export function buildDagsterExport(index: WorkspaceIndex, root: string, options:
     }
     jobs.push(exported);
   }
+  for (const cycle of findCycles(graph)) {
+    const first = graph.get(cycle[0]);
+    problems.push({ file: first?.file ? rel(first.file) : ".", line: first?.span ? first.span.start.line + 1 : 1, column: first?.span ? first.span.start.character + 1 : 1, message: `the assets ${cycle.join(" -> ")} form a cycle; Dagster's asset graph must have none` });
+  }
   if (problems.length > 0) throw new ExportRefused(problems);
-  jobs.sort((a, b) => a.name.localeCompare(b.name));
+  jobs.sort((a, b) => byText(a.name, b.name));
 
   const packageDir = path.join(options.outDir, PACKAGE_NAME);
   return {

@@ -136,7 +136,7 @@ ${job.ident} = dg.define_asset_job(
       ? `\n    execution_timezone=${py(job.schedule.timezone)},`
       : "";
     const note = job.schedule.timezone === undefined ? "  # the job names no time zone: Dagster uses UTC (Tributary's daemon, the machine's)" : "";
-    text += `${job.ident}_schedule = dg.ScheduleDefinition(
+    text += `${job.schedule.ident} = dg.ScheduleDefinition(
     name=${py(`${job.name}_schedule`)},
     job=${job.ident},
     cron_schedule=${py(job.schedule.cron)},  # ${job.schedule.as}${tz}
@@ -167,7 +167,7 @@ export function renderDefinitions(model: DagsterExport): string {
     parts.push(`metadata={"tributary/kind": ${py(e.kind)}}`);
     return `    dg.AssetSpec(${parts.join(", ")}),`;
   });
-  const schedules = model.jobs.filter((j) => j.schedule).map((j) => `${j.ident}_schedule`);
+  const schedules = model.jobs.flatMap((j) => (j.schedule ? [j.schedule.ident] : []));
   const dbtImports = model.dbtProjects.length ? "from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets\n" : "";
   return `${HEADER(`the Tributary workspace ${model.codeLocation}`)}
 """Dagster definitions for the Tributary workspace ${model.codeLocation}.
@@ -191,9 +191,10 @@ DBT_KEYS: dict = {}
 DBT_GROUPS: dict = {}
 
 
-def tributary_dbt_key(unique_id, props):
+def tributary_dbt_key(props):
     """Tributary's key of a dbt node: the exported table, else meta.tributary.key, meta.dagster.asset_key,
     [source_name, table] for sources, [name] (versioned models [name, "v<version>"]) otherwise."""
+    unique_id = props.get("unique_id")
     if unique_id in DBT_KEYS:
         return DBT_KEYS[unique_id]
     meta = {**(props.get("meta") or {}), **((props.get("config") or {}).get("meta") or {})}
@@ -215,15 +216,11 @@ def tributary_dbt_key(unique_id, props):
 ${model.dbtProjects.length ? `class TributaryDbtTranslator(DagsterDbtTranslator):
     """Gives dbt nodes Tributary's keys and groups, so both tools name every asset alike."""
 
-    def get_asset_spec(self, manifest, unique_id, project):
-        spec = super().get_asset_spec(manifest, unique_id, project)
-        props = manifest.get("nodes", {}).get(unique_id) or manifest.get("sources", {}).get(unique_id) or {}
-        if props.get("resource_type") not in ("model", "seed", "snapshot", "source"):
-            return spec
-        changes = {"key": dg.AssetKey(tributary_dbt_key(unique_id, props))}
-        if unique_id in DBT_GROUPS:
-            changes["group_name"] = DBT_GROUPS[unique_id]
-        return spec.replace_attributes(**changes)
+    def get_asset_key(self, dbt_resource_props):
+        return dg.AssetKey(tributary_dbt_key(dbt_resource_props))
+
+    def get_group_name(self, dbt_resource_props):
+        return DBT_GROUPS.get(dbt_resource_props.get("unique_id")) or super().get_group_name(dbt_resource_props)
 
 
 ` : ""}def run_ts_asset(context: dg.AssetExecutionContext, client: dg.PipesSubprocessClient, key: str):

@@ -431,6 +431,8 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
       if (description !== undefined) def.description = description;
       def.tags = readTags(props.values.get("tags"));
       def.owners = stringArrayOf(props.values.get("owners")) ?? [];
+      const checks = readChecks(props.values.get("checks"));
+      if (checks.length) def.checks = checks;
     }
     if (!call.arguments[1]) diag(callee, "error", "ts-missing-fn", "asset() needs the asset function as its second argument.");
     if (def.description === undefined) {
@@ -596,6 +598,23 @@ function stringOf(node: ts.Expression | undefined): string | undefined {
   if (!node) return undefined;
   const e = unwrap(node);
   return ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e) ? e.text : undefined;
+}
+
+/** `checks: [{ name: "x", severity: "warn", fn }]` -> the names and severities written as literals. */
+function readChecks(node: ts.Expression | undefined): { name: string; severity?: "error" | "warn" }[] {
+  const e = node && unwrap(node);
+  if (!e || !ts.isArrayLiteralExpression(e)) return [];
+  const out: { name: string; severity?: "error" | "warn" }[] = [];
+  for (const element of e.elements) {
+    const item = unwrap(element);
+    if (!ts.isObjectLiteralExpression(item)) continue;
+    const props = readProps(item).values;
+    const name = stringOf(props.get("name"));
+    if (name === undefined) continue;
+    const severity = stringOf(props.get("severity"));
+    out.push(severity === "error" || severity === "warn" ? { name, severity } : { name });
+  }
+  return out;
 }
 
 function stringArrayOf(node: ts.Expression | undefined): string[] | undefined {

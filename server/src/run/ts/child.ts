@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import { installTsLoader } from "./loader";
 import { loadJson, loadTable, storeJson, storeTable, type Relation } from "./io";
+import type { CheckOutcome } from "../../protocol/history";
 import type { TsStepMessage, TsStepRequest } from "./protocol";
 import { Warehouse } from "../embedded/warehouse";
 
@@ -17,6 +18,7 @@ interface RuntimeModule {
 interface AssetLike {
   key: string[];
   fn: (inputs: Record<string, unknown>, ctx: unknown) => unknown;
+  options?: { checks?: readonly { name: string; fn: (value: unknown, ctx: unknown) => unknown; severity?: "error" | "warn" }[] };
 }
 
 const RUNTIME = path.join(__dirname, "index.js");
@@ -64,7 +66,8 @@ async function run(request: TsStepRequest): Promise<void> {
     else if (request.output.io === "table") stored = await storeTable(await openWarehouse(), needRelation(request.output.relation, request.key), value, path.join(request.storageDir, ".scratch"));
     else stored = await customManager(runtime, request.output.io).store(request.key, value, ctx);
     Object.assign(metadata, stored?.metadata ?? {});
-    await send({ type: "done", rows: stored?.rows, metadata, ms: performance.now() - started });
+    const checks = await runChecks(definition, value, ctx);
+    await send({ type: "done", rows: stored?.rows, metadata: plainMetadata(metadata), checks: checks.length ? checks : undefined, ms: performance.now() - started });
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     await send({ type: "error", message: e.message, stack: e.stack });
@@ -81,6 +84,28 @@ function findAsset(module: Record<string, unknown>, request: TsStepRequest, runt
     if (runtime.isAssetDefinition(value) && (value as AssetLike).key.join("/") === wanted) return value as AssetLike;
   }
   throw new Error(`${path.basename(request.file)} does not export the asset '${wanted}'${request.exportName ? ` (looked for the export '${request.exportName}')` : ""}.`);
+}
+
+/** The asset's checks on its value; a check that throws has failed, with the error as metadata. */
+async function runChecks(definition: AssetLike, value: unknown, ctx: unknown): Promise<CheckOutcome[]> {
+  const out: CheckOutcome[] = [];
+  for (const check of definition.options?.checks ?? []) {
+    const severity = check.severity ?? "error";
+    try {
+      const result = (await check.fn(value, ctx)) as boolean | { passed?: unknown; metadata?: Record<string, unknown> };
+      if (typeof result === "boolean") out.push({ name: check.name, passed: result, severity });
+      else if (result && typeof result === "object" && typeof result.passed === "boolean") out.push({ name: check.name, passed: result.passed, severity, ...(result.metadata ? { metadata: plainMetadata(result.metadata) } : {}) });
+      else out.push({ name: check.name, passed: false, severity, metadata: { error: "the check returned neither a boolean nor { passed }" } });
+    } catch (error) {
+      out.push({ name: check.name, passed: false, severity, metadata: { error: error instanceof Error ? error.message : String(error) } });
+    }
+  }
+  return out;
+}
+
+/** Metadata as JSON can carry it over IPC and into the history: bigints (DuckDB counts) become numbers when exact, else strings. */
+function plainMetadata(values: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(values, (_key, v: unknown) => (typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v))) as Record<string, unknown>;
 }
 
 function needRelation(relation: Relation | undefined, key: string[]): Relation {

@@ -1,4 +1,5 @@
 /** Messages between the runner and the child process that runs one TS asset function. */
+import type { CheckOutcome } from "../../protocol/history";
 
 /** Where an input comes from, decided by the runner from the graph. */
 export interface InputSpec {
@@ -29,5 +30,5 @@ export interface TsStepRequest {
 
 export type TsStepMessage =
   | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string }
-  | { type: "done"; rows?: number; metadata: Record<string, unknown>; ms: number }
+  | { type: "done"; rows?: number; metadata: Record<string, unknown>; checks?: CheckOutcome[]; ms: number }
   | { type: "error"; message: string; stack?: string };
