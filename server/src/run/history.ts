@@ -34,6 +34,7 @@ import type {
   StepStatus,
 } from "../protocol/history";
 import { appendLines, JsonlReader, type LineRef } from "./durableLog";
+import { describeFsError, RunError } from "./errors";
 import { LockFiles, processAlive, TAKEOVER_STALE_MS } from "./lockFile";
 
 export { processAlive };
@@ -183,6 +184,7 @@ export class HistoryStore {
   /** Reads the log forward, tolerating corrupt lines and a torn tail. */
   private readonly log: JsonlReader<HistoryEvent>;
   private eventCount = 0;
+  private unknownRun = 0;
   private runsById = new Map<string, RunEntry>();
   /** Run ids in the order of their run_start lines. */
   private runOrder: string[] = [];
@@ -204,7 +206,11 @@ export class HistoryStore {
   /** Opens (without creating anything on disk until the first write) and reads the history. */
   static open(workspaceRoot: string, options: OpenOptions = {}): HistoryStore {
     const store = new HistoryStore(workspaceRoot);
-    store.reload();
+    try {
+      store.reload();
+    } catch (error) {
+      throw new RunError(`Cannot read the run history ${store.file}: ${describeFsError(error)}.`);
+    }
     if (options.markInterrupted !== false) store.markInterrupted();
     return store;
   }
@@ -212,6 +218,11 @@ export class HistoryStore {
   /** Lines skipped because they did not parse or had the wrong shape (since the last full read). */
   get corruptLines(): number {
     return this.log.corruptLines;
+  }
+
+  /** Materialization lines ignored because they name a run the log never started (since the last full read). */
+  get materializationsOfUnknownRuns(): number {
+    return this.unknownRun;
   }
 
   /** Events read (since the last full read). */
@@ -481,6 +492,7 @@ export class HistoryStore {
   /** Forgets what was read (the log's reader starts over: the file was replaced, truncated or removed). */
   private reset(): void {
     this.eventCount = 0;
+    this.unknownRun = 0;
     this.runsById.clear();
     this.runOrder = [];
     this.assets.clear();
@@ -530,6 +542,12 @@ export class HistoryStore {
       }
       case "materialization": {
         const m = e.m;
+        // Only a run's own process records its materializations, after its run_start: a line naming
+        // a run the log never started is forged or misplaced, and must not make an asset fresh.
+        if (!this.runsById.has(m.runId)) {
+          this.unknownRun++;
+          return;
+        }
         let entry = this.assets.get(m.assetId);
         if (!entry) this.assets.set(m.assetId, (entry = { recent: [], refs: [] }));
         entry.recent.push(m);

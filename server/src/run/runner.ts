@@ -14,7 +14,7 @@ import { runDbtStep, type DbtCliNode } from "./dbtCli";
 import { runEmbeddedStep } from "./embedded/engine";
 import { Warehouse } from "./embedded/warehouse";
 import { checkWholeNumber, describeFsError, RunError } from "./errors";
-import { acquireWarehouseLock, EVENTS_FILE, HISTORY_DIR, HistoryStore, newRunId, type WarehouseLock } from "./history";
+import { acquireWarehouseLock, HistoryStore, newRunId, type WarehouseLock } from "./history";
 import { codeVersion } from "./status";
 import type { InputSpec } from "./ts/protocol";
 import { precompile } from "./ts/transpile";
@@ -79,7 +79,7 @@ export async function runPlan(ctx: RunContext, plan: Plan, options: RunOptions):
   const started = performance.now();
   const engine = options.engine ?? "embedded";
   if (options.concurrency !== undefined) checkWholeNumber("concurrency", options.concurrency);
-  const history = openHistory(ctx.root);
+  const history = HistoryStore.open(ctx.root); // a RunError when it cannot be read
   const runId = newRunId();
   const emit = (event: RunEvent) => options.onEvent?.(event);
   const lock: WarehouseLock = await acquireWarehouseLock(ctx.root, { runId, wait: options.waitForLock ?? false, timeoutMs: options.waitTimeoutMs, signal: options.signal });
@@ -126,15 +126,6 @@ export async function runPlan(ctx: RunContext, plan: Plan, options: RunOptions):
     emit({ type: "run_end", runId, status: summary.status, ms: summary.ms, failed: summary.failed, skipped: summary.skipped });
   }
   return summary;
-}
-
-/** The workspace's history, or a RunError saying in one line why it cannot be read. */
-function openHistory(root: string): HistoryStore {
-  try {
-    return HistoryStore.open(root);
-  } catch (error) {
-    throw new RunError(`Cannot read the run history ${path.join(root, HISTORY_DIR, EVENTS_FILE)}: ${describeFsError(error)}.`);
-  }
 }
 
 function historyWriteFailure(history: HistoryStore, error: unknown): string {
