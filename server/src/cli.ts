@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import * as path from "node:path";
 import { graphJson, sortedDiagnostics } from "./cli/graphJson";
 import { parse as parseYaml } from "yaml";
-import { CliError, history, materialize, planFor, printPlan, show, status } from "./cli/runCommands";
+import { CliError, history, materialize, planFor, printPlan, show, status, unlock } from "./cli/runCommands";
 import { daemonCommand, jobRunCommand, jobsCommand } from "./jobs/cli";
 import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
 import type { Engine } from "./run/runner";
@@ -82,10 +82,11 @@ program
   .option("--vars <yaml>", "dbt vars as JSON or YAML, like dbt's --vars")
   .option("--full-refresh", "rebuild incremental models from scratch")
   .option("--wait", "wait for another run writing the warehouse instead of refusing")
+  .option("--wait-timeout <seconds>", "with --wait: give up after this long", wholeNumber)
   .option("--concurrency <n>", "steps that may run at once", wholeNumber)
   .option("--json", "print one JSON event per line")
   .option("-C, --dir <dir>", "workspace folder", ".")
-  .action(async (selection: string | undefined, options: { engine?: Engine; retryFailed?: boolean; vars?: string; fullRefresh?: boolean; wait?: boolean; concurrency?: number; json?: boolean; dir: string }) => {
+  .action(async (selection: string | undefined, options: RunFlags & { retryFailed?: boolean; dir: string }) => {
     const { index, root, config } = openWorkspace(options.dir);
     const summary = await materialize(index, root, selection, { ...runSettings(options, config), retryFailed: options.retryFailed });
     process.exitCode = exitCode(summary.status);
@@ -131,12 +132,13 @@ jobsProgram
   .option("--vars <yaml>", "dbt vars as JSON or YAML, like dbt's --vars")
   .option("--full-refresh", "rebuild incremental models from scratch")
   .option("--wait", "wait for another run writing the warehouse instead of refusing")
+  .option("--wait-timeout <seconds>", "with --wait: give up after this long", wholeNumber)
   .option("--concurrency <n>", "steps that may run at once", wholeNumber)
   .option("--json", "print one JSON event per line")
   .option("-C, --dir <dir>", "workspace folder", ".")
   .action(async (name: string, _options: unknown, command: Command) => {
     // `--json` / `-C` may be written before or after `run`: both levels define them.
-    const options = command.optsWithGlobals<{ engine?: Engine; vars?: string; fullRefresh?: boolean; wait?: boolean; concurrency?: number; json?: boolean; dir: string }>();
+    const options = command.optsWithGlobals<RunFlags & { dir: string }>();
     const { index, root, config } = openWorkspace(options.dir);
     const summary = await jobRunCommand(index, root, name, runSettings(options, config));
     process.exitCode = exitCode(summary.status);
@@ -151,6 +153,15 @@ program
   .option("-C, --dir <dir>", "workspace folder", ".")
   .action(async (options: { engine?: Engine; drain?: boolean; json?: boolean; dir: string }) => {
     await daemonCommand(path.resolve(options.dir), { engine: options.engine, drain: options.drain, json: options.json });
+  });
+
+program
+  .command("unlock")
+  .description("remove the warehouse run lock of a run that no longer runs (never of one running on this machine)")
+  .option("--force", "also remove the lock of a run this machine cannot check (another host or container) that refreshed it lately")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action((options: { force?: boolean; dir: string }) => {
+    process.exitCode = unlock(path.resolve(options.dir), options.force === true);
   });
 
 program
@@ -170,6 +181,7 @@ interface RunFlags {
   vars?: string;
   fullRefresh?: boolean;
   wait?: boolean;
+  waitTimeout?: number;
   concurrency?: number;
   json?: boolean;
 }
@@ -183,6 +195,7 @@ function runSettings(options: RunFlags, config: TributaryConfig) {
     vars: options.vars ? parseVars(options.vars) : undefined,
     fullRefresh: options.fullRefresh,
     wait: options.wait,
+    waitTimeoutMs: options.waitTimeout === undefined ? undefined : options.waitTimeout * 1000,
     dbtExecutable: config.dbtExecutable ?? process.env.TRIBUTARY_DBT_EXECUTABLE,
     concurrency: options.concurrency ?? config.concurrency,
   };

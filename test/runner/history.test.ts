@@ -426,7 +426,7 @@ describe("warehouse lock", { timeout: 60_000 }, () => {
       assert.ok(err instanceof WarehouseLockedError);
       assert.equal(
         err.message,
-        `Another Tributary run (run 20261124-101010-abcd, pid ${holder.proc.pid}) is writing this warehouse; wait for it or cancel it.`,
+        `Another Tributary run (run 20261124-101010-abcd, pid ${holder.proc.pid}) is writing this warehouse; wait for it (--wait) or cancel it.`,
       );
       assert.equal(err.holder.pid, holder.proc.pid);
       return true;
@@ -435,7 +435,7 @@ describe("warehouse lock", { timeout: 60_000 }, () => {
     const ac = new AbortController();
     const aborted = acquireWarehouseLock(root, { runId: "mine", wait: true, signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
-    await assert.rejects(aborted, (err: unknown) => (err as Error).name === "AbortError");
+    await assert.rejects(aborted, /^RunError: Cancelled while waiting for the warehouse lock \(held by run 20261124-101010-abcd, pid \d+\); nothing was run\.$/);
 
     let waitedFor: number | undefined;
     let acquired = false;

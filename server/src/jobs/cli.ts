@@ -2,7 +2,7 @@
  * `tributary jobs`, `tributary jobs run NAME` and `tributary daemon`: jobs from a terminal.
  * Human output by default, `--json` for machines.
  */
-import { cancelOnSignals, chooseEngine, CliError, printPlan } from "../cli/runCommands";
+import { cancelOnSignals, chooseEngine, CliError, printPlan, printWaiting } from "../cli/runCommands";
 import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { Engine, RunEvent, RunSummary } from "../run/runner";
@@ -56,6 +56,7 @@ export interface JobRunCliOptions {
   engine?: Engine;
   json?: boolean;
   wait?: boolean;
+  waitTimeoutMs?: number;
   vars?: Record<string, unknown>;
   fullRefresh?: boolean;
   dbtExecutable?: string;
@@ -73,6 +74,8 @@ export async function jobRunCommand(index: WorkspaceIndex, root: string, name: s
       vars: options.vars,
       fullRefresh: options.fullRefresh,
       waitForLock: options.wait,
+      waitTimeoutMs: options.waitTimeoutMs,
+      onWait: printWaiting,
       concurrency: options.concurrency,
       signal: cancel.signal,
       onPlan: (plan, job) => {

@@ -14,7 +14,7 @@ import { runDbtStep, type DbtCliNode } from "./dbtCli";
 import { runEmbeddedStep } from "./embedded/engine";
 import { Warehouse } from "./embedded/warehouse";
 import { checkWholeNumber, describeFsError, RunError } from "./errors";
-import { acquireWarehouseLock, HistoryStore, newRunId, type WarehouseLock } from "./history";
+import { acquireWarehouseLock, HistoryStore, newRunId, type LockInfo, type WarehouseLock } from "./history";
 import { codeVersion } from "./status";
 import type { InputSpec } from "./ts/protocol";
 import { precompile } from "./ts/transpile";
@@ -46,6 +46,8 @@ export interface RunOptions {
   waitForLock?: boolean;
   /** With `waitForLock`: give up after this long. */
   waitTimeoutMs?: number;
+  /** With `waitForLock`: called when waiting starts and whenever the holder changes. */
+  onWait?(holder: LockInfo): void;
   signal?: AbortSignal;
   trigger?: string;
   onEvent?(event: RunEvent): void;
@@ -82,7 +84,7 @@ export async function runPlan(ctx: RunContext, plan: Plan, options: RunOptions):
   const history = HistoryStore.open(ctx.root); // a RunError when it cannot be read
   const runId = newRunId();
   const emit = (event: RunEvent) => options.onEvent?.(event);
-  const lock: WarehouseLock = await acquireWarehouseLock(ctx.root, { runId, wait: options.waitForLock ?? false, timeoutMs: options.waitTimeoutMs, signal: options.signal });
+  const lock: WarehouseLock = await acquireWarehouseLock(ctx.root, { runId, wait: options.waitForLock ?? false, timeoutMs: options.waitTimeoutMs, signal: options.signal, onWait: options.onWait });
   const summary: RunSummary = { runId, status: "running", ms: 0, failed: [], skipped: [], materialized: [] };
   try {
     try {
