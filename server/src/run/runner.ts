@@ -64,6 +64,9 @@ export interface RunSummary {
   materialized: { assetId: string; rows?: number; ms: number }[];
 }
 
+/** Why a step's outcome is not recorded as a success: the lock file no longer names this run. */
+const LOST_LOCK = "the run no longer holds the warehouse lock (it was removed or taken over by another process), so this is not recorded as materialized";
+
 /** One turn at a time on the warehouse file: DuckDB allows a single writing process. */
 class Mutex {
   private tail = Promise.resolve();
@@ -233,6 +236,7 @@ class StepExecutor {
     let failures: { assetId: string; error: string }[] = [];
     try {
       if (this.signal.aborted) throw new Error("cancelled");
+      if (!this.lock.held()) throw new Error(`not run: ${LOST_LOCK}`);
       failures = step.kind === "ts" ? await this.runTs(step, log) : await this.runDbt(step, log);
     } catch (error) {
       failures = step.assets.map((assetId) => ({ assetId, error: error instanceof Error ? error.message : String(error) }));
@@ -312,12 +316,18 @@ class StepExecutor {
           warehousePath: this.ctx.targetForAsset(assetId).path,
           storageDir: this.ctx.storageDir,
           cacheDir,
+          runnerPid: process.pid,
+          lock: { file: this.lock.file, token: this.lock.info.token },
         },
         { signal: this.signal, nodePath: this.options.nodePath, onLog: (level, message) => this.logLine(step, [], level, message) },
       );
       log.push(...result.log);
       // A cancelled asset produced nothing: no materialization is recorded for it.
       if (result.status === "cancelled") return [];
+      if (result.status === "success" && !this.lock.held()) {
+        this.record(step, assetId, started, result.ms, { ok: false, error: LOST_LOCK }, result.log);
+        return [{ assetId, error: LOST_LOCK }];
+      }
       if (result.status === "success") {
         this.record(step, assetId, started, result.ms, { ok: true, rows: result.rows, metadata: result.metadata }, result.log);
         return [];
@@ -359,7 +369,11 @@ class StepExecutor {
           onNodeEvent: onNode,
           onLog: (line) => this.logLine(step, log, "dbt", line),
         });
-        for (const r of result.results) this.finishNode(step, r.id, starts, r.ms ?? 0, r.status, r.rows, r.message, log, failures);
+        const lost = !this.lock.held();
+        for (const r of result.results) {
+          if (lost && r.status === "success") this.finishNode(step, r.id, starts, r.ms ?? 0, "error", r.rows, LOST_LOCK, log, failures);
+          else this.finishNode(step, r.id, starts, r.ms ?? 0, r.status, r.rows, r.message, log, failures);
+        }
         if (result.results.length === 0 && !result.cancelled && result.exitCode !== 0) {
           for (const n of nodes) failures.push({ assetId: n.id, error: `dbt exited with code ${result.exitCode}:\n${result.log.slice(-1500)}` });
         }
@@ -381,7 +395,11 @@ class StepExecutor {
           signal: this.signal,
           invocationId: this.runId,
         });
-        for (const r of results) this.finishNode(step, r.id, starts, r.ms, r.status, r.rows, r.error, log, failures);
+        const lost = !this.lock.held();
+        for (const r of results) {
+          if (lost && r.status === "success") this.finishNode(step, r.id, starts, r.ms, "error", r.rows, LOST_LOCK, log, failures);
+          else this.finishNode(step, r.id, starts, r.ms, r.status, r.rows, r.error, log, failures);
+        }
       } finally {
         warehouse.close();
       }

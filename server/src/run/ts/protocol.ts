@@ -23,6 +23,10 @@ export interface TsStepRequest {
   storageDir: string;
   /** Transpiled modules (see transpile.ts). */
   cacheDir: string;
+  /** The runner's pid: once the step's parent is another process, the runner is gone and the step stops. */
+  runnerPid: number;
+  /** The warehouse lock the run holds: nothing is written once the lock file no longer names this token. */
+  lock: { file: string; token: string };
 }
 
 export type TsStepMessage =
