@@ -174,3 +174,17 @@ describe("the dbt engine's subprocess dies with the runner", () => {
     }
   });
 });
+
+describe("the schedule daemon and SIGHUP", () => {
+  test("closing its terminal stops the daemon cleanly: exit 0, its lock removed", async (t) => {
+    const ws = copyExample();
+    t.after(ws.dispose);
+    const daemon = start(ws.root, ["daemon", "--json"]);
+    t.after(() => daemon.child.exitCode === null && daemon.child.kill("SIGKILL"));
+    await until("the daemon started", () => daemon.output().includes('"type":"started"'));
+    daemon.child.kill("SIGHUP");
+    const done = await daemon.exited;
+    assert.deepEqual(done, { code: 0, signal: null }, daemon.output());
+    assert.equal(existsSync(path.join(ws.root, ".tributary/daemon.lock")), false);
+  });
+});

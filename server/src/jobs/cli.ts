@@ -178,11 +178,13 @@ export async function daemonCommand(root: string, options: DaemonCliOptions): Pr
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal); // the terminal closed: stop like Ctrl-C, not die with runs in flight
   try {
     await daemon.start();
   } catch (error) {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
     if (error instanceof DaemonLockedError) throw new CliError(error.message);
     throw error;
   }
@@ -193,6 +195,7 @@ export async function daemonCommand(root: string, options: DaemonCliOptions): Pr
   await daemon.stop({ cancelRuns: !options.drain });
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
+  process.off("SIGHUP", onSignal);
   process.exitCode = 0;
   // Nothing of ours should keep the process alive now; make sure nothing else does either.
   setTimeout(() => process.exit(0), 3000).unref();
