@@ -159,8 +159,10 @@ class StepExecutor {
   ) {
     const outer = options.signal;
     if (outer?.aborted) this.stop.abort(outer.reason);
-    else outer?.addEventListener("abort", () => this.stop.abort(outer.reason), { once: true });
+    else outer?.addEventListener("abort", this.onOuterAbort, { once: true });
   }
+
+  private readonly onOuterAbort = () => this.stop.abort(this.options.signal?.reason);
 
   /** Ids of the steps that did not succeed (skipped, cancelled, failed or never started). */
   stepsNotSucceeded(): string[] {
@@ -180,6 +182,14 @@ class StepExecutor {
 
   /** Starts every step whose dependencies succeeded, up to the concurrency limit, until none is left. Never rejects. */
   async runAll(plan: Plan): Promise<void> {
+    try {
+      await this.runSteps(plan);
+    } finally {
+      this.options.signal?.removeEventListener("abort", this.onOuterAbort);
+    }
+  }
+
+  private async runSteps(plan: Plan): Promise<void> {
     const limit = this.options.concurrency ?? 2;
     const pending = [...plan.steps];
     this.planned = plan.steps.map((s) => s.id);
