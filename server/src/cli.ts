@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /** The `tributary` command line: the same core as the language server, without VS Code. */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import * as path from "node:path";
 import { graphJson, sortedDiagnostics } from "./cli/graphJson";
 import { parse as parseYaml } from "yaml";
-import { CliError, history, materialize, planFor, printPlan, show, status } from "./cli/runCommands";
+import { CliError, history, materialize, planFor, printPlan, show, status, unlock } from "./cli/runCommands";
 import { daemonCommand, jobRunCommand, jobsCommand } from "./cli/jobsCommands";
 import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
 import type { Engine } from "./run/runner";
+import { checkWholeNumber, RunError } from "./run/errors";
 import { formatKey } from "./graph/keys";
 import { AssetFailedError, runAssetCommand } from "./cli/runAsset";
 import { exportDagsterCommand } from "./cli/exportDagster";
@@ -83,10 +84,11 @@ program
   .option("--vars <yaml>", "dbt vars as JSON or YAML, like dbt's --vars")
   .option("--full-refresh", "rebuild incremental models from scratch")
   .option("--wait", "wait for another run writing the warehouse instead of refusing")
-  .option("--concurrency <n>", "steps that may run at once", (v) => Number(v))
+  .option("--wait-timeout <seconds>", "with --wait: give up after this long", wholeNumber)
+  .option("--concurrency <n>", "steps that may run at once", wholeNumber)
   .option("--json", "print one JSON event per line")
   .option("-C, --dir <dir>", "workspace folder", ".")
-  .action(async (selection: string | undefined, options: { engine?: Engine; retryFailed?: boolean; vars?: string; fullRefresh?: boolean; wait?: boolean; concurrency?: number; json?: boolean; dir: string }) => {
+  .action(async (selection: string | undefined, options: RunFlags & { retryFailed?: boolean; dir: string }) => {
     const { index, root, config } = openWorkspace(options.dir);
     const summary = await materialize(index, root, selection, { ...runSettings(options, config), retryFailed: options.retryFailed });
     process.exitCode = exitCode(summary.status);
@@ -132,12 +134,13 @@ jobsProgram
   .option("--vars <yaml>", "dbt vars as JSON or YAML, like dbt's --vars")
   .option("--full-refresh", "rebuild incremental models from scratch")
   .option("--wait", "wait for another run writing the warehouse instead of refusing")
-  .option("--concurrency <n>", "steps that may run at once", (v) => Number(v))
+  .option("--wait-timeout <seconds>", "with --wait: give up after this long", wholeNumber)
+  .option("--concurrency <n>", "steps that may run at once", wholeNumber)
   .option("--json", "print one JSON event per line")
   .option("-C, --dir <dir>", "workspace folder", ".")
   .action(async (name: string, _options: unknown, command: Command) => {
     // `--json` / `-C` may be written before or after `run`: both levels define them.
-    const options = command.optsWithGlobals<{ engine?: Engine; vars?: string; fullRefresh?: boolean; wait?: boolean; concurrency?: number; json?: boolean; dir: string }>();
+    const options = command.optsWithGlobals<RunFlags & { dir: string }>();
     const { index, root, config } = openWorkspace(options.dir);
     const summary = await jobRunCommand(index, root, name, runSettings(options, config));
     process.exitCode = exitCode(summary.status);
@@ -155,10 +158,19 @@ program
   });
 
 program
+  .command("unlock")
+  .description("remove the warehouse run lock of a run that no longer runs (never of one running on this machine)")
+  .option("--force", "also remove the lock of a run this machine cannot check (another host or container) that refreshed it lately")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action((options: { force?: boolean; dir: string }) => {
+    process.exitCode = unlock(path.resolve(options.dir), options.force === true);
+  });
+
+program
   .command("show")
   .description("print the first rows of an asset's warehouse table")
   .argument("<key>", "asset key")
-  .option("--limit <n>", "rows", (v) => Number(v), 10)
+  .option("--limit <n>", "rows", wholeNumber, 10)
   .option("--json", "print JSON")
   .option("-C, --dir <dir>", "workspace folder", ".")
   .action(async (key: string, options: { limit: number; json?: boolean; dir: string }) => {
@@ -195,21 +207,41 @@ interface RunFlags {
   vars?: string;
   fullRefresh?: boolean;
   wait?: boolean;
+  waitTimeout?: number;
   concurrency?: number;
   json?: boolean;
 }
 
 /** What `materialize` and `jobs run` take from their flags, tributary.json and the environment. */
 function runSettings(options: RunFlags, config: TributaryConfig) {
+  if (options.concurrency === undefined && config.concurrency !== undefined) checkWholeNumber('"concurrency" in tributary.json', config.concurrency);
   return {
     engine: options.engine ?? config.engine,
     json: options.json,
-    vars: options.vars ? (parseYaml(options.vars) as Record<string, unknown>) : undefined,
+    vars: options.vars ? parseVars(options.vars) : undefined,
     fullRefresh: options.fullRefresh,
     wait: options.wait,
+    waitTimeoutMs: options.waitTimeout === undefined ? undefined : options.waitTimeout * 1000,
     dbtExecutable: config.dbtExecutable ?? process.env.TRIBUTARY_DBT_EXECUTABLE,
     concurrency: options.concurrency ?? config.concurrency,
   };
+}
+
+/** Commander's parser for a numeric option: a whole number of at least 1, else one clear line. */
+function wholeNumber(text: string): number {
+  if (!/^\s*\d+\s*$/.test(text) || Number(text) < 1) throw new InvalidArgumentError("expected a whole number of at least 1.");
+  return Number(text);
+}
+
+function parseVars(text: string): Record<string, unknown> {
+  let vars: unknown;
+  try {
+    vars = parseYaml(text);
+  } catch (error) {
+    throw new CliError(`--vars is not valid JSON or YAML: ${(error as Error).message.split("\n")[0]}`);
+  }
+  if (vars === null || typeof vars !== "object" || Array.isArray(vars)) throw new CliError(`--vars must be a mapping, e.g. '{"start_date": "2024-01-01"}'.`);
+  return vars as Record<string, unknown>;
 }
 
 function exitCode(status: string): number {
@@ -221,7 +253,7 @@ function printDiagnostics(diagnostics: { file: string; line: number; column: num
 }
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  const expected = error instanceof CliError || (error instanceof Error && error.name === "WarehouseLockedError");
+  const expected = error instanceof CliError || error instanceof RunError || (error instanceof Error && error.name === "WarehouseLockedError");
   console.error(error instanceof Error ? (expected ? error.message : error.stack ?? error.message) : String(error));
-  process.exitCode = error instanceof AssetFailedError ? 1 : 2;
+  process.exitCode = error instanceof AssetFailedError ? 1 : error instanceof RunError ? error.exitCode : 2;
 });

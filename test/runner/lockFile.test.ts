@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { LockFiles, processAlive, TAKEOVER_STALE_MS, UNREADABLE_STALE_MS, type LockHolder } from "../../server/src/run/lockFile";
+import { FOREIGN_STALE_MS, LockFiles, processAlive, processLiveness, processStartTime, selfIdentity, TAKEOVER_STALE_MS, UNREADABLE_STALE_MS, type LockHolder } from "../../server/src/run/lockFile";
 
 interface Info extends LockHolder {
   name: string;
@@ -47,6 +47,34 @@ describe("lock file: processAlive", () => {
     assert.equal(processAlive(process.pid), true);
     assert.equal(processAlive(deadPid()), false);
     for (const pid of [0, -1, 1.5, NaN]) assert.equal(processAlive(pid), false);
+  });
+});
+
+describe("lock file: processLiveness (host, PID namespace, pid, start time)", () => {
+  const me = selfIdentity();
+  test("this process is alive with its own start time; a reused pid (other start time) is dead", () => {
+    assert.equal(me.pid, process.pid);
+    if (process.platform === "linux") assert.match(me.startTime ?? "", /^[0-9a-f-]+:\d+$/);
+    assert.equal(processStartTime(process.pid), me.startTime, "stable");
+    assert.equal(processLiveness(me), "alive");
+    if (me.startTime !== undefined) assert.equal(processLiveness({ ...me, startTime: "another-boot:1" }), "dead");
+    assert.equal(processLiveness({ ...me, pid: deadPid() }), "dead");
+    assert.equal(processLiveness({ pid: process.pid, host: me.host }), "alive", "older records without a start time: the pid alone");
+  });
+
+  test("another host or PID namespace cannot be looked up", () => {
+    assert.equal(processLiveness({ ...me, host: `${me.host}-elsewhere` }), "unknown");
+    if (me.pidNamespace !== undefined) assert.equal(processLiveness({ ...me, pidNamespace: "pid:[1]" }), "unknown");
+  });
+
+  test("a lock that cannot be looked up is stale once not refreshed for FOREIGN_STALE_MS", (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, "x.lock");
+    const locks = kind();
+    locks.tryCreate(file, info({ host: `${hostname()}-elsewhere`, pid: deadPid() }));
+    assert.equal(locks.isStale(locks.read(file)!), false, "refreshed just now");
+    age(file, FOREIGN_STALE_MS + 1000);
+    assert.equal(locks.isStale(locks.read(file)!), true);
   });
 });
 

@@ -61,6 +61,7 @@ function record(
 ): void {
   const { withVersions = true, ...over } = extra;
   const ups = g.upstream(id).filter((u) => g.get(u)!.kind !== "dbt_source");
+  if (!store.run(runId)) store.startRun({ id: runId, selection: "test", plan: null, startedAt: at(s) });
   store.recordMaterialization({
     assetId: id,
     key: id.split("/"),

@@ -2,7 +2,7 @@
  * `tributary jobs`, `tributary jobs run NAME` and `tributary daemon`: jobs from a terminal.
  * Human output by default, `--json` for machines.
  */
-import { cancelOnSignals, chooseEngine, CliError, printPlan } from "./runCommands";
+import { cancelOnSignals, chooseEngine, CliError, printPlan, printWaiting } from "./runCommands";
 import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { Engine, RunEvent, RunSummary } from "../run/runner";
@@ -56,6 +56,7 @@ export interface JobRunCliOptions {
   engine?: Engine;
   json?: boolean;
   wait?: boolean;
+  waitTimeoutMs?: number;
   vars?: Record<string, unknown>;
   fullRefresh?: boolean;
   dbtExecutable?: string;
@@ -73,6 +74,8 @@ export async function jobRunCommand(index: WorkspaceIndex, root: string, name: s
       vars: options.vars,
       fullRefresh: options.fullRefresh,
       waitForLock: options.wait,
+      waitTimeoutMs: options.waitTimeoutMs,
+      onWait: printWaiting,
       concurrency: options.concurrency,
       signal: cancel.signal,
       onPlan: (plan, job) => {
@@ -175,11 +178,13 @@ export async function daemonCommand(root: string, options: DaemonCliOptions): Pr
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal); // the terminal closed: stop like Ctrl-C, not die with runs in flight
   try {
     await daemon.start();
   } catch (error) {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
     if (error instanceof DaemonLockedError) throw new CliError(error.message);
     throw error;
   }
@@ -190,6 +195,7 @@ export async function daemonCommand(root: string, options: DaemonCliOptions): Pr
   await daemon.stop({ cancelRuns: !options.drain });
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
+  process.off("SIGHUP", onSignal);
   process.exitCode = 0;
   // Nothing of ours should keep the process alive now; make sure nothing else does either.
   setTimeout(() => process.exit(0), 3000).unref();

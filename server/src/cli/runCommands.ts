@@ -11,7 +11,8 @@ import type { AssetStatus } from "../protocol/history";
 import type { Plan } from "../protocol/plan";
 import { RunContext } from "../run/context";
 import { Warehouse } from "../run/embedded/warehouse";
-import { HistoryStore } from "../run/history";
+import { HistoryStore, unlockWarehouse, type LockInfo } from "../run/history";
+import { hostname } from "node:os";
 import { relationSql } from "../run/ts/io";
 import { findDbtExecutable } from "../run/dbtCli";
 import { currentCodeVersion, runPlan, type Engine, type RunEvent, type RunSummary } from "../run/runner";
@@ -55,6 +56,7 @@ export interface MaterializeOptions {
   vars?: Record<string, unknown>;
   fullRefresh?: boolean;
   wait?: boolean;
+  waitTimeoutMs?: number;
   dbtExecutable?: string;
   concurrency?: number;
 }
@@ -87,6 +89,8 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
       vars: options.vars,
       fullRefresh: options.fullRefresh,
       waitForLock: options.wait,
+      waitTimeoutMs: options.waitTimeoutMs,
+      onWait: printWaiting,
       concurrency: options.concurrency,
       // Who asked for the run, for the history ("vscode" when the extension spawns the CLI).
       trigger: process.env.TRIBUTARY_TRIGGER || undefined,
@@ -221,6 +225,22 @@ export function history(index: WorkspaceIndex, root: string, key: string | undef
   }
 }
 
+/** `tributary unlock [--force]`: the exit code (0 removed or nothing to do, 1 refused). */
+export function unlock(root: string, force: boolean): number {
+  const result = unlockWarehouse(root, { force });
+  if (result.outcome === "none") {
+    console.log("No run holds the warehouse lock: nothing to do.");
+    return 0;
+  }
+  const who = result.holder ? `run ${result.holder.runId} (pid ${result.holder.pid} on ${result.holder.host})` : "an unreadable lock";
+  if (result.outcome === "removed") {
+    console.log(`Removed the warehouse lock of ${who}: ${result.reason}.`);
+    return 0;
+  }
+  console.error(`Not unlocked: ${result.reason}`);
+  return 1;
+}
+
 /** `tributary show <key>`: the first rows of an asset's table, like `dbt show`. */
 export async function show(index: WorkspaceIndex, root: string, key: string, limit: number, json: boolean): Promise<void> {
   const ids = select(index, root, key);
@@ -245,7 +265,12 @@ export async function show(index: WorkspaceIndex, root: string, key: string, lim
   }
 }
 
-/** Ctrl-C or SIGTERM aborts the returned signal (a run then stops its steps); `dispose` stops listening. */
+/** `--wait`: who we wait for, on stderr (stdout may carry JSON events). */
+export function printWaiting(holder: LockInfo): void {
+  process.stderr.write(`waiting for the warehouse lock: run ${holder.runId} (pid ${holder.pid}${holder.host !== hostname() ? ` on ${holder.host}` : ""}) is writing it…\n`);
+}
+
+/** Ctrl-C, SIGTERM or SIGHUP (the terminal closed) aborts the returned signal (a run then stops its steps); `dispose` stops listening. */
 export function cancelOnSignals(json: boolean): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onSignal = () => {
@@ -254,11 +279,13 @@ export function cancelOnSignals(json: boolean): { signal: AbortSignal; dispose: 
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  process.once("SIGHUP", onSignal);
   return {
     signal: controller.signal,
     dispose: () => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      process.off("SIGHUP", onSignal);
     },
   };
 }

@@ -45,8 +45,13 @@ export class StatusService {
     const size = statSync(path.join(root, HISTORY_DIR, EVENTS_FILE)).size;
     if (size === this.historySize) return false;
     this.historySize = size;
-    if (!this.store) this.store = HistoryStore.open(root, { markInterrupted: false });
-    else this.store.reload();
+    try {
+      if (!this.store) this.store = HistoryStore.open(root, { markInterrupted: false });
+      else this.store.reload();
+    } catch {
+      // An unreadable history (a directory, no permission) shows as no history; the CLI says why.
+      return false;
+    }
     this.statuses = undefined;
     return true;
   }

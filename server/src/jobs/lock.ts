@@ -1,6 +1,6 @@
 /**
  * One schedule daemon per workspace: `<workspace>/.tributary/daemon.lock` holds
- * `{pid, host, startedAt, token, owner}` of the daemon running the workspace's schedules (the CLI's
+ * `{pid, host, pidNamespace, startTime, startedAt, token, owner}` of the daemon running the workspace's schedules (the CLI's
  * `tributary daemon` or VS Code's). It is created atomically (written to a temporary file, then
  * hard-linked into place, so nobody sees half a lock). A lock whose process is gone (kill -9, a
  * crash, a reboot) is stale and taken over; a live holder makes `acquireDaemonLock` throw
@@ -10,13 +10,15 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { LockFiles } from "../run/lockFile";
+import { LockFiles, selfIdentity } from "../run/lockFile";
 
 export const DAEMON_LOCK_FILE = join(".tributary", "daemon.lock");
 
 export interface DaemonLockInfo {
   pid: number;
   host: string;
+  pidNamespace?: string;
+  startTime?: string;
   /** ISO time the daemon took the lock. */
   startedAt: string;
   /** Random: tells this acquisition from a later one by the same process. */
@@ -46,14 +48,17 @@ const daemonLocks = new LockFiles<DaemonLockInfo>({
   parse(json) {
     const parsed = json as Partial<DaemonLockInfo>;
     if (typeof parsed.pid === "number" && typeof parsed.token === "string") {
-      return { pid: parsed.pid, host: parsed.host ?? hostname(), startedAt: parsed.startedAt ?? "", token: parsed.token, owner: parsed.owner };
+      const info: DaemonLockInfo = { pid: parsed.pid, host: parsed.host ?? hostname(), startedAt: parsed.startedAt ?? "", token: parsed.token, owner: parsed.owner };
+      if (typeof parsed.pidNamespace === "string") info.pidNamespace = parsed.pidNamespace;
+      if (typeof parsed.startTime === "string") info.startTime = parsed.startTime;
+      return info;
     }
     return undefined;
   },
   same: (now, stale) => now.ino === stale.ino && now.info?.token === stale.info?.token,
 });
 
-/** Whether the holder of a lock is a live daemon (another machine's holder is assumed alive). */
+/** Whether the holder of a lock is a live daemon (another host's or PID namespace's holder is assumed alive; see `runningDaemon`). */
 export function lockHolderAlive(info: DaemonLockInfo): boolean {
   return daemonLocks.holderAlive(info);
 }
@@ -61,7 +66,7 @@ export function lockHolderAlive(info: DaemonLockInfo): boolean {
 /** The daemon running this workspace's schedules, if one is alive. */
 export function runningDaemon(workspaceRoot: string): DaemonLockInfo | undefined {
   const state = daemonLocks.read(join(workspaceRoot, DAEMON_LOCK_FILE));
-  return state?.info && lockHolderAlive(state.info) ? state.info : undefined;
+  return state?.info && !daemonLocks.isStale(state) ? state.info : undefined;
 }
 
 /**
@@ -72,7 +77,7 @@ export function acquireDaemonLock(workspaceRoot: string, owner?: string): Daemon
   const file = join(workspaceRoot, DAEMON_LOCK_FILE);
   mkdirSync(join(workspaceRoot, ".tributary"), { recursive: true });
   for (let attempt = 0; attempt < 50; attempt++) {
-    const info: DaemonLockInfo = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: randomBytes(8).toString("hex") };
+    const info: DaemonLockInfo = { ...selfIdentity(), startedAt: new Date().toISOString(), token: randomBytes(8).toString("hex") };
     if (owner) info.owner = owner;
     if (daemonLocks.tryCreate(file, info)) return daemonLocks.hold(file, info);
     const state = daemonLocks.read(file);

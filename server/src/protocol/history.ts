@@ -24,6 +24,10 @@ export interface RunRecord {
   status: RunStatus;
   /** The process doing the run: a run still `running` whose process is gone is `interrupted`. */
   pid: number;
+  /** Its host, PID namespace and start time (see `processLiveness` in run/lockFile.ts); absent in older histories. */
+  host?: string;
+  pidNamespace?: string;
+  pidStart?: string;
   engine?: string;
   error?: string;
   /** `"cli" | "vscode" | "schedule:<job>"`. */

@@ -19,6 +19,8 @@
  *   queries, writes a partial run_results.json, exits 2), then SIGKILL to the group after
  *   `killGraceMs` (1 s) if dbt is still alive, and SIGKILL to any group member left behind once dbt
  *   has exited. On Windows there are no process groups: `taskkill /T /F` on the tree instead.
+ * - A runner killed outright (SIGKILL) cannot cancel: a watchdog process (groupWatchdog.ts)
+ *   interrupts, then kills dbt's group when the runner's pipe to it closes (POSIX).
  *
  * This module never opens the warehouse (DuckDB allows one writing process; dbt is that process
  * while it runs).
@@ -30,6 +32,7 @@ import type { Stats } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 import { StringDecoder } from "node:string_decoder";
+import { watchGroup } from "./groupWatchdog";
 
 export interface DbtCliNode {
   /** Graph id of the node (what events and results are reported with). */
@@ -259,6 +262,8 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
   }
 
   const pid = child.pid;
+  // dbt's group is its own (detached): without the runner it would run on, and write after the next run took the lock.
+  const watchdog = !isWin && pid !== undefined ? watchGroup(pid, options.killGraceMs ?? 1000) : undefined;
   let cancelled = false;
   let exited = false;
   let killTimer: NodeJS.Timeout | undefined;
@@ -384,6 +389,7 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
     if (killTimer) clearTimeout(killTimer);
   }
   if (cancelled && !isWin && pid !== undefined) await waitGroupGone(pid, 300);
+  watchdog?.stop();
 
   if (exit.spawnError !== undefined) return finishWithoutRun(nodes, { ...base, pid }, log, spawnErrorMessage(options.executable, exit.spawnError));
 

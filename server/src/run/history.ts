@@ -34,7 +34,8 @@ import type {
   StepStatus,
 } from "../protocol/history";
 import { appendLines, JsonlReader, type LineRef } from "./durableLog";
-import { LockFiles, processAlive, TAKEOVER_STALE_MS } from "./lockFile";
+import { describeFsError, RunError } from "./errors";
+import { FOREIGN_STALE_MS, LockFiles, processAlive, processLiveness, selfIdentity, TAKEOVER_STALE_MS, type Liveness, type LockFileState } from "./lockFile";
 
 export { processAlive };
 
@@ -183,6 +184,7 @@ export class HistoryStore {
   /** Reads the log forward, tolerating corrupt lines and a torn tail. */
   private readonly log: JsonlReader<HistoryEvent>;
   private eventCount = 0;
+  private unknownRun = 0;
   private runsById = new Map<string, RunEntry>();
   /** Run ids in the order of their run_start lines. */
   private runOrder: string[] = [];
@@ -204,7 +206,11 @@ export class HistoryStore {
   /** Opens (without creating anything on disk until the first write) and reads the history. */
   static open(workspaceRoot: string, options: OpenOptions = {}): HistoryStore {
     const store = new HistoryStore(workspaceRoot);
-    store.reload();
+    try {
+      store.reload();
+    } catch (error) {
+      throw new RunError(`Cannot read the run history ${store.file}: ${describeFsError(error)}.`);
+    }
     if (options.markInterrupted !== false) store.markInterrupted();
     return store;
   }
@@ -212,6 +218,11 @@ export class HistoryStore {
   /** Lines skipped because they did not parse or had the wrong shape (since the last full read). */
   get corruptLines(): number {
     return this.log.corruptLines;
+  }
+
+  /** Materialization lines ignored because they name a run the log never started (since the last full read). */
+  get materializationsOfUnknownRuns(): number {
+    return this.unknownRun;
   }
 
   /** Events read (since the last full read). */
@@ -227,6 +238,7 @@ export class HistoryStore {
   // ---------------------------------------------------------------- writing
 
   startRun(input: StartRunInput): RunRecord {
+    const me = input.pid === undefined || input.pid === process.pid ? selfIdentity() : undefined;
     const run: RunRecord = dropUndefined({
       id: input.id,
       selection: input.selection,
@@ -234,6 +246,9 @@ export class HistoryStore {
       startedAt: input.startedAt ?? new Date().toISOString(),
       status: "running" as const,
       pid: input.pid ?? process.pid,
+      host: me?.host,
+      pidNamespace: me?.pidNamespace,
+      pidStart: me?.startTime,
       engine: input.engine,
       trigger: input.trigger,
     });
@@ -308,7 +323,7 @@ export class HistoryStore {
     const now = new Date().toISOString();
     for (const id of this.runOrder) {
       const run = this.runsById.get(id)!.record;
-      if (run.status !== "running" || runAlive(run)) continue;
+      if (run.status !== "running" || runAlive(run, this.workspaceRoot)) continue;
       marked.push(id);
       for (const step of this.steps(id)) {
         if (step.status !== "running") continue;
@@ -481,6 +496,7 @@ export class HistoryStore {
   /** Forgets what was read (the log's reader starts over: the file was replaced, truncated or removed). */
   private reset(): void {
     this.eventCount = 0;
+    this.unknownRun = 0;
     this.runsById.clear();
     this.runOrder = [];
     this.assets.clear();
@@ -530,6 +546,12 @@ export class HistoryStore {
       }
       case "materialization": {
         const m = e.m;
+        // Only a run's own process records its materializations, after its run_start: a line naming
+        // a run the log never started is forged or misplaced, and must not make an asset fresh.
+        if (!this.runsById.has(m.runId)) {
+          this.unknownRun++;
+          return;
+        }
         let entry = this.assets.get(m.assetId);
         if (!entry) this.assets.set(m.assetId, (entry = { recent: [], refs: [] }));
         entry.recent.push(m);
@@ -577,9 +599,18 @@ function closeRunningStep(s: StepRecord, run: RunRecord): void {
   s.error ??= run.status === "interrupted" ? "interrupted: the run's process ended before the step finished" : `the run ended (${run.status}) before the step finished`;
 }
 
-function runAlive(run: RunRecord): boolean {
-  if (run.pid === process.pid) return ownRuns.has(run.id);
-  return processAlive(run.pid);
+/**
+ * Whether a run still `running` in the log is going on: its process looked up by host, PID
+ * namespace, pid and start time; a process this machine cannot look up (another host or PID
+ * namespace) runs while the workspace's run lock names the run and is not stale (every run holds
+ * the lock from before its run_start to after its run_end).
+ */
+function runAlive(run: RunRecord, workspaceRoot: string): boolean {
+  const liveness: Liveness = processLiveness({ pid: run.pid, host: run.host ?? selfIdentity().host, pidNamespace: run.pidNamespace, startTime: run.pidStart });
+  if (liveness === "alive" && run.pid === process.pid) return ownRuns.has(run.id);
+  if (liveness !== "unknown") return liveness === "alive";
+  const lock = warehouseLocks.read(join(workspaceRoot, LOCK_FILE));
+  return lock?.info?.runId === run.id && !warehouseLocks.isStale(lock);
 }
 
 /** Plan steps, duck-typed (`Plan` is opaque to the history). */
@@ -601,6 +632,8 @@ export interface LockInfo {
   runId: string;
   startedAt: string;
   host: string;
+  pidNamespace?: string;
+  startTime?: string;
   /** Random: tells this acquisition from a later one of the same run or pid. */
   token: string;
 }
@@ -610,6 +643,8 @@ export interface WarehouseLock {
   readonly file: string;
   /** Removes the lock file if it is still ours. Idempotent. */
   release(): void;
+  /** Whether the lock file still names this acquisition (nobody removed or took it over). */
+  held(): boolean;
 }
 
 export interface LockOptions {
@@ -625,17 +660,26 @@ export interface LockOptions {
 }
 
 /** Thrown when another live process holds the warehouse lock (and we do not, or no longer, wait). */
-export class WarehouseLockedError extends Error {
+export class WarehouseLockedError extends RunError {
   constructor(
     readonly holder: LockInfo,
     waitedMs?: number,
   ) {
+    const foreign = warehouseLocks.holderLiveness(holder) === "unknown";
     super(
       (waitedMs !== undefined ? `Timed out after ${(waitedMs / 1000).toFixed(1)} s: ` : "") +
-        `Another Tributary run (run ${holder.runId}, pid ${holder.pid}${holder.host !== hostname() ? ` on ${holder.host}` : ""}) is writing this warehouse; wait for it or cancel it.`,
+        `Another Tributary run (${describeHolder(holder)}) is writing this warehouse; wait for it (--wait) or cancel it.` +
+        (foreign ? ` This machine cannot check that process; if it no longer runs, 'tributary unlock --force' removes its lock.` : ""),
+      2,
     );
     this.name = "WarehouseLockedError";
   }
+}
+
+function describeHolder(holder: LockInfo): string {
+  const me = selfIdentity();
+  const where = holder.host !== me.host ? ` on ${holder.host}` : holder.pidNamespace !== undefined && me.pidNamespace !== undefined && holder.pidNamespace !== me.pidNamespace ? " in another PID namespace (a container?)" : "";
+  return `run ${holder.runId}, pid ${holder.pid}${where}`;
 }
 
 /** Warehouse lock files, and the tokens of those this process holds now. */
@@ -643,7 +687,10 @@ const warehouseLocks = new LockFiles<LockInfo>({
   parse(json) {
     const parsed = json as Partial<LockInfo>;
     if (typeof parsed.pid === "number" && isStr(parsed.runId)) {
-      return { pid: parsed.pid, runId: parsed.runId, startedAt: parsed.startedAt ?? "", host: parsed.host ?? hostname(), token: parsed.token ?? "" };
+      const info: LockInfo = { pid: parsed.pid, runId: parsed.runId, startedAt: parsed.startedAt ?? "", host: parsed.host ?? hostname(), token: parsed.token ?? "" };
+      if (isStr(parsed.pidNamespace)) info.pidNamespace = parsed.pidNamespace;
+      if (isStr(parsed.startTime)) info.startTime = parsed.startTime;
+      return info;
     }
     return undefined;
   },
@@ -652,6 +699,10 @@ const warehouseLocks = new LockFiles<LockInfo>({
     return !a.info && !b.info && a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size;
   },
 });
+
+function cancelledWaiting(holder: LockInfo | undefined): RunError {
+  return new RunError(`Cancelled while waiting for the warehouse lock${holder ? ` (held by ${describeHolder(holder)})` : ""}; nothing was run.`, 130);
+}
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -680,39 +731,100 @@ export async function acquireWarehouseLock(workspaceRoot: string, options: LockO
   mkdirSync(join(workspaceRoot, ".tributary"), { recursive: true });
   const began = Date.now();
   let delay = 25;
-  let lastHolder: string | undefined;
+  let lastHolder: LockInfo | undefined;
   for (;;) {
-    options.signal?.throwIfAborted();
-    const info: LockInfo = {
-      pid: process.pid,
+    if (options.signal?.aborted) throw cancelledWaiting(lastHolder);
+    const me = selfIdentity();
+    const info: LockInfo = dropUndefined({
+      pid: me.pid,
       runId: options.runId ?? `adhoc-${process.pid}`,
       startedAt: new Date().toISOString(),
-      host: hostname(),
+      host: me.host,
+      pidNamespace: me.pidNamespace,
+      startTime: me.startTime,
       token: randomBytes(8).toString("hex"),
-    };
+    });
     if (warehouseLocks.tryCreate(lockFile, info)) return warehouseLocks.hold(lockFile, info);
     const state = warehouseLocks.read(lockFile);
     if (!state) continue; // released meanwhile: try again at once
     let holder = state.info;
     if (warehouseLocks.isStale(state)) {
       if (Date.now() - began > TAKEOVER_STALE_MS + 2000 && !options.wait) {
-        throw new Error(`Could not take over the stale warehouse lock ${lockFile}${holder ? ` (run ${holder.runId}, pid ${holder.pid}, no longer running)` : ""}; delete it if no Tributary run is going on.`);
+        throw new RunError(`Could not take over the stale warehouse lock ${lockFile}${holder ? ` (run ${holder.runId}, pid ${holder.pid}, no longer running)` : ""}; delete it if no Tributary run is going on.`);
       }
       warehouseLocks.takeOver(lockFile, state);
-      await sleep(5, options.signal);
+      await sleep(5, options.signal).catch(() => undefined);
       continue;
     }
     holder ??= { pid: 0, runId: "unknown", startedAt: "", host: hostname(), token: "" };
     if (!options.wait) throw new WarehouseLockedError(holder);
     const waited = Date.now() - began;
     if (options.timeoutMs !== undefined && waited >= options.timeoutMs) throw new WarehouseLockedError(holder, waited);
-    if (lastHolder !== holder.token) {
-      lastHolder = holder.token;
+    if (lastHolder?.token !== holder.token) {
+      lastHolder = holder;
       options.onWait?.(holder);
     }
     let pause = delay;
     if (options.timeoutMs !== undefined) pause = Math.max(1, Math.min(pause, options.timeoutMs - waited));
-    await sleep(pause, options.signal);
+    try {
+      await sleep(pause, options.signal);
+    } catch {
+      throw cancelledWaiting(holder);
+    }
     delay = Math.min(1000, Math.round(delay * 1.5));
   }
+}
+
+export type UnlockResult =
+  | { outcome: "none" }
+  | { outcome: "removed" | "refused"; holder?: LockInfo; reason: string };
+
+/**
+ * `tributary unlock`: removes the warehouse lock when no run holds it any more. Never removes the
+ * lock of a run this machine sees running. A holder it cannot look up (another host or PID
+ * namespace) that refreshed the lock within `FOREIGN_STALE_MS` may still run: removed only with
+ * `force`. A run whose lock is removed shows as interrupted from then on.
+ */
+export function unlockWarehouse(workspaceRoot: string, options: { force?: boolean; now?: number } = {}): UnlockResult {
+  const file = join(workspaceRoot, LOCK_FILE);
+  const state = warehouseLocks.read(file);
+  if (!state) return { outcome: "none" };
+  const now = options.now ?? Date.now();
+  const age = Math.max(0, Math.round((now - state.mtimeMs) / 1000));
+  const holder = state.info;
+  let reason: string;
+  if (!holder) {
+    if (!warehouseLocks.isStale(state) && !options.force) return { outcome: "refused", reason: `${file} is being written (unreadable for ${age} s); try again, or use --force.` };
+    reason = "its content was unreadable";
+  } else {
+    const liveness = warehouseLocks.holderLiveness(holder);
+    if (liveness === "alive") {
+      return { outcome: "refused", holder, reason: `${describeHolder(holder)} is running on this machine: cancel it (Ctrl-C in its terminal, or kill -INT ${holder.pid}) instead of removing its lock.` };
+    }
+    if (liveness === "dead") reason = "its process is gone";
+    else if (now - state.mtimeMs > FOREIGN_STALE_MS) reason = `this machine cannot check that process and it has not refreshed the lock for ${age} s`;
+    else if (options.force) reason = `--force (this machine cannot check that process; it refreshed the lock ${age} s ago)`;
+    else {
+      return {
+        outcome: "refused",
+        holder,
+        reason: `${describeHolder(holder)} holds the lock and refreshed it ${age} s ago; this machine cannot check that process, so it may still run. If you are sure it does not, run 'tributary unlock --force'.`,
+      };
+    }
+  }
+  if (!removeLockFile(file, state)) return { outcome: "refused", holder, reason: `${file} changed meanwhile (another run took it?); look again.` };
+  // The run it named is no longer alive for anyone: record it as interrupted now.
+  try {
+    HistoryStore.open(workspaceRoot);
+  } catch {
+    // an unreadable history is reported by the commands that read it
+  }
+  return { outcome: "removed", holder, reason };
+}
+
+/** Removes the lock judged removable, under the takeover guard; false when it changed meanwhile or another process is taking it over. */
+function removeLockFile(file: string, judged: LockFileState<LockInfo>): boolean {
+  warehouseLocks.takeOver(file, judged);
+  const now = warehouseLocks.read(file);
+  return !now || !warehouseLocks.same(now, judged);
 }

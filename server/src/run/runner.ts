@@ -13,7 +13,8 @@ import type { RunContext } from "./context";
 import { runDbtStep, type DbtCliNode } from "./dbtCli";
 import { runEmbeddedStep } from "./embedded/engine";
 import { Warehouse } from "./embedded/warehouse";
-import { acquireWarehouseLock, HistoryStore, newRunId, type WarehouseLock } from "./history";
+import { checkWholeNumber, describeFsError, RunError } from "./errors";
+import { acquireWarehouseLock, HistoryStore, newRunId, type LockInfo, type WarehouseLock } from "./history";
 import { codeVersion } from "./status";
 import type { InputSpec, TsStepRequest } from "./ts/protocol";
 import { precompile } from "./ts/transpile";
@@ -43,6 +44,10 @@ export interface RunOptions {
   concurrency?: number;
   /** Wait for another run holding the warehouse instead of refusing. */
   waitForLock?: boolean;
+  /** With `waitForLock`: give up after this long. */
+  waitTimeoutMs?: number;
+  /** With `waitForLock`: called when waiting starts and whenever the holder changes. */
+  onWait?(holder: LockInfo): void;
   signal?: AbortSignal;
   trigger?: string;
   onEvent?(event: RunEvent): void;
@@ -61,6 +66,9 @@ export interface RunSummary {
   materialized: { assetId: string; rows?: number; ms: number }[];
 }
 
+/** Why a step's outcome is not recorded as a success: the lock file no longer names this run. */
+const LOST_LOCK = "the run no longer holds the warehouse lock (it was removed or taken over by another process), so this is not recorded as materialized";
+
 /** One turn at a time on the warehouse file: DuckDB allows a single writing process. */
 class Mutex {
   private tail = Promise.resolve();
@@ -77,22 +85,47 @@ class Mutex {
 export async function runPlan(ctx: RunContext, plan: Plan, options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const engine = options.engine ?? "embedded";
-  const history = HistoryStore.open(ctx.root);
+  if (options.concurrency !== undefined) checkWholeNumber("concurrency", options.concurrency);
+  const history = HistoryStore.open(ctx.root); // a RunError when it cannot be read
   const runId = newRunId();
   const emit = (event: RunEvent) => options.onEvent?.(event);
-  const lock: WarehouseLock = await acquireWarehouseLock(ctx.root, { runId, wait: options.waitForLock ?? false, signal: options.signal });
+  const lock: WarehouseLock = await acquireWarehouseLock(ctx.root, { runId, wait: options.waitForLock ?? false, timeoutMs: options.waitTimeoutMs, signal: options.signal, onWait: options.onWait });
   const summary: RunSummary = { runId, status: "running", ms: 0, failed: [], skipped: [], materialized: [] };
   try {
-    history.startRun({ id: runId, selection: options.selection, plan, engine, trigger: options.trigger ?? "cli" });
+    try {
+      history.startRun({ id: runId, selection: options.selection, plan, engine, trigger: options.trigger ?? "cli" });
+    } catch (error) {
+      summary.status = "failed";
+      throw new RunError(`${historyWriteFailure(history, error)}; nothing was run.`);
+    }
     emit({ type: "run_start", runId, selection: options.selection, engine, plan });
-    const executor = new StepExecutor(ctx, history, runId, engine, options, emit, summary);
+    const executor = new StepExecutor(ctx, history, runId, engine, options, emit, summary, lock);
+    // Never throws: every step has stopped when it returns, so the lock is held until then.
     await executor.runAll(plan);
-    summary.status = options.signal?.aborted ? "cancelled" : summary.failed.length > 0 ? "failed" : "success";
-    const error = summary.failed.length ? summary.failed.map((f) => `${f.assetId}: ${firstLine(f.error)}`).join("; ") : undefined;
-    history.endRun(runId, summary.status as Exclude<RunStatus, "running">, error);
+    if (executor.historyError !== undefined) {
+      summary.status = "failed";
+      const message = `${historyWriteFailure(history, executor.historyError)}; the run was stopped and what it did since is not recorded.`;
+      try {
+        history.endRun(runId, "failed", message);
+      } catch {
+        // the run shows as interrupted once this process has ended
+      }
+      throw new RunError(message);
+    }
+    const notRun = executor.stepsNotSucceeded();
+    summary.status = options.signal?.aborted ? "cancelled" : summary.failed.length > 0 || notRun.length > 0 ? "failed" : "success";
+    const errors = summary.failed.map((f) => `${f.assetId}: ${firstLine(f.error)}`);
+    if (summary.failed.length === 0 && notRun.length > 0) errors.push(`${notRun.length} of ${plan.steps.length} steps did not run (${notRun.join(", ")})`);
+    history.endRun(runId, summary.status as Exclude<RunStatus, "running">, errors.length ? errors.join("; ") : undefined);
   } catch (error) {
-    summary.status = "failed";
-    history.endRun(runId, "failed", error instanceof Error ? error.message : String(error));
+    if (summary.status === "running") {
+      summary.status = "failed";
+      try {
+        history.endRun(runId, "failed", error instanceof Error ? error.message : String(error));
+      } catch (writeError) {
+        throw new RunError(`${historyWriteFailure(history, writeError)}; the run could not be recorded as ended.`);
+      }
+    }
     throw error;
   } finally {
     lock.release();
@@ -102,9 +135,19 @@ export async function runPlan(ctx: RunContext, plan: Plan, options: RunOptions):
   return summary;
 }
 
+function historyWriteFailure(history: HistoryStore, error: unknown): string {
+  return `Could not write the run history ${history.file}: ${describeFsError(error)}`;
+}
+
 class StepExecutor {
   private readonly warehouse = new Mutex();
   private readonly status = new Map<string, StepStatus>();
+  /** Aborted when the caller cancels, or when the history cannot be written (the run stops). */
+  private readonly stop = new AbortController();
+  readonly signal = this.stop.signal;
+  private planned: string[] = [];
+  /** The first failed history write: the run stops and records nothing more. */
+  historyError: unknown;
 
   constructor(
     private readonly ctx: RunContext,
@@ -114,16 +157,48 @@ class StepExecutor {
     private readonly options: RunOptions,
     private readonly emit: (event: RunEvent) => void,
     private readonly summary: RunSummary,
-  ) {}
+    private readonly lock: WarehouseLock,
+  ) {
+    const outer = options.signal;
+    if (outer?.aborted) this.stop.abort(outer.reason);
+    else outer?.addEventListener("abort", this.onOuterAbort, { once: true });
+  }
 
-  /** Starts every step whose dependencies succeeded, up to the concurrency limit, until none is left. */
+  private readonly onOuterAbort = () => this.stop.abort(this.options.signal?.reason);
+
+  /** Ids of the steps that did not succeed (skipped, cancelled, failed or never started). */
+  stepsNotSucceeded(): string[] {
+    return this.planned.filter((id) => this.status.get(id) !== "success");
+  }
+
+  /** A history write; the first failure stops the run (running steps are cancelled) and later writes are not tried. */
+  private write(what: () => void): void {
+    if (this.historyError !== undefined) return;
+    try {
+      what();
+    } catch (error) {
+      this.historyError = error ?? new Error("unknown error");
+      this.stop.abort(new RunError("the run history cannot be written"));
+    }
+  }
+
+  /** Starts every step whose dependencies succeeded, up to the concurrency limit, until none is left. Never rejects. */
   async runAll(plan: Plan): Promise<void> {
-    const limit = Math.max(1, this.options.concurrency ?? 2);
+    try {
+      await this.runSteps(plan);
+    } finally {
+      this.options.signal?.removeEventListener("abort", this.onOuterAbort);
+    }
+  }
+
+  private async runSteps(plan: Plan): Promise<void> {
+    const limit = this.options.concurrency ?? 2;
     const pending = [...plan.steps];
+    this.planned = plan.steps.map((s) => s.id);
     const running = new Set<Promise<void>>();
     while (pending.length > 0 || running.size > 0) {
-      if (this.options.signal?.aborted) {
-        for (const step of pending.splice(0)) this.skip(step, "the run was cancelled", "cancelled");
+      if (this.signal.aborted) {
+        for (const step of pending.splice(0)) this.skip(step, this.historyError !== undefined ? "the run history cannot be written" : "the run was cancelled", "cancelled");
       }
       for (let i = 0; i < pending.length && running.size < limit; ) {
         const step = pending[i];
@@ -136,14 +211,20 @@ class StepExecutor {
         }
         if (deps.every((s) => s === "success")) {
           pending.splice(i, 1);
-          const task = this.runStep(step).finally(() => running.delete(task));
+          const task = this.runStep(step)
+            .catch((error: unknown) => {
+              // Only a listener or bookkeeping bug gets here: the step counts as failed, the others go on.
+              this.status.set(step.id, "failed");
+              this.summary.failed.push(...step.assets.map((assetId) => ({ assetId, error: error instanceof Error ? error.message : String(error) })));
+            })
+            .finally(() => running.delete(task));
           running.add(task);
           continue;
         }
         i++;
       }
       if (running.size > 0) await Promise.race(running);
-      else if (pending.length > 0 && !this.options.signal?.aborted) {
+      else if (pending.length > 0 && !this.signal.aborted) {
         // Nothing can start and nothing runs: the plan's dependencies cannot be met.
         for (const step of pending.splice(0)) this.skip(step, "its dependencies can never complete");
       }
@@ -153,7 +234,7 @@ class StepExecutor {
   private skip(step: PlanStep, reason: string, status: "skipped" | "cancelled" = "skipped"): void {
     this.status.set(step.id, status);
     const now = new Date().toISOString();
-    this.history.startStep({ runId: this.runId, stepId: step.id, kind: step.kind, assets: step.assets, status, startedAt: now, endedAt: now, error: reason });
+    this.write(() => this.history.startStep({ runId: this.runId, stepId: step.id, kind: step.kind, assets: step.assets, status, startedAt: now, endedAt: now, error: reason }));
     if (status === "skipped") this.summary.skipped.push(...step.assets);
     this.emit({ type: "step_skipped", runId: this.runId, stepId: step.id, reason });
   }
@@ -161,19 +242,21 @@ class StepExecutor {
   private async runStep(step: PlanStep): Promise<void> {
     const started = performance.now();
     this.status.set(step.id, "running");
-    this.history.startStep({ runId: this.runId, stepId: step.id, kind: step.kind, assets: step.assets, startedAt: new Date().toISOString() });
+    this.write(() => this.history.startStep({ runId: this.runId, stepId: step.id, kind: step.kind, assets: step.assets, startedAt: new Date().toISOString() }));
     this.emit({ type: "step_start", runId: this.runId, stepId: step.id, kind: step.kind, assets: step.assets });
     const log: string[] = [];
     let failures: { assetId: string; error: string }[] = [];
     try {
+      if (this.signal.aborted) throw new Error("cancelled");
+      if (!this.lock.held()) throw new Error(`not run: ${LOST_LOCK}`);
       failures = step.kind === "ts" ? await this.runTs(step, log) : await this.runDbt(step, log);
     } catch (error) {
       failures = step.assets.map((assetId) => ({ assetId, error: error instanceof Error ? error.message : String(error) }));
     }
-    const cancelled = this.options.signal?.aborted === true;
+    const cancelled = this.signal.aborted;
     const status: StepStatus = cancelled ? "cancelled" : failures.length > 0 ? "failed" : "success";
     this.status.set(step.id, status);
-    this.history.endStep(this.runId, step.id, status, { error: failures.map((f) => `${f.assetId}: ${f.error}`).join("\n") || undefined, log: log.join("\n") });
+    this.write(() => this.history.endStep(this.runId, step.id, status, { error: failures.map((f) => `${f.assetId}: ${f.error}`).join("\n") || undefined, log: log.join("\n") }));
     if (status === "failed") {
       this.summary.failed.push(...failures);
       this.emit({ type: "step_failed", runId: this.runId, stepId: step.id, error: failures.map((f) => `${f.assetId}: ${f.error}`).join("\n"), assets: failures.map((f) => f.assetId) });
@@ -206,7 +289,8 @@ class StepExecutor {
       log: log.slice(-40).join("\n") || undefined,
       error: outcome.ok ? undefined : outcome.error,
     };
-    this.history.recordMaterialization(materialization);
+    this.write(() => this.history.recordMaterialization(materialization));
+    if (this.historyError !== undefined) return; // not recorded: not reported as done either
     if (outcome.ok) {
       this.summary.materialized.push({ assetId, rows: outcome.rows, ms });
       this.emit({ type: "asset_materialized", runId: this.runId, stepId: step.id, assetId, rows: outcome.rows, ms });
@@ -246,12 +330,18 @@ class StepExecutor {
           storageDir: this.ctx.storageDir,
           cacheDir,
           dagster: this.options.dagster,
+          runnerPid: process.pid,
+          lock: { file: this.lock.file, token: this.lock.info.token },
         },
-        { signal: this.options.signal, nodePath: this.options.nodePath, onLog: (level, message) => this.logLine(step, [], level, message) },
+        { signal: this.signal, nodePath: this.options.nodePath, onLog: (level, message) => this.logLine(step, [], level, message) },
       );
       log.push(...result.log);
       // A cancelled asset produced nothing: no materialization is recorded for it.
       if (result.status === "cancelled") return [];
+      if (result.status === "success" && !this.lock.held()) {
+        this.record(step, assetId, started, result.ms, { ok: false, error: LOST_LOCK }, result.log);
+        return [{ assetId, error: LOST_LOCK }];
+      }
       if (result.status === "success") {
         this.record(step, assetId, started, result.ms, { ok: true, rows: result.rows, metadata: result.metadata, checks: result.checks }, result.log);
         return [];
@@ -289,11 +379,15 @@ class StepExecutor {
           projectDir: projectFiles.project.root,
           profilesDir: existsSync(path.join(projectFiles.project.root, "profiles.yml")) ? projectFiles.project.root : undefined,
           vars: this.options.vars,
-          signal: this.options.signal,
+          signal: this.signal,
           onNodeEvent: onNode,
           onLog: (line) => this.logLine(step, log, "dbt", line),
         });
-        for (const r of result.results) this.finishNode(step, r.id, starts, r.ms ?? 0, r.status, r.rows, r.message, log, failures);
+        const lost = !this.lock.held();
+        for (const r of result.results) {
+          if (lost && r.status === "success") this.finishNode(step, r.id, starts, r.ms ?? 0, "error", r.rows, LOST_LOCK, log, failures);
+          else this.finishNode(step, r.id, starts, r.ms ?? 0, r.status, r.rows, r.message, log, failures);
+        }
         if (result.results.length === 0 && !result.cancelled && result.exitCode !== 0) {
           for (const n of nodes) failures.push({ assetId: n.id, error: `dbt exited with code ${result.exitCode}:\n${result.log.slice(-1500)}` });
         }
@@ -312,10 +406,14 @@ class StepExecutor {
           fullRefresh: this.options.fullRefresh,
           onNodeEvent: onNode,
           onLog: (e) => this.logLine(step, log, e.level, `${e.id}: ${e.message}`),
-          signal: this.options.signal,
+          signal: this.signal,
           invocationId: this.runId,
         });
-        for (const r of results) this.finishNode(step, r.id, starts, r.ms, r.status, r.rows, r.error, log, failures);
+        const lost = !this.lock.held();
+        for (const r of results) {
+          if (lost && r.status === "success") this.finishNode(step, r.id, starts, r.ms, "error", r.rows, LOST_LOCK, log, failures);
+          else this.finishNode(step, r.id, starts, r.ms, r.status, r.rows, r.error, log, failures);
+        }
       } finally {
         warehouse.close();
       }

@@ -2,7 +2,13 @@
  * The child process that runs one TS asset: loads the user's module (transpiled on the fly),
  * loads the inputs through IO managers, calls the asset function with `ctx`, stores the result.
  * It talks to the runner over Node's IPC channel (see protocol.ts) and exits when done.
+ *
+ * It dies with its runner: when the IPC channel closes or its parent changes (the runner was
+ * killed), it exits at once. And it never writes for a run that no longer holds the warehouse
+ * lock: before storing a value and before every statement on `ctx.warehouse`, it checks that its
+ * runner is still its parent and that the lock file still names the run's token.
  */
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { installTsLoader } from "./loader";
 import { loadJson, loadTable, storeJson, storeTable, type Relation } from "./io";
@@ -27,7 +33,35 @@ function send(message: TsStepMessage): Promise<void> {
   return new Promise((resolve) => process.send!(message, undefined, undefined, () => resolve()));
 }
 
+/** The exit code of a step whose runner is gone (nobody reads it; it tells `ps` watchers why). */
+const RUNNER_GONE = 70;
+
+/** Throws unless this step's run may still write: its runner is alive and holds the warehouse lock. */
+function assertMayWrite(request: TsStepRequest): void {
+  let why: string | undefined;
+  if (!process.connected || process.ppid !== request.runnerPid) why = "its runner has stopped";
+  else {
+    let token: unknown;
+    try {
+      token = (JSON.parse(readFileSync(request.lock.file, "utf8")) as { token?: unknown }).token;
+    } catch {
+      token = undefined;
+    }
+    if (token !== request.lock.token) why = "another process removed or took over the warehouse lock";
+  }
+  if (why) throw new Error(`The run no longer holds the warehouse lock (${why}): nothing was written.`);
+}
+
+function dieWithRunner(runnerPid: number): void {
+  process.once("disconnect", () => process.exit(RUNNER_GONE));
+  // The channel's close is noticed only when the event loop turns; the parent pid is checked too.
+  setInterval(() => {
+    if (process.ppid !== runnerPid) process.exit(RUNNER_GONE);
+  }, 500).unref();
+}
+
 async function run(request: TsStepRequest): Promise<void> {
+  dieWithRunner(request.runnerPid);
   installTsLoader(RUNTIME, request.cacheDir);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const runtime = require(RUNTIME) as RuntimeModule;
@@ -36,8 +70,12 @@ async function run(request: TsStepRequest): Promise<void> {
   const log = (level: "debug" | "info" | "warn" | "error") => (message: string) => void send({ type: "log", level, message: String(message) });
   const metadata: Record<string, unknown> = {};
   const lazyWarehouse = {
-    query: async (sql: string, params?: unknown[]) => (await openWarehouse()).query(sql, params as never),
+    query: async (sql: string, params?: unknown[]) => {
+      assertMayWrite(request); // a query may write too
+      return (await openWarehouse()).query(sql, params as never);
+    },
     run: async (sql: string, params?: unknown[]) => {
+      assertMayWrite(request);
       await (await openWarehouse()).run(sql, params as never);
     },
   };
@@ -61,9 +99,14 @@ async function run(request: TsStepRequest): Promise<void> {
       else inputs[input.name] = await customManager(runtime, input.io).load(input.key, { ...ctx, assetKey: input.key });
     }
     const value = await definition.fn(inputs, ctx);
+    assertMayWrite(request);
     let stored: { rows?: number; metadata?: Record<string, unknown> } | void;
     if (request.output.io === "json") stored = storeJson(request.storageDir, request.key, value);
-    else if (request.output.io === "table") stored = await storeTable(await openWarehouse(), needRelation(request.output.relation, request.key), value, path.join(request.storageDir, ".scratch"));
+    else if (request.output.io === "table") {
+      const opened = await openWarehouse();
+      assertMayWrite(request); // opening may have waited for the file
+      stored = await storeTable(opened, needRelation(request.output.relation, request.key), value, path.join(request.storageDir, ".scratch"));
+    }
     else stored = await customManager(runtime, request.output.io).store(request.key, value, ctx);
     Object.assign(metadata, stored?.metadata ?? {});
     const checks = await runChecks(definition, value, ctx);
@@ -120,5 +163,8 @@ function customManager(runtime: RuntimeModule, name: string) {
 }
 
 process.once("message", (request: TsStepRequest) => {
-  void run(request).finally(() => process.disconnect?.());
+  void run(request).finally(() => {
+    process.removeAllListeners("disconnect");
+    process.disconnect?.();
+  });
 });

@@ -26,6 +26,10 @@ export interface TsStepRequest {
   cacheDir: string;
   /** When Dagster launched the run through Pipes: passed to the asset as `ctx.dagster`. */
   dagster?: { runId: string; jobName: string | null; partitionKey: string | null; retryNumber: number; extras: Record<string, unknown> };
+  /** The runner's pid: once the step's parent is another process, the runner is gone and the step stops. */
+  runnerPid: number;
+  /** The warehouse lock the run holds: nothing is written once the lock file no longer names this token. */
+  lock: { file: string; token: string };
 }
 
 export type TsStepMessage =

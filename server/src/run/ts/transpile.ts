@@ -4,7 +4,7 @@
  * the step process normally never loads the TypeScript compiler (a few hundred ms saved per step).
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 
 type TypeScript = typeof import("typescript");
@@ -25,20 +25,26 @@ export function transpile(file: string, source: string): string {
   }).outputText;
 }
 
-/** The cache file for a source file's current contents (path, size and modification time). */
-export function cachePath(cacheDir: string, file: string): string {
-  const stat = statSync(file);
-  const key = createHash("sha1").update(`${file}\u0000${stat.size}\u0000${stat.mtimeMs}`).digest("hex").slice(0, 20);
+/**
+ * The cache file for a source text: keyed on a hash of the path and the text itself (not on size
+ * and mtime, which an edit can keep, so that the step would run the old code).
+ */
+export function cachePath(cacheDir: string, file: string, source: string): string {
+  const key = createHash("sha256").update(`${CACHE_VERSION}\u0000${file}\u0000`).update(source).digest("hex").slice(0, 32);
   return path.join(cacheDir, `${path.basename(file).replace(/\.[^.]+$/, "")}-${key}.js`);
 }
 
-/** The CommonJS text of a TS file: from the cache, else transpiled now (and cached). */
+/** Changes whenever the transpile options below change, so old cache entries are not reused. */
+const CACHE_VERSION = "cjs-es2022-1";
+
+/** The CommonJS text of a TS file's current contents: from the cache, else transpiled now (and cached). */
 export function compiled(cacheDir: string, file: string): string {
-  const cached = cachePath(cacheDir, file);
+  const source = readFileSync(file, "utf8");
+  const cached = cachePath(cacheDir, file, source);
   try {
     return readFileSync(cached, "utf8");
   } catch {
-    const output = transpile(file, readFileSync(file, "utf8"));
+    const output = transpile(file, source);
     mkdirSync(cacheDir, { recursive: true });
     const temp = `${cached}.${process.pid}.tmp`;
     writeFileSync(temp, output);
