@@ -3,6 +3,9 @@
  * 500 TS asset files). Prints one JSON line with medians:
  *   coldIndexMs   fresh process: read + parse + link the whole workspace
  *   coldIndexDocumentedMs  the same with half of the models documented in property files
+ *   coldIndexLargeMs  a workspace shaped like the largest public dbt repositories: 5 projects,
+ *                 7,400 documented models, 10,500 source tables in YAML shared by every project,
+ *                 macros overriding ref and wrapping source (bench/generateLarge.ts; target <= 2,000)
  *   editToGraphMs one model edited (a ref added) until the new graph is built
  *   hoverP50Ms / hoverP99Ms  hover requests over stdio against the real language server
  *   rssMb         the language server's resident memory after indexing
@@ -14,11 +17,14 @@ import * as path from "node:path";
 import { WorkspaceIndex } from "../server/src/index/workspace";
 import { LspClient, uri } from "../test/helpers/lspClient";
 import { generateWorkspace } from "./generate";
+import { generateLargeWorkspace } from "./generateLarge";
 
 const args = process.argv.slice(2);
 const MODELS = Number(args.find((a) => a.startsWith("--models="))?.split("=")[1] ?? 5000);
 const TS_FILES = Number(args.find((a) => a.startsWith("--ts="))?.split("=")[1] ?? 500);
 const RUNS = Number(args.find((a) => a.startsWith("--runs="))?.split("=")[1] ?? 5);
+/** `--large-only`: just the large multi-project figure (what guards the issue-16 target). */
+const LARGE_ONLY = args.includes("--large-only");
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -46,6 +52,20 @@ function coldIndexOnce(root: string): number {
   return out.ms;
 }
 
+function machine(loadavgBefore: number[]) {
+  return { cpus: cpus().length, cpu: cpus()[0]?.model, loadavgBefore, loadavgAfter: loadavg().map(round), freeMemMb: Math.round(freemem() / 2 ** 20), node: process.version };
+}
+
+/** Median cold index of the large multi-project workspace. */
+function coldLarge(roots: string[]): { ms: number } {
+  const root = mkdtempSync(path.join(tmpdir(), "tributary-bench-large-"));
+  roots.push(root);
+  generateLargeWorkspace(root);
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) times.push(coldIndexOnce(root));
+  return { ms: round(median(times)) };
+}
+
 async function main(): Promise<void> {
   // The index bundled the way the server ships it, so the cold figure is the production one.
   execFileSync(path.resolve(__dirname, "../node_modules/.bin/esbuild"), ["server/src/index/workspace.ts", "--bundle", "--platform=node", "--format=cjs", "--outfile=dist/bench-index.js", "--log-level=warning"], { cwd: path.resolve(__dirname, "..") });
@@ -54,10 +74,15 @@ async function main(): Promise<void> {
   // Other work on the machine slows every figure (2 busy cores double coldIndexMs): say how busy it was.
   const loadavgBefore = loadavg().map(round);
   try {
+    if (LARGE_ONLY) {
+      console.log(JSON.stringify({ coldIndexLargeMs: coldLarge(roots).ms, runs: RUNS, machine: machine(loadavgBefore) }));
+      return;
+    }
     const ws = generateWorkspace(root, MODELS, TS_FILES);
     const documentedRoot = mkdtempSync(path.join(tmpdir(), "tributary-bench-documented-"));
     roots.push(documentedRoot);
     generateWorkspace(documentedRoot, MODELS, TS_FILES, { documented: true });
+    const large = coldLarge(roots);
     const cold: number[] = [];
     const coldDocumented: number[] = [];
     // Interleaved, so that a busy moment on the machine weighs on both figures alike.
@@ -104,12 +129,13 @@ async function main(): Promise<void> {
         coldIndexMs: round(median(cold)),
         // The same workspace with half of its models documented in property files (~12 YAML lines per model).
         coldIndexDocumentedMs: round(median(coldDocumented)),
+        coldIndexLargeMs: large.ms,
         editToGraphMs: round(median(edits)),
         hoverP50Ms: round(percentile(hovers, 50)),
         hoverP99Ms: round(percentile(hovers, 99)),
         rssMb: Math.round(rssKb / 1024),
         runs: RUNS,
-        machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavgBefore, loadavgAfter: loadavg().map(round), freeMemMb: Math.round(freemem() / 2 ** 20), node: process.version },
+        machine: machine(loadavgBefore),
       }),
     );
   } finally {
