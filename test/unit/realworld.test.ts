@@ -614,4 +614,42 @@ select * from {{ ref('tickets') }}
     assert.deepEqual(upstream(ws, "spine"), ["tickets"]);
     assert.deepEqual(problems(ws), []);
   });
+  test("a package declared in packages.yml but not installed is named, with the lineage it takes away; installed ones are quiet", () => {
+    const ws = index({
+      "dbt_project.yml": PROJECT,
+      "packages.yml": `packages:
+  - package: fivetran/hubspot_source
+    version: [">=0.21.0", "<0.22.0"]
+  - package: dbt-labs/dbt_utils
+    version: 1.3.0
+  - git: "https://git.example/org/dbt_fivetran_utils.git"
+    revision: v0.4.10
+  - local: ../not_there
+`,
+      "dbt_packages/dbt_utils/dbt_project.yml": "name: dbt_utils\nversion: '1.3.0'\n",
+      "dbt_packages/dbt_utils/macros/star.sql": "{% macro star(from) %}*{% endmacro %}",
+      "dbt_packages/fivetran_utils/dbt_project.yml": "name: fivetran_utils\nversion: '0.4.10'\n",
+      "models/hubspot__companies.sql": "select {{ dbt_utils.star(ref('stg_hubspot__company')) }} from {{ ref('stg_hubspot__company') }} {{ hubspot_source.fill_staging_columns() }}",
+    });
+    const warnings = [...ws.diagnostics().values()].flat().filter((d) => d.code === "package-not-installed");
+    assert.deepEqual(warnings.map((d) => [path.basename(d.file), d.span.start.line]), [["packages.yml", 1], ["packages.yml", 7]]);
+    const [hub, local] = warnings.map((d) => d.message);
+    assert.match(hub, /^Package 'fivetran\/hubspot_source' is declared but not installed \(nothing named 'hubspot_source' in dbt_packages\/\): run 'dbt deps'/);
+    assert.match(hub, /1 call of its macros \(`hubspot_source\.\*`\) are not expanded/);
+    assert.match(hub, /1 ref of this project find no model \('stg_hubspot__company'\), which may come from it/);
+    assert.match(local, /^Package '\.\.\/not_there' is declared but not installed \(no dbt project in \.\.\/not_there\)/);
+    assert.ok(warnings.every((d) => d.severity === "warning"));
+  });
+
+  test("packages installed under the legacy packages-install-path (dbt_modules) resolve and are not reported missing", () => {
+    const ws = index({
+      "dbt_project.yml": `${PROJECT}packages-install-path: dbt_modules\n`,
+      "packages.yml": "packages:\n  - package: fivetran/jira_source\n    version: 0.7.0\n",
+      "dbt_modules/jira_source/dbt_project.yml": "name: jira_source\nversion: '0.7.0'\n",
+      "dbt_modules/jira_source/models/stg_jira__issue.sql": "select 1",
+      "models/jira__issues.sql": "select * from {{ ref('stg_jira__issue') }}",
+    });
+    assert.deepEqual(upstream(ws, "jira__issues"), ["stg_jira__issue"]);
+    assert.deepEqual(problems(ws), []);
+  });
 });

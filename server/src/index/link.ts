@@ -137,6 +137,8 @@ export class Linker {
   private readonly nodesByFile = new Map<string, PendingNode[]>();
   /** Model / seed / snapshot names defined in more than one project. */
   private readonly sharedNames = new Set<string>();
+  /** Model names each project refs without finding them (for the missing-package diagnostic). */
+  private readonly unresolvedRefs = new Map<ProjectFiles, Set<string>>();
   /** What other TS files can see of a TS file (its exports and asset keys). */
   private readonly tsSignatures = new Map<string, string>();
 
@@ -203,6 +205,7 @@ export class Linker {
     this.linkTs();
     for (const p of this.input.projects) this.mergeManifest(p);
     this.reportCycles();
+    for (const p of this.input.projects) this.reportMissingPackages(p);
     for (const [file, facts] of this.input.ts) this.tsSignatures.set(file, tsSignature(facts));
     this.pending.length = 0;
     return this.result();
@@ -724,6 +727,49 @@ export class Linker {
     }
   }
 
+  /**
+   * A package packages.yml / dependencies.yml declares that is not installed (no project of that
+   * name in the workspace or under packages-install-path): its models, sources and macros are not
+   * in the graph. Says which, and what lineage is missing because of it.
+   */
+  private reportMissingPackages(p: ProjectFiles): void {
+    const declared = p.project.declaredPackages;
+    if (p.isPackage || !declared?.length) return;
+    const names = new Set(this.input.projects.map((q) => q.project.name));
+    const roots = new Set(this.input.projects.map((q) => q.project.root));
+    const missing = declared.filter((d) => {
+      if (d.local) return !roots.has(d.local);
+      if (!d.name) return false;
+      // A git package installs under its project's name, which the URL only suggests (`dbt_x` -> `x`).
+      return !names.has(d.name) && !names.has(d.name.replace(/^dbt_/, ""));
+    });
+    if (missing.length === 0) return;
+    const unresolved = [...(this.unresolvedRefs.get(p) ?? [])];
+    const where = path.relative(p.project.root, p.project.packagesPath) || ".";
+    for (const d of missing) {
+      const lost: string[] = [];
+      if (d.name) {
+        const prefix = `${d.name}.`;
+        let calls = 0;
+        for (const facts of [...p.models.values(), ...p.macros.values(), ...p.snapshots.values()]) {
+          for (const c of facts.macroCalls) if (c.name.startsWith(prefix)) calls++;
+          for (const m of facts.macros) for (const c of m.macroCalls) if (c.name.startsWith(prefix)) calls++;
+        }
+        if (calls > 0) lost.push(`${calls} call${calls === 1 ? "" : "s"} of its macros (\`${d.name}.*\`) are not expanded`);
+      }
+      if (unresolved.length > 0) {
+        const sample = unresolved.slice(0, 3).map((n) => `'${n}'`).join(", ");
+        lost.push(`${unresolved.length} ref${unresolved.length === 1 ? "" : "s"} of this project find no model (${sample}${unresolved.length > 3 ? ", ..." : ""})${missing.length > 1 ? ", which may come from it" : ""}`);
+      }
+      const installedAs = d.local ? `no dbt project in ${path.relative(p.project.root, d.local) || "."}` : `nothing named '${d.name}' in ${where}/`;
+      this.report(
+        d.file, d.span, "warning", "package-not-installed",
+        `Package '${d.spec}' is declared but not installed (${installedAs}): run 'dbt deps'. Until then its models, sources and macros are missing from the graph${lost.length ? `: ${lost.join("; ")}` : ""}.`,
+        p,
+      );
+    }
+  }
+
   private reportUnknownRef(p: ProjectFiles, file: string, ref: RefCall, name: string, pkg: string | undefined, version: string | undefined): void {
     const known = pkg ? [...(this.dbtByProject.get(pkg)?.keys() ?? [])] : [...this.dbtByName.keys()];
     const hint = didYouMean(name, known);
@@ -737,6 +783,11 @@ export class Linker {
       return;
     }
     const severity: Severity = p.declaresPackages && !pkg ? "warning" : "error";
+    if (!pkg) {
+      let names = this.unresolvedRefs.get(p);
+      if (!names) this.unresolvedRefs.set(p, (names = new Set()));
+      names.add(name);
+    }
     const extra = severity === "warning" ? " It may come from a package that is not installed (run 'dbt deps')." : "";
     this.report(file, ref.nameSpan, severity, "unknown-ref", `Unknown model '${name}'${version ? ` version ${version}` : ""} in ref().${hint}${extra}`, p);
   }

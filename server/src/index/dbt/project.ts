@@ -9,7 +9,7 @@ import type { Node as YamlNode } from "yaml";
 import type { DbtProject } from "../facts";
 import { renderEnvVars } from "./profiles";
 import type { Env } from "./profiles";
-import { addDiag, deref, isPlainObject, mapEntries, parseYamlFile, scalarText, toPlain, ZERO_SPAN } from "./yaml";
+import { addDiag, deref, isPlainObject, mapEntries, nodeSpan, parseYamlFile, scalarText, toPlain, ZERO_SPAN } from "./yaml";
 import type { MapEntry, YamlFile } from "./yaml";
 
 type PathKey = "modelPaths" | "seedPaths" | "snapshotPaths" | "macroPaths" | "analysisPaths" | "testPaths";
@@ -210,6 +210,13 @@ function readDependencies(project: DbtProject, readText: (p: string) => string |
         if (n) packages.add(n);
         const local = scalarText(entries.get("local")?.value)?.trim();
         if (local && !local.includes("{{")) (project.localPackages ??= []).push(path.resolve(project.root, local));
+        const spec = ["package", "git", "tarball", "local", "private"].map((k) => scalarText(entries.get(k)?.value)?.trim()).find((v) => v);
+        if (spec && !spec.includes("{{")) {
+          (project.declaredPackages ??= []).push({
+            spec, name: n && !n.includes("{{") ? n : undefined, local: local && !local.includes("{{") ? path.resolve(project.root, local) : undefined,
+            file: abs, span: nodeSpan(y, item),
+          });
+        }
       }
     } else if (rootNode && !(isScalar(rootNode) && rootNode.value == null)) {
       addDiag(y, rootNode, "warning", "yaml-shape", `${fileName} should be a mapping.`);
