@@ -652,4 +652,22 @@ select * from {{ ref('tickets') }}
     assert.deepEqual(upstream(ws, "jira__issues"), ["stg_jira__issue"]);
     assert.deepEqual(problems(ws), []);
   });
+  test("dispatch: the root project's search order picks which implementation of a package macro runs", () => {
+    const files = (dispatch: string) => ({
+      "dbt_project.yml": `${PROJECT}${dispatch}`,
+      "packages.yml": "packages:\n  - package: acme/my_utils\n    version: 1.0.0\n",
+      "dbt_packages/my_utils/dbt_project.yml": "name: my_utils\nversion: '1.0.0'\n",
+      "dbt_packages/my_utils/macros/orders.sql": `{% macro orders_relation() %}{{ return(adapter.dispatch('orders_relation', 'my_utils')()) }}{% endmacro %}
+{% macro default__orders_relation() %}{{ ref('orders') }}{% endmacro %}`,
+      "macros/overrides.sql": "{% macro default__orders_relation() %}{{ ref('orders_v2') }}{% endmacro %}",
+      "models/orders.sql": "select 1",
+      "models/orders_v2.sql": "select 1",
+      "models/report.sql": "select * from {{ my_utils.orders_relation() }}",
+    });
+    const own = index(files("dispatch:\n  - macro_namespace: my_utils\n    search_order: ['shop', 'my_utils']\n"));
+    assert.deepEqual(upstream(own, "report"), ["orders_v2"]);
+    assert.deepEqual(problems(own), []);
+    const plain = index(files(""));
+    assert.deepEqual(upstream(plain, "report"), ["orders"]);
+  });
 });

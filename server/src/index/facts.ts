@@ -162,7 +162,9 @@ export interface DbtProject {
   /** Each entry of `packages:` in packages.yml / dependencies.yml, where it is written. */
   declaredPackages?: DeclaredPackage[];
   /** For a package: the config trees of the project that installs it (they win over the package's own). */
-  rootConfig?: Pick<DbtProject, "modelConfig" | "seedConfig" | "snapshotConfig" | "sourceConfig">;
+  rootConfig?: Pick<DbtProject, "modelConfig" | "seedConfig" | "snapshotConfig" | "sourceConfig" | "dispatch">;
+  /** `dispatch:` — per macro namespace, the packages searched for a dispatched macro, in order. */
+  dispatch?: Record<string, string[]>;
   profile?: string;
   /** `target-path`, absolute (default `<root>/target`). */
   targetPath: string;

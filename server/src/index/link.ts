@@ -283,6 +283,13 @@ export class Linker {
     if (dot >= 0) {
       const pkg = call.slice(0, dot);
       const name = call.slice(dot + 1);
+      // `adapter.dispatch('m', 'ns')` (recorded as `ns.default__m`): the root project's `dispatch:`
+      // search order for the namespace decides whose implementation runs.
+      const order = name.startsWith("default__") ? (from.project.rootConfig?.dispatch ?? from.project.dispatch)?.[pkg] : undefined;
+      for (const ns of order ?? []) {
+        const found = this.macros.get(ns)?.get(name);
+        if (found) return found;
+      }
       return this.macros.get(pkg === "dbt" ? from.project.name : pkg)?.get(name);
     }
     const own = this.macros.get(from.project.name)?.get(call);

@@ -300,7 +300,7 @@ export class WorkspaceIndex {
         const scoped = rp.rawVars?.[s.files.project.name];
         const scope = scoped && typeof scoped === "object" && !Array.isArray(scoped) ? (scoped as Record<string, unknown>) : {};
         s.files.project.vars = { ...s.ownVars, ...(rp.globalVars ?? {}), ...scope };
-        s.files.project.rootConfig = { modelConfig: rp.modelConfig, seedConfig: rp.seedConfig, snapshotConfig: rp.snapshotConfig, sourceConfig: rp.sourceConfig };
+        s.files.project.rootConfig = { modelConfig: rp.modelConfig, seedConfig: rp.seedConfig, snapshotConfig: rp.snapshotConfig, sourceConfig: rp.sourceConfig, dispatch: rp.dispatch };
       }
     }
   }

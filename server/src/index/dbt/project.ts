@@ -108,6 +108,19 @@ function readInto(y: YamlFile, project: DbtProject, readText: (p: string) => str
   project.snapshotConfig = configTree(y, e.get("snapshots"), "snapshots");
   project.sourceConfig = configTree(y, e.get("sources"), "sources");
 
+  // dispatch: [{macro_namespace, search_order}]
+  const dispatchNode = e.get("dispatch")?.value;
+  if (dispatchNode) {
+    for (const item of seqMaps(y, dispatchNode, "dispatch")) {
+      const d = mapEntries(y, item);
+      const ns = scalarText(d.get("macro_namespace")?.value)?.trim();
+      const order = d.get("search_order")?.value;
+      const names = order && isSeq(order) ? order.items.map((i) => scalarText(deref(y, i))?.trim()).filter((n): n is string => !!n) : [];
+      if (ns && names.length > 0) (project.dispatch ??= {})[ns] = names;
+      else addDiag(y, item, "warning", "yaml-shape", "Each `dispatch:` entry needs a `macro_namespace` and a `search_order` list.");
+    }
+  }
+
   // dependencies.yml / packages.yml
   const packages = readDependencies(project, readText);
 
