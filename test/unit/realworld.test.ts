@@ -670,4 +670,23 @@ select * from {{ ref('tickets') }}
     const plain = index(files(""));
     assert.deepEqual(upstream(plain, "report"), ["orders"]);
   });
+  test("a _source package: its models join the graph under their own keys, enabled by vars defaulting in its own dbt_project.yml", () => {
+    const files = (rootVars: string) => ({
+      "dbt_project.yml": `${PROJECT}${rootVars}`,
+      "packages.yml": "packages:\n  - package: acme/crm_source\n    version: 1.0.0\n",
+      "dbt_packages/crm_source/dbt_project.yml": "name: crm_source\nversion: '1.0.0'\nvars:\n  crm_source:\n    crm_ticket_enabled: false\n    ticket: \"{{ source('crm', 'ticket') }}\"\n",
+      "dbt_packages/crm_source/models/src_crm.yml": "version: 2\nsources:\n  - name: crm\n    tables: [{name: ticket}, {name: company}]\n",
+      "dbt_packages/crm_source/models/stg_crm__ticket.sql": "{{ config(enabled=var('crm_ticket_enabled')) }}\nselect * from {{ var('ticket') }}",
+      "dbt_packages/crm_source/models/stg_crm__company.sql": "select * from {{ source('crm', 'company') }}",
+      "models/crm__overview.sql": "select * from {{ ref('stg_crm__company') }}\n{% if var('crm_ticket_enabled', false) %}join {{ ref('stg_crm__ticket') }}{% endif %}",
+    });
+    const off = index(files(""));
+    assert.equal(off.graph.get("stg_crm__ticket"), undefined, "disabled by the package's own default");
+    assert.equal(off.graph.get("stg_crm__company")?.project, "crm_source");
+    assert.deepEqual(upstream(off, "crm__overview"), ["stg_crm__company"]);
+    const on = index(files("vars:\n  crm_ticket_enabled: true\n"));
+    assert.deepEqual(upstream(on, "stg_crm__ticket"), ["crm/ticket"]);
+    assert.deepEqual(upstream(on, "crm__overview"), ["stg_crm__company", "stg_crm__ticket"]);
+    assert.deepEqual(problems(on), []);
+  });
 });
