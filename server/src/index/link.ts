@@ -383,13 +383,15 @@ export class Linker {
         for (const node of this.pending.slice(before)) node.alsoAt = [];
       }
     }
+    // Most projects have no `sources:` tree: then nothing in it can disable a table.
+    const sourceTree = [project.sourceConfig, project.rootConfig?.sourceConfig].some((t) => t && Object.keys(t).length > 0);
     for (const [file, facts] of p.yaml) {
+      const folders = sourceTree && facts.sources.length > 0 ? relSegments(project, file, "models").slice(0, -1) : [];
       for (const source of facts.sources) {
         for (const table of source.tables) {
           // YAML (table, then source) wins over dbt_project.yml's `sources:` tree, walked by the
           // source's fqn: project, the property file's folders, source, table.
-          const folders = relSegments(project, file, "models").slice(0, -1);
-          const treeEnabled = resolveNodeConfig(project, "sources", [...folders, source.name, table.name]).enabled ?? resolveNodeConfig(project, "sources", [source.name, table.name]).enabled;
+          const treeEnabled = !sourceTree ? undefined : resolveNodeConfig(project, "sources", [...folders, source.name, table.name]).enabled ?? resolveNodeConfig(project, "sources", [source.name, table.name]).enabled;
           const enabled = table.enabled ?? source.enabled ?? treeEnabled;
           if (enabled !== undefined && evalEnabled(enabled, project.vars) === false) continue;
           const meta = { ...source.meta, ...table.meta };
@@ -619,10 +621,12 @@ export class Linker {
 
   private registerSource(node: PendingNode, id: string): void {
     const name = `${node.sourceName}\u0000${node.dbtName}`;
-    if (!this.sources.has(name)) this.sources.set(name, id);
-    const tables = this.sourceNames.get(node.sourceName!) ?? [];
-    if (!tables.includes(node.dbtName!)) tables.push(node.dbtName!);
-    this.sourceNames.set(node.sourceName!, tables);
+    if (this.sources.has(name)) return;
+    this.sources.set(name, id);
+    // A table listed once (sources of thousands of tables made `includes` quadratic).
+    const tables = this.sourceNames.get(node.sourceName!);
+    if (tables) tables.push(node.dbtName!);
+    else this.sourceNames.set(node.sourceName!, [node.dbtName!]);
   }
 
   private addToGraph(node: PendingNode): void {
