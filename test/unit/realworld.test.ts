@@ -635,8 +635,8 @@ select * from {{ ref('tickets') }}
     assert.deepEqual(warnings.map((d) => [path.basename(d.file), d.span.start.line]), [["packages.yml", 1], ["packages.yml", 7]]);
     const [hub, local] = warnings.map((d) => d.message);
     assert.match(hub, /^Package 'fivetran\/hubspot_source' is declared but not installed \(nothing named 'hubspot_source' in dbt_packages\/\): run 'dbt deps'/);
-    assert.match(hub, /1 call of its macros \(`hubspot_source\.\*`\) are not expanded/);
-    assert.match(hub, /1 ref of this project find no model \('stg_hubspot__company'\), which may come from it/);
+    assert.match(hub, /1 call of its macros \(`hubspot_source\.\*`\) is not expanded/);
+    assert.match(hub, /1 ref of this project finds no model \('stg_hubspot__company'\), which may come from it/);
     assert.match(local, /^Package '\.\.\/not_there' is declared but not installed \(no dbt project in \.\.\/not_there\)/);
     assert.ok(warnings.every((d) => d.severity === "warning"));
   });

@@ -766,11 +766,11 @@ export class Linker {
           for (const c of facts.macroCalls) if (c.name.startsWith(prefix)) calls++;
           for (const m of facts.macros) for (const c of m.macroCalls) if (c.name.startsWith(prefix)) calls++;
         }
-        if (calls > 0) lost.push(`${calls} call${calls === 1 ? "" : "s"} of its macros (\`${d.name}.*\`) are not expanded`);
+        if (calls > 0) lost.push(calls === 1 ? `1 call of its macros (\`${d.name}.*\`) is not expanded` : `${calls} calls of its macros (\`${d.name}.*\`) are not expanded`);
       }
       if (unresolved.length > 0) {
         const sample = unresolved.slice(0, 3).map((n) => `'${n}'`).join(", ");
-        lost.push(`${unresolved.length} ref${unresolved.length === 1 ? "" : "s"} of this project find no model (${sample}${unresolved.length > 3 ? ", ..." : ""})${missing.length > 1 ? ", which may come from it" : ""}`);
+        lost.push(`${unresolved.length === 1 ? "1 ref of this project finds" : `${unresolved.length} refs of this project find`} no model (${sample}${unresolved.length > 3 ? ", ..." : ""})${missing.length > 1 ? ", which may come from it" : ""}`);
       }
       const installedAs = d.local ? `no dbt project in ${path.relative(p.project.root, d.local) || "."}` : `nothing named '${d.name}' in ${where}/`;
       this.report(
