@@ -137,6 +137,8 @@ export class Linker {
   private readonly nodesByFile = new Map<string, PendingNode[]>();
   /** Model / seed / snapshot names defined in more than one project. */
   private readonly sharedNames = new Set<string>();
+  /** Source tables (parsed facts) already made nodes. */
+  private readonly tablesSeen = new Set<object>();
   /** Model names each project refs without finding them (for the missing-package diagnostic). */
   private readonly unresolvedRefs = new Map<ProjectFiles, Set<string>>();
   /** What other TS files can see of a TS file (its exports and asset keys). */
@@ -394,6 +396,10 @@ export class Linker {
           const treeEnabled = !sourceTree ? undefined : resolveNodeConfig(project, "sources", [...folders, source.name, table.name]).enabled ?? resolveNodeConfig(project, "sources", [source.name, table.name]).enabled;
           const enabled = table.enabled ?? source.enabled ?? treeEnabled;
           if (enabled !== undefined && evalEnabled(enabled, project.vars) === false) continue;
+          // A property file in a folder several projects read (a root `sources/` in every
+          // project's model-paths) is parsed once: its tables become one node, not one per project.
+          if (this.tablesSeen.has(table)) continue;
+          this.tablesSeen.add(table);
           const meta = { ...source.meta, ...table.meta };
           const key = overrideKey(meta) ?? [source.name, table.name];
           const node: PendingNode = {
