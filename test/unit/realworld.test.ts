@@ -689,4 +689,21 @@ select * from {{ ref('tickets') }}
     assert.deepEqual(upstream(on, "crm__overview"), ["stg_crm__company", "stg_crm__ticket"]);
     assert.deepEqual(problems(on), []);
   });
+  test("several projects reading one root sources/ folder through model-paths: one node per table, read by each (spellbook's layout)", () => {
+    const project = (name: string) => `name: ${name}\nversion: '1.0'\nmodel-paths: ["models", "../../sources"]\nmacro-paths: ["macros", "../../dbt_macros"]\n`;
+    const ws = index({
+      "sources/dex/_sources.yml": "version: 2\nsources:\n  - name: uniswap_ethereum\n    tables:\n      - &swap\n        name: Pair_evt_Swap\n        columns: [{name: amount0}]\n  - name: uniswap_base\n    tables:\n      - *swap\n",
+      "dbt_macros/ref.sql": "{% macro ref(modelname) %}{{ return(builtins.ref(modelname)) }}{% endmacro %}",
+      "dbt_subprojects/dex/dbt_project.yml": project("dex"),
+      "dbt_subprojects/dex/models/dex_trades.sql": "select * from {{ source('uniswap_ethereum', 'Pair_evt_Swap') }} union all select * from {{ source('uniswap_base', 'Pair_evt_Swap') }}",
+      "dbt_subprojects/tokens/dbt_project.yml": project("tokens"),
+      "dbt_subprojects/tokens/models/token_swaps.sql": "select * from {{ source('uniswap_ethereum', 'Pair_evt_Swap') }}",
+      "dbt_subprojects/tokens/models/token_summary.sql": "select * from {{ ref('token_swaps') }}",
+    });
+    assert.deepEqual(upstream(ws, "dex_trades"), ["uniswap_base/Pair_evt_Swap", "uniswap_ethereum/Pair_evt_Swap"]);
+    assert.deepEqual(upstream(ws, "token_swaps"), ["uniswap_ethereum/Pair_evt_Swap"]);
+    assert.deepEqual(upstream(ws, "token_summary"), ["token_swaps"]);
+    assert.equal([...ws.graph.nodes.values()].filter((n) => n.kind === "dbt_source").length, 2);
+    assert.deepEqual(problems(ws), []);
+  });
 });
