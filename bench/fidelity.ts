@@ -29,6 +29,8 @@ interface CorpusProject {
   repo: string;
   commit: string;
   manifest?: string;
+  /** A known gap of the corpus copy (quoted with the figures). */
+  note?: string;
 }
 
 interface Snapshot {
@@ -144,6 +146,7 @@ function main(): void {
       errors: s.errors.length,
       ...(s.errors.length ? { errorExamples: s.errors.slice(0, 5) } : {}),
       ...(project.manifest && existsSync(manifestFile) ? fidelity(s, manifestFile) : {}),
+      ...(project.note ? { note: project.note } : {}),
     });
   }
   console.log(
