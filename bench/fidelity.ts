@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- fidelity [--runs=N] [name...]`: the index on real public dbt projects (listed in
+ * `npm run bench -- fidelity [--runs=N] [--index=BUNDLE] [name...]`: the index on real public dbt projects (listed in
  * bench/corpus.json, extracted into .cache/corpus/ by `node scripts/corpus.mjs`). For each project,
  * opened at its repository root as a new user would (no manifest in the tree):
  *   indexMs      median cold index in a fresh process (read + parse + link + diagnostics)
@@ -9,7 +9,9 @@
  *   recall       manifest parent edges (between models, seeds, snapshots, sources) the graph has
  *   precision    graph edges the manifest has
  *   missingNodes / extraNodes  enabled manifest nodes absent from the graph, and the reverse
- * Prints one JSON line. Projects not extracted are skipped with a message on stderr.
+ * Prints one JSON line. Projects not extracted are skipped with a message on stderr. `--index`
+ * measures another build of the index (a bundle of server/src/index/workspace.ts, e.g. from an
+ * earlier commit) for before / after figures.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -20,12 +22,15 @@ const ROOT = path.resolve(__dirname, "..");
 const args = process.argv.slice(2);
 const RUNS = Number(args.find((a) => a.startsWith("--runs="))?.split("=")[1] ?? 3);
 const only = args.filter((a) => !a.startsWith("--"));
+const BUNDLE = path.resolve(args.find((a) => a.startsWith("--index="))?.split("=")[1] ?? path.join(ROOT, "dist/bench-index.js"));
 
 interface CorpusProject {
   name: string;
   repo: string;
   commit: string;
   manifest?: string;
+  /** A known gap of the corpus copy (quoted with the figures). */
+  note?: string;
 }
 
 interface Snapshot {
@@ -46,7 +51,7 @@ function median(values: number[]): number {
 /** One cold index in a fresh Node process; the graph comes back with the time. */
 function coldIndex(root: string): Snapshot {
   const script = `
-    const { WorkspaceIndex } = require(${JSON.stringify(path.join(ROOT, "dist/bench-index.js"))});
+    const { WorkspaceIndex } = require(${JSON.stringify(BUNDLE)});
     const t = performance.now();
     const index = new WorkspaceIndex({ roots: [${JSON.stringify(root)}] });
     index.load();
@@ -141,12 +146,14 @@ function main(): void {
       errors: s.errors.length,
       ...(s.errors.length ? { errorExamples: s.errors.slice(0, 5) } : {}),
       ...(project.manifest && existsSync(manifestFile) ? fidelity(s, manifestFile) : {}),
+      ...(project.note ? { note: project.note } : {}),
     });
   }
   console.log(
     JSON.stringify({
       projects: results,
       skipped,
+      index: path.relative(ROOT, BUNDLE),
       runs: RUNS,
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavgBefore, loadavgAfter: loadavg().map(round), freeMemMb: Math.round(freemem() / 2 ** 20), node: process.version },
     }),

@@ -614,4 +614,96 @@ select * from {{ ref('tickets') }}
     assert.deepEqual(upstream(ws, "spine"), ["tickets"]);
     assert.deepEqual(problems(ws), []);
   });
+  test("a package declared in packages.yml but not installed is named, with the lineage it takes away; installed ones are quiet", () => {
+    const ws = index({
+      "dbt_project.yml": PROJECT,
+      "packages.yml": `packages:
+  - package: fivetran/hubspot_source
+    version: [">=0.21.0", "<0.22.0"]
+  - package: dbt-labs/dbt_utils
+    version: 1.3.0
+  - git: "https://git.example/org/dbt_fivetran_utils.git"
+    revision: v0.4.10
+  - local: ../not_there
+`,
+      "dbt_packages/dbt_utils/dbt_project.yml": "name: dbt_utils\nversion: '1.3.0'\n",
+      "dbt_packages/dbt_utils/macros/star.sql": "{% macro star(from) %}*{% endmacro %}",
+      "dbt_packages/fivetran_utils/dbt_project.yml": "name: fivetran_utils\nversion: '0.4.10'\n",
+      "models/hubspot__companies.sql": "select {{ dbt_utils.star(ref('stg_hubspot__company')) }} from {{ ref('stg_hubspot__company') }} {{ hubspot_source.fill_staging_columns() }}",
+    });
+    const warnings = [...ws.diagnostics().values()].flat().filter((d) => d.code === "package-not-installed");
+    assert.deepEqual(warnings.map((d) => [path.basename(d.file), d.span.start.line]), [["packages.yml", 1], ["packages.yml", 7]]);
+    const [hub, local] = warnings.map((d) => d.message);
+    assert.match(hub, /^Package 'fivetran\/hubspot_source' is declared but not installed \(nothing named 'hubspot_source' in dbt_packages\/\): run 'dbt deps'/);
+    assert.match(hub, /1 call of its macros \(`hubspot_source\.\*`\) is not expanded/);
+    assert.match(hub, /1 ref of this project finds no model \('stg_hubspot__company'\), which may come from it/);
+    assert.match(local, /^Package '\.\.\/not_there' is declared but not installed \(no dbt project in \.\.\/not_there\)/);
+    assert.ok(warnings.every((d) => d.severity === "warning"));
+  });
+
+  test("packages installed under the legacy packages-install-path (dbt_modules) resolve and are not reported missing", () => {
+    const ws = index({
+      "dbt_project.yml": `${PROJECT}packages-install-path: dbt_modules\n`,
+      "packages.yml": "packages:\n  - package: fivetran/jira_source\n    version: 0.7.0\n",
+      "dbt_modules/jira_source/dbt_project.yml": "name: jira_source\nversion: '0.7.0'\n",
+      "dbt_modules/jira_source/models/stg_jira__issue.sql": "select 1",
+      "models/jira__issues.sql": "select * from {{ ref('stg_jira__issue') }}",
+    });
+    assert.deepEqual(upstream(ws, "jira__issues"), ["stg_jira__issue"]);
+    assert.deepEqual(problems(ws), []);
+  });
+  test("dispatch: the root project's search order picks which implementation of a package macro runs", () => {
+    const files = (dispatch: string) => ({
+      "dbt_project.yml": `${PROJECT}${dispatch}`,
+      "packages.yml": "packages:\n  - package: acme/my_utils\n    version: 1.0.0\n",
+      "dbt_packages/my_utils/dbt_project.yml": "name: my_utils\nversion: '1.0.0'\n",
+      "dbt_packages/my_utils/macros/orders.sql": `{% macro orders_relation() %}{{ return(adapter.dispatch('orders_relation', 'my_utils')()) }}{% endmacro %}
+{% macro default__orders_relation() %}{{ ref('orders') }}{% endmacro %}`,
+      "macros/overrides.sql": "{% macro default__orders_relation() %}{{ ref('orders_v2') }}{% endmacro %}",
+      "models/orders.sql": "select 1",
+      "models/orders_v2.sql": "select 1",
+      "models/report.sql": "select * from {{ my_utils.orders_relation() }}",
+    });
+    const own = index(files("dispatch:\n  - macro_namespace: my_utils\n    search_order: ['shop', 'my_utils']\n"));
+    assert.deepEqual(upstream(own, "report"), ["orders_v2"]);
+    assert.deepEqual(problems(own), []);
+    const plain = index(files(""));
+    assert.deepEqual(upstream(plain, "report"), ["orders"]);
+  });
+  test("a _source package: its models join the graph under their own keys, enabled by vars defaulting in its own dbt_project.yml", () => {
+    const files = (rootVars: string) => ({
+      "dbt_project.yml": `${PROJECT}${rootVars}`,
+      "packages.yml": "packages:\n  - package: acme/crm_source\n    version: 1.0.0\n",
+      "dbt_packages/crm_source/dbt_project.yml": "name: crm_source\nversion: '1.0.0'\nvars:\n  crm_source:\n    crm_ticket_enabled: false\n    ticket: \"{{ source('crm', 'ticket') }}\"\n",
+      "dbt_packages/crm_source/models/src_crm.yml": "version: 2\nsources:\n  - name: crm\n    tables: [{name: ticket}, {name: company}]\n",
+      "dbt_packages/crm_source/models/stg_crm__ticket.sql": "{{ config(enabled=var('crm_ticket_enabled')) }}\nselect * from {{ var('ticket') }}",
+      "dbt_packages/crm_source/models/stg_crm__company.sql": "select * from {{ source('crm', 'company') }}",
+      "models/crm__overview.sql": "select * from {{ ref('stg_crm__company') }}\n{% if var('crm_ticket_enabled', false) %}join {{ ref('stg_crm__ticket') }}{% endif %}",
+    });
+    const off = index(files(""));
+    assert.equal(off.graph.get("stg_crm__ticket"), undefined, "disabled by the package's own default");
+    assert.equal(off.graph.get("stg_crm__company")?.project, "crm_source");
+    assert.deepEqual(upstream(off, "crm__overview"), ["stg_crm__company"]);
+    const on = index(files("vars:\n  crm_ticket_enabled: true\n"));
+    assert.deepEqual(upstream(on, "stg_crm__ticket"), ["crm/ticket"]);
+    assert.deepEqual(upstream(on, "crm__overview"), ["stg_crm__company", "stg_crm__ticket"]);
+    assert.deepEqual(problems(on), []);
+  });
+  test("several projects reading one root sources/ folder through model-paths: one node per table, read by each (spellbook's layout)", () => {
+    const project = (name: string) => `name: ${name}\nversion: '1.0'\nmodel-paths: ["models", "../../sources"]\nmacro-paths: ["macros", "../../dbt_macros"]\n`;
+    const ws = index({
+      "sources/dex/_sources.yml": "version: 2\nsources:\n  - name: uniswap_ethereum\n    tables:\n      - &swap\n        name: Pair_evt_Swap\n        columns: [{name: amount0}]\n  - name: uniswap_base\n    tables:\n      - *swap\n",
+      "dbt_macros/ref.sql": "{% macro ref(modelname) %}{{ return(builtins.ref(modelname)) }}{% endmacro %}",
+      "dbt_subprojects/dex/dbt_project.yml": project("dex"),
+      "dbt_subprojects/dex/models/dex_trades.sql": "select * from {{ source('uniswap_ethereum', 'Pair_evt_Swap') }} union all select * from {{ source('uniswap_base', 'Pair_evt_Swap') }}",
+      "dbt_subprojects/tokens/dbt_project.yml": project("tokens"),
+      "dbt_subprojects/tokens/models/token_swaps.sql": "select * from {{ source('uniswap_ethereum', 'Pair_evt_Swap') }}",
+      "dbt_subprojects/tokens/models/token_summary.sql": "select * from {{ ref('token_swaps') }}",
+    });
+    assert.deepEqual(upstream(ws, "dex_trades"), ["uniswap_base/Pair_evt_Swap", "uniswap_ethereum/Pair_evt_Swap"]);
+    assert.deepEqual(upstream(ws, "token_swaps"), ["uniswap_ethereum/Pair_evt_Swap"]);
+    assert.deepEqual(upstream(ws, "token_summary"), ["token_swaps"]);
+    assert.equal([...ws.graph.nodes.values()].filter((n) => n.kind === "dbt_source").length, 2);
+    assert.deepEqual(problems(ws), []);
+  });
 });

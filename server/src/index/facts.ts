@@ -159,8 +159,12 @@ export interface DbtProject {
   rawVars?: Record<string, unknown>;
   /** Absolute folders of `local:` packages (packages.yml / dependencies.yml). */
   localPackages?: string[];
+  /** Each entry of `packages:` in packages.yml / dependencies.yml, where it is written. */
+  declaredPackages?: DeclaredPackage[];
   /** For a package: the config trees of the project that installs it (they win over the package's own). */
-  rootConfig?: Pick<DbtProject, "modelConfig" | "seedConfig" | "snapshotConfig" | "sourceConfig">;
+  rootConfig?: Pick<DbtProject, "modelConfig" | "seedConfig" | "snapshotConfig" | "sourceConfig" | "dispatch">;
+  /** `dispatch:` — per macro namespace, the packages searched for a dispatched macro, in order. */
+  dispatch?: Record<string, string[]>;
   profile?: string;
   /** `target-path`, absolute (default `<root>/target`). */
   targetPath: string;
@@ -175,6 +179,18 @@ export interface DbtProject {
   /** The `sources:` config tree (`+enabled` per project / folder / source / table). */
   sourceConfig?: Record<string, unknown>;
   diagnostics: IndexDiagnostic[];
+}
+
+/** One `packages:` entry: what `dbt deps` installs under packages-install-path. */
+export interface DeclaredPackage {
+  /** As written: `fivetran/hubspot_source`, a git URL, a local folder. */
+  spec: string;
+  /** The project name it is expected to install as (best guess for git packages); undefined when unknown. */
+  name?: string;
+  /** Absolute folder of a `local:` package. */
+  local?: string;
+  file: string;
+  span: Span;
 }
 
 // ---------------------------------------------------------------- dbt property YAML

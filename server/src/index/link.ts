@@ -137,6 +137,10 @@ export class Linker {
   private readonly nodesByFile = new Map<string, PendingNode[]>();
   /** Model / seed / snapshot names defined in more than one project. */
   private readonly sharedNames = new Set<string>();
+  /** Source tables (parsed facts) already made nodes. */
+  private readonly tablesSeen = new Set<object>();
+  /** Model names each project refs without finding them (for the missing-package diagnostic). */
+  private readonly unresolvedRefs = new Map<ProjectFiles, Set<string>>();
   /** What other TS files can see of a TS file (its exports and asset keys). */
   private readonly tsSignatures = new Map<string, string>();
 
@@ -203,6 +207,7 @@ export class Linker {
     this.linkTs();
     for (const p of this.input.projects) this.mergeManifest(p);
     this.reportCycles();
+    for (const p of this.input.projects) this.reportMissingPackages(p);
     for (const [file, facts] of this.input.ts) this.tsSignatures.set(file, tsSignature(facts));
     this.pending.length = 0;
     return this.result();
@@ -280,6 +285,13 @@ export class Linker {
     if (dot >= 0) {
       const pkg = call.slice(0, dot);
       const name = call.slice(dot + 1);
+      // `adapter.dispatch('m', 'ns')` (recorded as `ns.default__m`): the root project's `dispatch:`
+      // search order for the namespace decides whose implementation runs.
+      const order = name.startsWith("default__") ? (from.project.rootConfig?.dispatch ?? from.project.dispatch)?.[pkg] : undefined;
+      for (const ns of order ?? []) {
+        const found = this.macros.get(ns)?.get(name);
+        if (found) return found;
+      }
       return this.macros.get(pkg === "dbt" ? from.project.name : pkg)?.get(name);
     }
     const own = this.macros.get(from.project.name)?.get(call);
@@ -373,15 +385,21 @@ export class Linker {
         for (const node of this.pending.slice(before)) node.alsoAt = [];
       }
     }
+    // Most projects have no `sources:` tree: then nothing in it can disable a table.
+    const sourceTree = [project.sourceConfig, project.rootConfig?.sourceConfig].some((t) => t && Object.keys(t).length > 0);
     for (const [file, facts] of p.yaml) {
+      const folders = sourceTree && facts.sources.length > 0 ? relSegments(project, file, "models").slice(0, -1) : [];
       for (const source of facts.sources) {
         for (const table of source.tables) {
           // YAML (table, then source) wins over dbt_project.yml's `sources:` tree, walked by the
           // source's fqn: project, the property file's folders, source, table.
-          const folders = relSegments(project, file, "models").slice(0, -1);
-          const treeEnabled = resolveNodeConfig(project, "sources", [...folders, source.name, table.name]).enabled ?? resolveNodeConfig(project, "sources", [source.name, table.name]).enabled;
+          const treeEnabled = !sourceTree ? undefined : resolveNodeConfig(project, "sources", [...folders, source.name, table.name]).enabled ?? resolveNodeConfig(project, "sources", [source.name, table.name]).enabled;
           const enabled = table.enabled ?? source.enabled ?? treeEnabled;
           if (enabled !== undefined && evalEnabled(enabled, project.vars) === false) continue;
+          // A property file in a folder several projects read (a root `sources/` in every
+          // project's model-paths) is parsed once: its tables become one node, not one per project.
+          if (this.tablesSeen.has(table)) continue;
+          this.tablesSeen.add(table);
           const meta = { ...source.meta, ...table.meta };
           const key = overrideKey(meta) ?? [source.name, table.name];
           const node: PendingNode = {
@@ -609,10 +627,12 @@ export class Linker {
 
   private registerSource(node: PendingNode, id: string): void {
     const name = `${node.sourceName}\u0000${node.dbtName}`;
-    if (!this.sources.has(name)) this.sources.set(name, id);
-    const tables = this.sourceNames.get(node.sourceName!) ?? [];
-    if (!tables.includes(node.dbtName!)) tables.push(node.dbtName!);
-    this.sourceNames.set(node.sourceName!, tables);
+    if (this.sources.has(name)) return;
+    this.sources.set(name, id);
+    // A table listed once (sources of thousands of tables made `includes` quadratic).
+    const tables = this.sourceNames.get(node.sourceName!);
+    if (tables) tables.push(node.dbtName!);
+    else this.sourceNames.set(node.sourceName!, [node.dbtName!]);
   }
 
   private addToGraph(node: PendingNode): void {
@@ -724,6 +744,49 @@ export class Linker {
     }
   }
 
+  /**
+   * A package packages.yml / dependencies.yml declares that is not installed (no project of that
+   * name in the workspace or under packages-install-path): its models, sources and macros are not
+   * in the graph. Says which, and what lineage is missing because of it.
+   */
+  private reportMissingPackages(p: ProjectFiles): void {
+    const declared = p.project.declaredPackages;
+    if (p.isPackage || !declared?.length) return;
+    const names = new Set(this.input.projects.map((q) => q.project.name));
+    const roots = new Set(this.input.projects.map((q) => q.project.root));
+    const missing = declared.filter((d) => {
+      if (d.local) return !roots.has(d.local);
+      if (!d.name) return false;
+      // A git package installs under its project's name, which the URL only suggests (`dbt_x` -> `x`).
+      return !names.has(d.name) && !names.has(d.name.replace(/^dbt_/, ""));
+    });
+    if (missing.length === 0) return;
+    const unresolved = [...(this.unresolvedRefs.get(p) ?? [])];
+    const where = path.relative(p.project.root, p.project.packagesPath) || ".";
+    for (const d of missing) {
+      const lost: string[] = [];
+      if (d.name) {
+        const prefix = `${d.name}.`;
+        let calls = 0;
+        for (const facts of [...p.models.values(), ...p.macros.values(), ...p.snapshots.values()]) {
+          for (const c of facts.macroCalls) if (c.name.startsWith(prefix)) calls++;
+          for (const m of facts.macros) for (const c of m.macroCalls) if (c.name.startsWith(prefix)) calls++;
+        }
+        if (calls > 0) lost.push(calls === 1 ? `1 call of its macros (\`${d.name}.*\`) is not expanded` : `${calls} calls of its macros (\`${d.name}.*\`) are not expanded`);
+      }
+      if (unresolved.length > 0) {
+        const sample = unresolved.slice(0, 3).map((n) => `'${n}'`).join(", ");
+        lost.push(`${unresolved.length === 1 ? "1 ref of this project finds" : `${unresolved.length} refs of this project find`} no model (${sample}${unresolved.length > 3 ? ", ..." : ""})${missing.length > 1 ? ", which may come from it" : ""}`);
+      }
+      const installedAs = d.local ? `no dbt project in ${path.relative(p.project.root, d.local) || "."}` : `nothing named '${d.name}' in ${where}/`;
+      this.report(
+        d.file, d.span, "warning", "package-not-installed",
+        `Package '${d.spec}' is declared but not installed (${installedAs}): run 'dbt deps'. Until then its models, sources and macros are missing from the graph${lost.length ? `: ${lost.join("; ")}` : ""}.`,
+        p,
+      );
+    }
+  }
+
   private reportUnknownRef(p: ProjectFiles, file: string, ref: RefCall, name: string, pkg: string | undefined, version: string | undefined): void {
     const known = pkg ? [...(this.dbtByProject.get(pkg)?.keys() ?? [])] : [...this.dbtByName.keys()];
     const hint = didYouMean(name, known);
@@ -737,6 +800,11 @@ export class Linker {
       return;
     }
     const severity: Severity = p.declaresPackages && !pkg ? "warning" : "error";
+    if (!pkg) {
+      let names = this.unresolvedRefs.get(p);
+      if (!names) this.unresolvedRefs.set(p, (names = new Set()));
+      names.add(name);
+    }
     const extra = severity === "warning" ? " It may come from a package that is not installed (run 'dbt deps')." : "";
     this.report(file, ref.nameSpan, severity, "unknown-ref", `Unknown model '${name}'${version ? ` version ${version}` : ""} in ref().${hint}${extra}`, p);
   }
@@ -1011,9 +1079,10 @@ function literalConfig(config: Record<string, JinjaExpr>): Record<string, unknow
 function relSegments(project: DbtProject, file: string, resourceType: "models" | "seeds" | "snapshots"): string[] {
   const roots = resourceType === "models" ? project.modelPaths : resourceType === "seeds" ? project.seedPaths : project.snapshotPaths;
   for (const root of roots) {
-    const rel = path.relative(root, file);
-    if (!rel.startsWith("..") && !path.isAbsolute(rel)) {
-      const parts = rel.split(path.sep);
+    // Both absolute and normalized (the index builds them with path.resolve / path.join): a prefix
+    // test, where path.relative took a tenth of a large project's link time.
+    if (file.startsWith(root + path.sep)) {
+      const parts = file.slice(root.length + 1).split(path.sep);
       parts[parts.length - 1] = parts[parts.length - 1].replace(/\.[^.]+$/, "");
       return parts;
     }

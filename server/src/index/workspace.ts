@@ -300,7 +300,7 @@ export class WorkspaceIndex {
         const scoped = rp.rawVars?.[s.files.project.name];
         const scope = scoped && typeof scoped === "object" && !Array.isArray(scoped) ? (scoped as Record<string, unknown>) : {};
         s.files.project.vars = { ...s.ownVars, ...(rp.globalVars ?? {}), ...scope };
-        s.files.project.rootConfig = { modelConfig: rp.modelConfig, seedConfig: rp.seedConfig, snapshotConfig: rp.snapshotConfig, sourceConfig: rp.sourceConfig };
+        s.files.project.rootConfig = { modelConfig: rp.modelConfig, seedConfig: rp.seedConfig, snapshotConfig: rp.snapshotConfig, sourceConfig: rp.sourceConfig, dispatch: rp.dispatch };
       }
     }
   }
@@ -331,22 +331,23 @@ export class WorkspaceIndex {
   }
 
   private readDbtFile(state: ProjectState, file: string, role: FileRole): void {
-    const text = this.read(file);
-    if (text === undefined) return;
     const files = state.files;
+    // A seed's rows are the engine's business: the index needs its name only.
     if (role === "seed" && file.endsWith(".csv")) {
       files.seeds.add(file);
       return;
     }
     const cached = this.shared?.get(file);
+    const text = cached?.text ?? this.read(file);
+    if (text === undefined) return;
     if (/\.ya?ml$/.test(file)) {
-      const facts = cached?.text === text ? (cached.facts as YamlFacts) : parsePropertiesYaml(text, file);
+      const facts = cached ? (cached.facts as YamlFacts) : parsePropertiesYaml(text, file);
       this.shared?.set(file, { text, facts });
       files.yaml.set(file, facts);
       this.fileDiagnostics.set(file, facts.diagnostics);
       return;
     }
-    const facts = cached?.text === text ? (cached.facts as SqlFacts) : file.endsWith(".py") ? scanPythonModel(text, file) : scanSql(text, file);
+    const facts = cached ? (cached.facts as SqlFacts) : file.endsWith(".py") ? scanPythonModel(text, file) : scanSql(text, file);
     this.shared?.set(file, { text, facts });
     this.fileDiagnostics.set(file, facts.diagnostics);
     if (role === "model") files.models.set(file, facts);

@@ -9,7 +9,7 @@ import type { Node as YamlNode } from "yaml";
 import type { DbtProject } from "../facts";
 import { renderEnvVars } from "./profiles";
 import type { Env } from "./profiles";
-import { addDiag, deref, isPlainObject, mapEntries, parseYamlFile, scalarText, toPlain, ZERO_SPAN } from "./yaml";
+import { addDiag, deref, isPlainObject, mapEntries, nodeSpan, parseYamlFile, scalarText, toPlain, ZERO_SPAN } from "./yaml";
 import type { MapEntry, YamlFile } from "./yaml";
 
 type PathKey = "modelPaths" | "seedPaths" | "snapshotPaths" | "macroPaths" | "analysisPaths" | "testPaths";
@@ -107,6 +107,19 @@ function readInto(y: YamlFile, project: DbtProject, readText: (p: string) => str
   project.seedConfig = configTree(y, e.get("seeds"), "seeds");
   project.snapshotConfig = configTree(y, e.get("snapshots"), "snapshots");
   project.sourceConfig = configTree(y, e.get("sources"), "sources");
+
+  // dispatch: [{macro_namespace, search_order}]
+  const dispatchNode = e.get("dispatch")?.value;
+  if (dispatchNode) {
+    for (const item of seqMaps(y, dispatchNode, "dispatch")) {
+      const d = mapEntries(y, item);
+      const ns = scalarText(d.get("macro_namespace")?.value)?.trim();
+      const order = d.get("search_order")?.value;
+      const names = order && isSeq(order) ? order.items.map((i) => scalarText(deref(y, i))?.trim()).filter((n): n is string => !!n) : [];
+      if (ns && names.length > 0) (project.dispatch ??= {})[ns] = names;
+      else addDiag(y, item, "warning", "yaml-shape", "Each `dispatch:` entry needs a `macro_namespace` and a `search_order` list.");
+    }
+  }
 
   // dependencies.yml / packages.yml
   const packages = readDependencies(project, readText);
@@ -210,6 +223,13 @@ function readDependencies(project: DbtProject, readText: (p: string) => string |
         if (n) packages.add(n);
         const local = scalarText(entries.get("local")?.value)?.trim();
         if (local && !local.includes("{{")) (project.localPackages ??= []).push(path.resolve(project.root, local));
+        const spec = ["package", "git", "tarball", "local", "private"].map((k) => scalarText(entries.get(k)?.value)?.trim()).find((v) => v);
+        if (spec && !spec.includes("{{")) {
+          (project.declaredPackages ??= []).push({
+            spec, name: n && !n.includes("{{") ? n : undefined, local: local && !local.includes("{{") ? path.resolve(project.root, local) : undefined,
+            file: abs, span: nodeSpan(y, item),
+          });
+        }
       }
     } else if (rootNode && !(isScalar(rootNode) && rootNode.value == null)) {
       addDiag(y, rootNode, "warning", "yaml-shape", `${fileName} should be a mapping.`);

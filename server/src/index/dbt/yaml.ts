@@ -30,6 +30,11 @@ import type {
 export class TextPositions {
   private readonly starts: number[] = [0];
   constructor(private readonly text: string) {
+    if (!text.includes("\r")) {
+      // The common case, found with the native search.
+      for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) this.starts.push(i + 1);
+      return;
+    }
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c === 10) this.starts.push(i + 1);
