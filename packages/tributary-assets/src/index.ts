@@ -54,6 +54,8 @@ export interface AssetOptions {
   owners?: readonly string[];
   /** IO manager storing the returned value: `json` (default), `table`, or a registered name. */
   io?: "json" | "table" | (string & {});
+  /** With `io: "table"`: the table's column names, for column-level lineage before the first run. */
+  columns?: readonly string[];
   codeVersion?: string;
   metadata?: Record<string, unknown>;
 }
