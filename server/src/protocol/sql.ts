@@ -13,7 +13,7 @@ export interface CompileParams {
 }
 
 export type CompileResult =
-  | { ok: true; id: string; sql: string; materialized: string; relation?: string; columns?: AssetColumns }
+  | { ok: true; id: string; sql: string; materialized: string; relation?: string }
   | {
       ok: false;
       id?: string;
