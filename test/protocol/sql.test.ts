@@ -45,6 +45,9 @@ describe("SQL features over the language server", () => {
     const second = await client.connection.sendRequest(CompileRequest, { uri: uri(stg) });
     assert.ok(second.ok);
     assert.match(second.sql, /round\(1\.0 \* id \/ 100, 2\) as id_dollars/);
+    const lenses = await client.request<{ command: { title: string; command: string } }[]>("textDocument/codeLens", { textDocument: { uri: uri(stg) } });
+    assert.ok(lenses.some((l) => l.command.title === "Compiled SQL" && l.command.command === "tributary.showCompiledSql"));
+    assert.ok(lenses.some((l) => l.command.command === "tributary.previewResults"));
   });
 
   test("a rendering error comes back with its file and Jinja position", async () => {
