@@ -49,6 +49,7 @@ import { StatusService } from "./features/status";
 import { documentSymbols, workspaceSymbols } from "./features/symbols";
 import { ColumnLineageCache, RESTRICTED, columnHover, compileFile, preview, type SqlFeatureContext } from "./features/sql";
 import { SqlParser } from "./columns/parser";
+import { ReadOnlyAttacher } from "./run/readOnlyAttach";
 import { ColumnLineageRequest, CompileRequest, PreviewRequest, type CompileResult, type PreviewResult } from "./protocol/sql";
 
 const EDIT_DEBOUNCE_MS = 120;
@@ -122,8 +123,9 @@ export function startServer(connection: Connection): void {
 
   // Compiled SQL, column lineage and preview render the project's Jinja: trusted workspaces only.
   const parser = new SqlParser();
+  const attacher = new ReadOnlyAttacher();
   const columns = new ColumnLineageCache();
-  const sqlContext = (i: WorkspaceIndex): SqlFeatureContext => ({ index: i, roots, parser, readSource: (file) => documents.get(pathToUri(file))?.getText() });
+  const sqlContext = (i: WorkspaceIndex): SqlFeatureContext => ({ index: i, roots, parser, attacher, readSource: (file) => documents.get(pathToUri(file))?.getText() });
   /** Like `safe`, for the asynchronous SQL features. */
   async function safeAsync<T>(name: string, fallback: T, run: (index: WorkspaceIndex) => Promise<T>): Promise<T> {
     if (!index) return fallback;

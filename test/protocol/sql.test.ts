@@ -98,6 +98,9 @@ describe("SQL features over the language server", () => {
     assert.equal(write.ok, false, "the warehouse is opened read-only");
     const still: PreviewResult = await client.connection.sendRequest(PreviewRequest, { uri: uri(fct), sql: "select count(*) from main.fct_orders" });
     assert.ok(still.ok, "fct_orders was not dropped");
+    // Between uses the server holds nothing: a run can write the warehouse.
+    const run = runCli(ws.root, ["materialize", "stg_orders"]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
   });
 
   test("a preview is cancellable", async () => {

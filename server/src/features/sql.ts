@@ -10,9 +10,9 @@ import { SqlParser, type ParseTree } from "../columns/parser";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { ColumnLineageMap, CompileResult, PreviewParams, PreviewResult } from "../protocol/sql";
 import type { Pos } from "../protocol/types";
-import { ModelCompiler, isCompilable, openWarehouseForReading } from "../run/compile";
+import { ModelCompiler, isCompilable } from "../run/compile";
+import type { ReadOnlyAttacher } from "../run/readOnlyAttach";
 import { RunContext } from "../run/context";
-import type { Warehouse } from "../run/embedded/warehouse";
 import { readFileSync } from "node:fs";
 import { assetLink } from "./lookup";
 
@@ -26,6 +26,8 @@ export interface SqlFeatureContext {
   /** Unsaved editor text of a file. */
   readSource(file: string): string | undefined;
   parser: SqlParser;
+  /** Read-only access to warehouse files (ATTACH on a shared in-memory instance). */
+  attacher: ReadOnlyAttacher;
 }
 
 function rootFor(roots: string[], file: string): string {
@@ -41,24 +43,25 @@ export async function compileFile(c: SqlFeatureContext, file: string): Promise<C
   const id = modelIn(c.index, file);
   if (!id) return { ok: false, message: `${path.basename(file)} defines no dbt model or snapshot written in SQL.` };
   const ctx = new RunContext(c.index, rootFor(c.roots, file));
-  let warehouse: Warehouse | undefined;
+  let target;
   try {
-    warehouse = await openWarehouseForReading(ctx.target(c.index.graph.get(id)!.project).path);
-  } catch {
-    warehouse = undefined;
+    target = ctx.target(c.index.graph.get(id)!.project);
+  } catch (e) {
+    return { ok: false, id, message: e instanceof Error ? e.message : String(e), file, span: { start: { line: 0, character: 0 }, end: { line: 0, character: 1000 } } };
   }
-  const compiler = new ModelCompiler(ctx, { readSource: c.readSource, warehouse });
-  try {
-    const result = await compiler.compile(id);
-    if (result.ok) return { ok: true, id, sql: result.value.sql, materialized: result.value.materialized, relation: result.value.relation };
-    const e = result.error;
-    const line = Math.max(0, (e.line ?? 1) - 1);
-    const character = Math.max(0, (e.column ?? 1) - 1);
-    return { ok: false, id, message: e.message, file: e.file || file, span: { start: { line, character }, end: { line, character: e.column ? character + 1 : character + 1000 } } };
-  } finally {
-    compiler.dispose();
-    warehouse?.close();
-  }
+  return c.attacher.with(target.path, target.database, async (warehouse): Promise<CompileResult> => {
+    const compiler = new ModelCompiler(ctx, { readSource: c.readSource, warehouse });
+    try {
+      const result = await compiler.compile(id);
+      if (result.ok) return { ok: true, id, sql: result.value.sql, materialized: result.value.materialized, relation: result.value.relation };
+      const e = result.error;
+      const line = Math.max(0, (e.line ?? 1) - 1);
+      const character = Math.max(0, (e.column ?? 1) - 1);
+      return { ok: false, id, message: e.message, file: e.file || file, span: { start: { line, character }, end: { line, character: e.column ? character + 1 : character + 1000 } } };
+    } finally {
+      compiler.dispose();
+    }
+  });
 }
 
 /** Column lineage per graph generation: computed on demand for an asset and its upstreams, then reused. */
@@ -85,14 +88,13 @@ export class ColumnLineageCache {
     const ctx = new RunContext(c.index, rootFor(c.roots, first ?? c.roots[0] ?? "/"));
     const catalogColumns = new Map<string, string[]>();
     const project = ids.map((id) => c.index.graph.get(id)?.project).find(Boolean);
-    let warehouse: Warehouse | undefined;
     try {
-      warehouse = await openWarehouseForReading(ctx.target(project).path);
-      if (warehouse) for (const [k, v] of await readCatalogColumns(warehouse)) catalogColumns.set(k, v);
+      const target = ctx.target(project);
+      await c.attacher.with(target.path, target.database, async (warehouse) => {
+        if (warehouse) for (const [k, v] of await readCatalogColumns(warehouse)) catalogColumns.set(k, v);
+      });
     } catch {
       /* no catalog: declared columns and the SQL still give lineage */
-    } finally {
-      warehouse?.close();
     }
     return columnLineage(ctx, ids, { readSource: c.readSource, parser: c.parser, catalogColumns });
   }
@@ -212,47 +214,47 @@ export async function preview(c: SqlFeatureContext, params: PreviewParams & { fi
   } catch (e) {
     return { ok: false, message: e instanceof Error ? e.message : String(e) };
   }
-  const warehouse = await openWarehouseForReading(target.path).catch(() => undefined);
-  if (!warehouse) {
-    return { ok: false, message: `The warehouse ${target.path} cannot be read: it does not exist yet (materialize the model's upstreams first) or a run is writing it.` };
-  }
-  const onCancel = token?.onCancellationRequested(() => warehouse.interrupt());
-  try {
-    let sql: string;
-    let title: string;
-    if (params.sql?.trim()) {
-      sql = params.sql;
-      title = `${id ?? path.basename(file)} (selection)`;
-    } else {
-      if (!id) return { ok: false, message: `${path.basename(file)} defines no dbt model or snapshot written in SQL.` };
-      const compiler = new ModelCompiler(ctx, { readSource: c.readSource, warehouse });
-      const compiled = await compiler.compile(id).finally(() => compiler.dispose());
-      if (!compiled.ok) return { ok: false, message: compiled.error.message };
-      sql = compiled.value.sql;
-      title = id;
-      if (params.position) {
-        const source = c.readSource(file) ?? readFileSync(file, "utf8");
-        const cte = cteAt(source, offsetOf(source, params.position));
-        const query = cte ? await cteQuery(c.parser, sql, cte) : undefined;
-        if (query) {
-          sql = query;
-          title = `${id} · ${cte}`;
+  return c.attacher.with(target.path, target.database, async (warehouse): Promise<PreviewResult> => {
+    if (!warehouse) {
+      return { ok: false, message: `The warehouse ${target.path} cannot be read: it does not exist yet (materialize the model's upstreams first) or a run is writing it.` };
+    }
+    const onCancel = token?.onCancellationRequested(() => warehouse.interrupt());
+    try {
+      let sql: string;
+      let title: string;
+      if (params.sql?.trim()) {
+        sql = params.sql;
+        title = `${id ?? path.basename(file)} (selection)`;
+      } else {
+        if (!id) return { ok: false, message: `${path.basename(file)} defines no dbt model or snapshot written in SQL.` };
+        const compiler = new ModelCompiler(ctx, { readSource: c.readSource, warehouse });
+        const compiled = await compiler.compile(id).finally(() => compiler.dispose());
+        if (!compiled.ok) return { ok: false, message: compiled.error.message };
+        sql = compiled.value.sql;
+        title = id;
+        if (params.position) {
+          const source = c.readSource(file) ?? readFileSync(file, "utf8");
+          const cte = cteAt(source, offsetOf(source, params.position));
+          const query = cte ? await cteQuery(c.parser, sql, cte) : undefined;
+          if (query) {
+            sql = query;
+            title = `${id} · ${cte}`;
+          }
         }
       }
+      sql = sql.replace(/;\s*$/, "");
+      if (token?.isCancellationRequested) return { ok: false, message: "cancelled" };
+      const started = performance.now();
+      const result = await warehouse.queryWithColumns(`select * from (\n${sql}\n) as __tributary_preview limit ${limit}`);
+      const ms = performance.now() - started;
+      return { ok: true, title, sql, limit, ms, columns: result.columns, rows: result.rows.map((r) => result.columns.map((col) => r[col.name])) };
+    } catch (e) {
+      if (token?.isCancellationRequested) return { ok: false, message: "cancelled" };
+      return { ok: false, message: e instanceof Error ? e.message : String(e) };
+    } finally {
+      onCancel?.dispose();
     }
-    sql = sql.replace(/;\s*$/, "");
-    if (token?.isCancellationRequested) return { ok: false, message: "cancelled" };
-    const started = performance.now();
-    const result = await warehouse.queryWithColumns(`select * from (\n${sql}\n) as __tributary_preview limit ${limit}`);
-    const ms = performance.now() - started;
-    return { ok: true, title, sql, limit, ms, columns: result.columns, rows: result.rows.map((r) => result.columns.map((col) => r[col.name])) };
-  } catch (e) {
-    if (token?.isCancellationRequested) return { ok: false, message: "cancelled" };
-    return { ok: false, message: e instanceof Error ? e.message : String(e) };
-  } finally {
-    onCancel?.dispose();
-    warehouse.close();
-  }
+  });
 }
 
 function offsetOf(text: string, pos: Pos): number {
