@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 const [name, ...rest] = process.argv.slice(2);
 const file = `bench/${name}.ts`;
 if (!name || !existsSync(file)) {
-  console.error("usage: npm run bench -- <index|run|panel> [options]");
+  console.error("usage: npm run bench -- <index|run|plan|panel|columns> [options]");
   process.exit(2);
 }
 const build = spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
