@@ -4,11 +4,12 @@
  * column edges of their non-trivial models checked by hand.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { analyzeStatement, UnsupportedShape, type AnalyzeEnv } from "../../server/src/columns/analyze";
-import { columnLineage } from "../../server/src/columns/lineage";
+import { columnLineage, readCatalogColumns } from "../../server/src/columns/lineage";
+import { Warehouse } from "../../server/src/run/embedded/warehouse";
 import { SqlParser } from "../../server/src/columns/parser";
 import { WorkspaceIndex } from "../../server/src/index/workspace";
 import type { ColumnLineageMap } from "../../server/src/protocol/sql";
@@ -151,6 +152,34 @@ describe("column lineage of the example (jaffle-forecast)", () => {
     assert.match(map.stg_customers.reason ?? "", /table function/);
     assert.deepEqual(edges(map, "customers").first_name, ["stg_customers.first_name"]);
     assert.equal(map.forecast_vs_actual, undefined, "only the upstream closure of the asked ids is computed");
+  });
+});
+
+describe("column lists from the warehouse catalog", () => {
+  test("a TS table asset without a declared `columns` option gets the columns of its last materialization", async () => {
+    const ws = copyExample();
+    try {
+      const ts = path.join(ws.root, "assets/forecast.ts");
+      writeFileSync(ts, readFileSync(ts, "utf8").replace(`columns: ["order_date", "predicted_orders"],`, ""));
+      const index = new WorkspaceIndex({ roots: [ws.root] });
+      index.load();
+      const ctx = new RunContext(index, ws.root);
+      const before = await columnLineage(ctx, ["forecast_vs_actual"], { parser });
+      assert.equal(before["forecasting/predicted_orders"].level, "table");
+      assert.equal(before.forecast_vs_actual.level, "table", "select * over a table of unknown columns");
+      const warehouse = await Warehouse.open(ctx.target("jaffle_forecast").path);
+      try {
+        await warehouse.run("create schema forecasting; create table forecasting.predicted_orders (order_date date, predicted_orders double, model_version varchar)");
+        const after = await columnLineage(ctx, ["forecast_vs_actual"], { parser, catalogColumns: await readCatalogColumns(warehouse) });
+        assert.equal(after["forecasting/predicted_orders"].origin, "catalog");
+        assert.deepEqual(edges(after, "forecasting/predicted_orders"), { order_date: [], predicted_orders: [], model_version: [] });
+        assert.deepEqual(edges(after, "forecast_vs_actual").predicted_orders, ["forecasting/predicted_orders.predicted_orders"]);
+      } finally {
+        warehouse.close();
+      }
+    } finally {
+      ws.dispose();
+    }
   });
 });
 
