@@ -5,6 +5,7 @@
  */
 import type { Plan } from "../../server/src/protocol/plan";
 import type { ExpandedMessage, GraphMessage, HostMessage, MaterializeMode, PanelMessage, SearchResultMessage } from "../../server/src/protocol/webview";
+import { ColumnsView } from "./columnsView";
 import { ContextMenu } from "./contextMenu";
 import { Controls } from "./controls";
 import { plainLayout } from "./elkGraph";
@@ -45,6 +46,7 @@ export class Panel {
   private readonly controls: Controls;
   private readonly renderer: Renderer;
   private readonly menu: ContextMenu;
+  private readonly columns: ColumnsView;
   private readonly layouts: LayoutClient;
   private readonly state: PanelState;
   private model: GraphModel | undefined;
@@ -99,6 +101,7 @@ export class Panel {
       background: () => this.setSelection([]),
       hover: (id, x, y) => this.hover(id, x, y),
     });
+    this.columns = new ColumnsView(this.controls.canvas, this.renderer.svg, (message) => this.post(message));
     this.renderer.onTransform = (t, byUser) => {
       this.state.transform = { x: t.x, y: t.y, k: t.k };
       this.userMoved ||= byUser;
@@ -160,6 +163,9 @@ export class Panel {
         break;
       case "expanded":
         this.onExpanded(message);
+        break;
+      case "columns":
+        this.columns.onColumns(message.lineage);
         break;
     }
   }
@@ -255,6 +261,7 @@ export class Panel {
     };
     const drawn = await this.renderer.draw(view, layout, this.context(), isCurrent, place);
     if (!drawn) return;
+    this.columns.reapply();
     marks.draw = performance.now();
     if (this.state.showPlan && this.state.plan) drawPlan(this.renderer.planLayers, this.state.plan, view, layout);
     this.state.layout = view.items.length <= KEEP_GRAPH_UP_TO && this.state.graph ? { hash, result: plainLayout(layout) } : null;
@@ -537,6 +544,10 @@ export class Panel {
       expand: (target) => this.expand(target),
       toggleGroup: (name) => this.toggleGroup(name),
     });
+    if (item.type === "node") {
+      const onGraph = [...(this.view?.itemOf.keys() ?? [])].filter((n) => this.model?.nodes.has(n));
+      items.push({ id: "columns", label: "Show columns", run: () => this.columns.show(id, onGraph) });
+    }
     this.controls.hideTooltip();
     this.menu.show(items, x, y, item.type === "group" ? `group ${item.name}` : id);
   }
