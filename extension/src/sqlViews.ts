@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
-import { CompileRequest, PreviewRequest, type PreviewResult } from "../../server/src/protocol/sql";
+import { ColumnLineageRequest, CompileRequest, PreviewRequest, type PreviewResult } from "../../server/src/protocol/sql";
 import type { TributaryClient } from "./client";
 import { previewHtml, toCsv, type PreviewOk } from "./previewTable";
 
@@ -17,6 +17,8 @@ export class CompiledSqlView implements vscode.TextDocumentContentProvider, vsco
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
   private readonly diagnostics = vscode.languages.createDiagnosticCollection("tributary-compile");
+  /** Models whose column lineage is table-level only, and why (information, on line 1). */
+  private readonly columnNotes = vscode.languages.createDiagnosticCollection("tributary-columns");
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Where the last rendering error of each model was shown (a macro file, possibly). */
   private readonly errorAt = new Map<string, vscode.Uri>();
@@ -50,6 +52,7 @@ export class CompiledSqlView implements vscode.TextDocumentContentProvider, vsco
     if (previous) this.diagnostics.delete(previous);
     this.errorAt.delete(source.toString());
     if (result.ok) {
+      void this.noteColumnLevel(source, result.id);
       return `-- ${result.id} · compiled by Tributary's embedded engine (${result.materialized}${result.relation ? ` → ${result.relation}` : ""})\n${result.sql}\n`;
     }
     const at = result.file ? vscode.Uri.file(result.file) : source;
@@ -61,6 +64,23 @@ export class CompiledSqlView implements vscode.TextDocumentContentProvider, vsco
       this.errorAt.set(source.toString(), at);
     }
     return `-- ${result.id ?? source.path.split("/").pop()} does not compile:\n${result.message.split("\n").map((l) => `-- ${l}`).join("\n")}\n`;
+  }
+
+  /** After a successful compile: say so on the model when its column lineage stays table-level (never blocks the view). */
+  private async noteColumnLevel(source: vscode.Uri, id: string): Promise<void> {
+    const client = this.client.languageClient;
+    if (!client) return;
+    try {
+      const entry = (await client.sendRequest(ColumnLineageRequest, { ids: [id] }))[id];
+      if (entry?.level === "table") {
+        const note = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 0), `Column lineage of ${id} is table-level only: ${entry.reason ?? "unknown reason"}.`, vscode.DiagnosticSeverity.Information);
+        note.source = "tributary";
+        note.code = "column-lineage";
+        this.columnNotes.set(source, [note]);
+      } else this.columnNotes.delete(source);
+    } catch {
+      /* the server restarted or the request was cancelled: the next compile says it again */
+    }
   }
 
   private sourceChanged(source: vscode.Uri): void {
@@ -78,6 +98,7 @@ export class CompiledSqlView implements vscode.TextDocumentContentProvider, vsco
     for (const t of this.timers.values()) clearTimeout(t);
     for (const d of this.disposables) d.dispose();
     this.diagnostics.dispose();
+    this.columnNotes.dispose();
     this.changed.dispose();
   }
 }

@@ -4,7 +4,7 @@
  * column edges of their non-trivial models checked by hand.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { analyzeStatement, UnsupportedShape, type AnalyzeEnv } from "../../server/src/columns/analyze";
@@ -62,6 +62,9 @@ describe("column lineage analyzer", () => {
     assert.deepEqual(result, { id: ["customers.id"], name: ["customers.name"], amount: ["orders.amount"] });
     const full = await lineageOf("select id from (select id from customers) c full outer join (select customer_id as id from orders) o using (id)");
     assert.deepEqual(full, { id: ["customers.id", "orders.customer_id"] });
+    // DuckDB keeps the key where the left side has it: `*` lists name, id, amount here.
+    const order = analyzeStatement(await parser.parse("select * from (select name, id from customers) c full join (select customer_id as id, amount from orders) o using (id)"), env);
+    assert.deepEqual(order.map((c) => [c.name, c.upstream.length]), [["name", 1], ["id", 2], ["amount", 1]]);
   });
 
   test("UNION ALL merges positionally; qualified * EXCLUDE; window expressions include their partition", async () => {
@@ -77,9 +80,22 @@ describe("column lineage analyzer", () => {
     await unsupported("select e.ts::date as day, day as d2 from events e", /earlier alias/);
   });
 
+  test("an unqualified name listed by one relation is that relation's (DuckDB rejects ambiguous names), even beside unknown columns", async () => {
+    assert.deepEqual(await lineageOf("select amount, e.kind from orders join events e on true"), { amount: ["orders.amount"], kind: ["events.kind"] });
+  });
+
+  test("a partly documented relation: listed names as listed, other names only when no other relation may hold them", async () => {
+    const partial: AnalyzeEnv = { table: (_c, _s, name) => (name === "docs" ? { asset: "docs", columns: ["id"], partial: true } : env.table("", "", name)) };
+    const run = async (sql: string) => analyzeStatement(await parser.parse(sql), partial).map((c) => `${c.name}<-${c.upstream.map((u) => `${u.asset}.${u.column}`).join("|")}`);
+    assert.deepEqual(await run("select id, undocumented from docs"), ["id<-docs.id", "undocumented<-docs.undocumented"]);
+    assert.deepEqual(await run("select * from docs"), ["id<-docs.id"]);
+    assert.deepEqual(await run("select name, extra from customers join docs on true"), ["name<-customers.name", "extra<-docs.extra"]);
+    await assert.rejects(run("select extra from docs join events on true"), /could come from/);
+  });
+
   test("shapes it cannot follow degrade instead of guessing", async () => {
     await unsupported("select * from events", /unknown/);
-    await unsupported("select id from orders join events on true", /could come from/);
+    await unsupported("select user_id from events e1 join events e2 on true", /could come from/);
     await unsupported("select * from range(3)", /table function/);
     await unsupported("select (select max(id) from customers) as m from orders", /subqueries/);
     await unsupported("select columns('a.*') from orders", /COLUMNS/);
@@ -152,6 +168,24 @@ describe("column lineage of the example (jaffle-forecast)", () => {
     assert.match(map.stg_customers.reason ?? "", /table function/);
     assert.deepEqual(edges(map, "customers").first_name, ["stg_customers.first_name"]);
     assert.equal(map.forecast_vs_actual, undefined, "only the upstream closure of the asked ids is computed");
+  });
+});
+
+describe("snapshots", () => {
+  test("a snapshot's columns are its SELECT's plus dbt's validity columns, and its readers see them", async () => {
+    const ws = copyExample();
+    try {
+      mkdirSync(path.join(ws.root, "snapshots"));
+      writeFileSync(path.join(ws.root, "snapshots/orders_snapshot.sql"), "{% snapshot orders_snapshot %}\n{{ config(target_schema='snapshots', unique_key='order_id', strategy='check', check_cols=['status']) }}\nselect * from {{ ref('stg_orders') }}\n{% endsnapshot %}\n");
+      writeFileSync(path.join(ws.root, "models/marts/open_orders.sql"), "select order_id, dbt_valid_from as since from {{ ref('orders_snapshot') }} where dbt_valid_to is null\n");
+      const index = new WorkspaceIndex({ roots: [ws.root] });
+      index.load();
+      const map = await columnLineage(new RunContext(index, ws.root), ["open_orders"], { parser });
+      assert.deepEqual(Object.keys(edges(map, "orders_snapshot")), ["order_id", "customer_id", "order_date", "status", "dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"]);
+      assert.deepEqual(edges(map, "open_orders"), { order_id: ["orders_snapshot.order_id"], since: ["orders_snapshot.dbt_valid_from"] });
+    } finally {
+      ws.dispose();
+    }
   });
 });
 

@@ -18,6 +18,8 @@ export interface TableInfo {
   asset: string;
   /** Its columns in order, when known (needed by `select *` and unqualified names over joins). */
   columns?: string[];
+  /** The list may miss columns (YAML documents some): a name it lacks may still be the asset's. */
+  partial?: boolean;
 }
 
 export interface AnalyzeEnv {
@@ -34,7 +36,7 @@ interface Col {
 }
 
 /** A relation in a FROM clause: known columns, or an asset whose column list is unknown. */
-type Rel = { known: true; cols: Col[] } | { known: false; asset: string };
+type Rel = { known: true; cols: Col[]; partialOf?: string } | { known: false; asset: string };
 
 interface Entry {
   alias: string;
@@ -150,7 +152,8 @@ function fromScope(table: Json | null | undefined, ctes: Ctes, env: AnalyzeEnv):
         return single(alias, { known: false, asset: asAsset.asset });
       }
       const cols = asAsset.columns.map((c) => ({ name: c, refs: [{ asset: asAsset.asset, column: c }], copy: true }));
-      return single(alias, { known: true, cols: renamed(cols, aliases, name) });
+      if (asAsset.partial && aliases.length) throw new UnsupportedShape(`column aliases over '${name}', whose columns are only partly known`);
+      return single(alias, { known: true, cols: renamed(cols, aliases, name), ...(asAsset.partial ? { partialOf: asAsset.asset } : {}) });
     }
     case "SUBQUERY": {
       const sub = (table.subquery as Json).node as Json;
@@ -179,7 +182,8 @@ function joinScope(join: Json, ctes: Ctes, env: AnalyzeEnv): Scope {
     const l = resolveName(name, left);
     const r = resolveName(name, right);
     // The right side's copy is left out of `*`: find the relation that provides it.
-    const holders = right.entries.filter((e) => !e.rel.known || e.rel.cols.some((c) => lower(c.name) === lower(name)));
+    const listed = right.entries.filter((e) => lists(e, name));
+    const holders = listed.length ? listed : right.entries.filter((e) => mayHave(e));
     if (holders.length !== 1) throw new UnsupportedShape(`USING (${name}) cannot be placed on one relation`);
     holders[0].hidden.add(lower(name));
     const bound = type === "RIGHT" ? r : type === "OUTER" || type === "FULL" ? merge(name, [l, r]) : l;
@@ -190,18 +194,32 @@ function joinScope(join: Json, ctes: Ctes, env: AnalyzeEnv): Scope {
 
 // ---------------------------------------------------------------- names
 
+const lists = (e: Entry, name: string): boolean => e.rel.known && e.rel.cols.some((c) => lower(c.name) === lower(name));
+/** A relation whose column list is unknown or partial may hold any name. */
+const mayHave = (e: Entry): boolean => !e.rel.known || !!e.rel.partialOf;
+
 function colOf(entry: Entry, name: string): Col | undefined {
   if (!entry.rel.known) {
     const asset = entry.rel.asset;
     return { name, refs: [{ asset, column: name }], copy: true };
   }
-  return entry.rel.cols.find((c) => lower(c.name) === lower(name));
+  const col = entry.rel.cols.find((c) => lower(c.name) === lower(name));
+  if (col || !entry.rel.partialOf) return col;
+  return { name, refs: [{ asset: entry.rel.partialOf, column: name }], copy: true };
 }
 
+/**
+ * An unqualified name. The compiled SQL is valid (DuckDB rejects an ambiguous name), so a name
+ * listed by exactly one relation is that relation's even when others' columns are unknown; a name
+ * no relation lists belongs to the one relation that may hold it, or the shape is unsupported.
+ */
 function resolveName(name: string, scope: Scope): Col {
   const bound = scope.using.get(lower(name));
   if (bound) return bound;
-  const candidates = scope.entries.filter((e) => !e.rel.known || e.rel.cols.some((c) => lower(c.name) === lower(name)));
+  const listed = scope.entries.filter((e) => lists(e, name));
+  if (listed.length === 1) return colOf(listed[0], name)!;
+  if (listed.length > 1) throw new UnsupportedShape(`column '${name}' could come from ${listed.map((c) => c.alias).join(" or ")}`);
+  const candidates = scope.entries.filter(mayHave);
   if (candidates.length === 1) return colOf(candidates[0], name)!;
   if (candidates.length === 0) throw new UnsupportedShape(`column '${name}' is not found in the FROM clause`);
   throw new UnsupportedShape(`column '${name}' could come from ${candidates.map((c) => c.alias).join(" or ")}`);
@@ -211,8 +229,8 @@ function resolveRef(parts: string[], scope: Scope, earlier: Map<string, Col>): C
   if (parts.length === 1) {
     try {
       const col = resolveName(parts[0], scope);
-      const viaUnknown = !scope.using.has(lower(parts[0])) && scope.entries.some((e) => !e.rel.known);
-      if (viaUnknown && earlier.has(lower(parts[0]))) throw new UnsupportedShape(`'${parts[0]}' is an earlier alias and may also be a column of a relation whose columns are unknown`);
+      const listed = scope.using.has(lower(parts[0])) || scope.entries.some((e) => lists(e, parts[0]));
+      if (!listed && earlier.has(lower(parts[0]))) throw new UnsupportedShape(`'${parts[0]}' is an earlier alias and may also be a column of a relation whose columns are unknown`);
       return col;
     } catch (e) {
       if (e instanceof UnsupportedShape && /earlier alias/.test(e.message)) throw e;
@@ -271,19 +289,16 @@ function expandStar(star: Json, scope: Scope): Col[] {
   if (!entries.length) throw new UnsupportedShape("select * without a FROM clause");
   const out: Col[] = [];
   const emitted = new Set<string>();
-  for (const [name, col] of relation ? [] : scope.using) {
-    // USING columns come first in `*`, once.
-    if (!exclude.has(name)) {
-      out.push(col);
-      emitted.add(name);
-    }
-  }
   for (const e of entries) {
     if (!e.rel.known) throw new UnsupportedShape(`select * over ${e.alias}, whose columns are unknown (declare them in YAML or materialize it)`);
+    // A partly documented relation expands to its documented columns: fewer columns, never a wrong one.
     for (const c of e.rel.cols) {
       const key = lower(c.name);
       if (exclude.has(key) || (!relation && (e.hidden.has(key) || emitted.has(key)))) continue;
-      out.push(c);
+      // A USING column appears once, where the left side has it, bound as the join binds it.
+      const bound = relation ? undefined : scope.using.get(key);
+      out.push(bound ?? c);
+      if (bound) emitted.add(key);
     }
   }
   return out;

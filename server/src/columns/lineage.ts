@@ -28,6 +28,7 @@ export interface ColumnLineageOptions extends CompilerOptions {
 }
 
 const PARSE_BATCH = 200;
+const SNAPSHOT_COLUMNS = ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"];
 
 /** Column names of every table and view of a warehouse, by `schema.identifier` lower-cased. */
 export async function readCatalogColumns(warehouse: Warehouse): Promise<Map<string, string[]>> {
@@ -71,10 +72,14 @@ export async function columnLineage(ctx: RunContext, ids: string[] | undefined, 
     }
     // 2. Analyze in graph order: upstream column lists are known before their readers.
     const declared = declaredColumns(ctx);
-    const known = (id: string): string[] | undefined => {
+    /** An asset's column list; YAML lists may be partial (documentation often covers some columns). */
+    const known = (id: string): { columns: string[]; partial: boolean } | undefined => {
       const entry = out[id];
-      if (entry?.level === "columns") return entry.columns.map((c) => c.name);
-      return declared.get(id)?.columns ?? catalogOf(ctx, id, options.catalogColumns);
+      if (entry?.level === "columns") return { columns: entry.columns.map((c) => c.name), partial: entry.origin === "yaml" };
+      const listed = declared.get(id);
+      if (listed) return { columns: listed.columns, partial: listed.origin === "yaml" };
+      const catalog = catalogOf(ctx, id, options.catalogColumns);
+      return catalog ? { columns: catalog, partial: false } : undefined;
     };
     for (const id of order) {
       const node = graph.get(id)!;
@@ -96,11 +101,15 @@ export async function columnLineage(ctx: RunContext, ids: string[] | undefined, 
         table: (_catalog: string, schema: string, name: string): TableInfo | undefined => {
           const ephemeral = /^__dbt__cte__(.+)$/i.exec(name);
           const asset = ephemeral ? ephemeralAsset(ctx, node, ephemeral[1]) : relations.get(`${(schema || schemaOf).toLowerCase()}.${name.toLowerCase()}`);
-          return asset ? { asset, columns: known(asset) } : undefined;
+          const list = asset ? known(asset) : undefined;
+          return asset ? { asset, columns: list?.columns, partial: list?.partial } : undefined;
         },
       };
       try {
-        out[id] = { id, level: "columns", origin: "sql", columns: analyzeStatement(trees.get(id)!, env) };
+        const columns = analyzeStatement(trees.get(id)!, env);
+        // A snapshot's table adds dbt's validity columns to what its SELECT produces.
+        if (node.kind === "dbt_snapshot") for (const name of SNAPSHOT_COLUMNS) if (!columns.some((c) => c.name.toLowerCase() === name)) columns.push({ name, upstream: [], how: "derived" });
+        out[id] = { id, level: "columns", origin: "sql", columns };
       } catch (e) {
         if (!(e instanceof UnsupportedShape)) throw e;
         out[id] = { id, level: "table", columns: [], reason: e.message };
