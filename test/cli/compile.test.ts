@@ -46,6 +46,15 @@ describe("tributary compile", () => {
     assert.match(human.stderr, /broken\.sql:2:19: .*no_such_macro/);
   });
 
+  test("bounded: a loop over a huge range() fails with its position instead of rendering for ever", () => {
+    writeFileSync(path.join(ws.root, "models/huge.sql"), "select 1 as a\n{% for i in range(100000000000) %}, {{ i }} as c{{ i }}{% endfor %}\n");
+    const { code, stdout } = runCli(ws.root, ["compile", "huge", "--json"]);
+    assert.equal(code, 1);
+    const error = (JSON.parse(stdout) as CompileJson).errors[0];
+    assert.equal(error.line, 2);
+    assert.match(error.message, /range\(\) of 100,000,000,000 items/);
+  });
+
   test("a selection without SQL models says so", () => {
     const { code, stderr } = runCli(ws.root, ["compile", "raw_orders"]);
     assert.equal(code, 2);

@@ -28,6 +28,7 @@ export interface ColumnLineageOptions extends CompilerOptions {
 }
 
 const PARSE_BATCH = 200;
+const YIELD_EVERY_MS = 20;
 const SNAPSHOT_COLUMNS = ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"];
 
 /** Column names of every table and view of a warehouse, by `schema.identifier` lower-cased. */
@@ -57,8 +58,14 @@ export async function columnLineage(ctx: RunContext, ids: string[] | undefined, 
   try {
     // 1. Compile every model (graph order), then parse them in batches: parsing needs no schema.
     const compiled = new Map<string, CompileOutcome>();
+    let slice = performance.now();
     for (const id of order) {
       if (!isCompilable(graph.get(id))) continue;
+      // Let the language server answer other requests during a long computation.
+      if (performance.now() - slice > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
       const result = options.compiled?.get(id) ?? (await compiler.compile(id));
       compiled.set(id, result);
       if (result.ok) relations.set(result.value.relationKey, id);

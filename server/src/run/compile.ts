@@ -11,7 +11,7 @@
 import { existsSync } from "node:fs";
 import type { AssetNode } from "../protocol/types";
 import type { RunContext } from "./context";
-import { DbtRenderer, EmbeddedRenderError, type DataNeed } from "./embedded/render";
+import { DbtCompilationError, DbtRenderer, EmbeddedRenderError, type DataNeed } from "./embedded/render";
 import { Warehouse, type RelationType } from "./embedded/warehouse";
 
 export interface CompiledModel {
@@ -53,6 +53,9 @@ export interface CompilerOptions {
 }
 
 const MAX_DATA_ROUNDS = 100;
+/** Compiled SQL is rendered on the language server's thread: a loop over a huge range must not freeze it. */
+const MAX_RANGE = 1_000_000;
+const RENDER_BUDGET_MS = 5_000;
 
 /** Whether an asset has SQL to compile (dbt models and snapshots written in SQL). */
 export function isCompilable(node: AssetNode | undefined): node is AssetNode & { file: string } {
@@ -74,6 +77,7 @@ export class ModelCompiler {
   private readonly renderers = new Map<string, DbtRenderer>();
   private scratch: Promise<Warehouse> | undefined;
   private catalog: Promise<Map<string, RelationType>> | undefined;
+  private deadline = Infinity;
 
   constructor(
     readonly ctx: RunContext,
@@ -94,6 +98,7 @@ export class ModelCompiler {
     }
     if (!renderer) return { ok: false, error: { id, file: node.file, message: `dbt project '${node.project ?? "?"}' of '${id}' was not found` } };
     const embedded = this.ctx.embeddedNode(node);
+    this.deadline = performance.now() + RENDER_BUDGET_MS;
     try {
       for (let round = 0; round < MAX_DATA_ROUNDS; round++) {
         const out = renderer.renderNode(embedded);
@@ -153,8 +158,23 @@ export class ModelCompiler {
       catalog,
       readSource: this.options.readSource,
     });
+    this.guardRange(renderer);
     this.renderers.set(name, renderer);
     return renderer;
+  }
+
+  /** `range()` refuses more than MAX_RANGE items, and every call checks the render's time budget. */
+  private guardRange(renderer: DbtRenderer): void {
+    const globals = (renderer.env as unknown as { globals: Record<string, unknown> }).globals;
+    const range = globals.range as ((...args: number[]) => number[]) | undefined;
+    if (typeof range !== "function") return;
+    globals.range = (...args: number[]) => {
+      if (performance.now() > this.deadline) throw new DbtCompilationError(`rendering took longer than ${RENDER_BUDGET_MS / 1000} s; stopped`);
+      const [start, stop, step] = args.length === 1 ? [0, Number(args[0]), 1] : [Number(args[0]), Number(args[1]), args.length > 2 ? Number(args[2]) : 1];
+      const count = step ? Math.ceil((stop - start) / step) : Infinity;
+      if (!(count <= MAX_RANGE)) throw new DbtCompilationError(`range() of ${Number.isFinite(count) ? count.toLocaleString("en") : "endless"} items: compiled SQL is rendered with at most ${MAX_RANGE.toLocaleString("en")} per range()`);
+      return range(...args);
+    };
   }
 
   private async answer(renderer: DbtRenderer, need: DataNeed): Promise<void> {
