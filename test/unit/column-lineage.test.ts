@@ -70,6 +70,7 @@ describe("column lineage analyzer", () => {
   test("UNION ALL merges positionally; qualified * EXCLUDE; window expressions include their partition", async () => {
     assert.deepEqual(await lineageOf("select id, name from customers union all select customer_id, cast(amount as varchar) from orders"), { id: ["customers.id", "orders.customer_id"], name: ["customers.name", "orders.amount"] });
     assert.deepEqual(await lineageOf("select o.* exclude (amount) from orders o"), { id: ["orders.id"], customer_id: ["orders.customer_id"] });
+    assert.deepEqual(await lineageOf("select * from customers c semi join orders o on o.customer_id = c.id"), { id: ["customers.id"], name: ["customers.name"] });
     assert.deepEqual(await lineageOf("select row_number() over (partition by customer_id order by id) as rn from orders"), { rn: ["orders.customer_id", "orders.id"] });
   });
 

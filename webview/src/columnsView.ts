@@ -107,9 +107,14 @@ export class ColumnsView {
 
   /** Marks the drawn assets on the selected column's path (again after every draw). */
   reapply(): void {
+    if (!this.path) {
+      // Nothing to mark: only clear marks left from a closed path (a draw with none costs nothing).
+      for (const g of this.svg.querySelectorAll<SVGGElement>("g[data-column-path]")) g.removeAttribute("data-column-path");
+      return;
+    }
     for (const g of this.svg.querySelectorAll<SVGGElement>("g[data-kind='node']")) {
       const id = g.getAttribute("data-id") ?? "";
-      if (this.path?.assets.has(id)) g.setAttribute("data-column-path", id === this.asset ? "origin" : "path");
+      if (this.path.assets.has(id)) g.setAttribute("data-column-path", id === this.asset ? "origin" : "path");
       else g.removeAttribute("data-column-path");
     }
   }

@@ -176,8 +176,10 @@ function joinScope(join: Json, ctes: Ctes, env: AnalyzeEnv): Scope {
   if (join.ref_type === "DEPENDENT" || join.ref_type === "LATERAL") throw new UnsupportedShape("LATERAL joins are not analyzed");
   const left = fromScope(join.left as Json, ctes, env);
   const right = fromScope(join.right as Json, ctes, env);
-  const scope: Scope = { entries: [...left.entries, ...right.entries], using: new Map([...left.using, ...right.using]) };
   const type = String(join.join_type);
+  // SEMI / ANTI joins only filter the left side: the right side's columns are not in the result.
+  if (type === "SEMI" || type === "ANTI") return left;
+  const scope: Scope = { entries: [...left.entries, ...right.entries], using: new Map([...left.using, ...right.using]) };
   for (const name of (join.using_columns as string[] | undefined) ?? []) {
     const l = resolveName(name, left);
     const r = resolveName(name, right);
