@@ -52,6 +52,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   { id: "tributary.previewResults", title: "Preview Results", needsServer: true, executes: true, icon: "$(table)" },
 ];
 
+/** URI scheme of the read-only compiled SQL documents (sqlViews.ts). */
+export const COMPILED_SCHEME = "tributary-compiled";
+
 /** SQL files where compiled SQL and preview are offered. */
 export const SQL_FILES_WHEN = "resourceExtname == .sql && resourceScheme == file";
 

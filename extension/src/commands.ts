@@ -112,7 +112,8 @@ const HANDLERS: Record<CommandId, (ctx: CommandContext, arg?: unknown) => Promis
     const uri = modelUri(arg);
     if (!uri) return;
     const active = vscode.window.activeTextEditor;
-    const editor = active?.document.uri.toString() === uri.toString() ? active : await vscode.window.showTextDocument(uri, { preserveFocus: false });
+    const here = active && (active.document.uri.toString() === uri.toString() || (active.document.uri.scheme === COMPILED_SCHEME && active.document.uri.query === uri.toString()));
+    const editor = here ? active : await vscode.window.showTextDocument(uri, { preserveFocus: false });
     await ctx.preview.preview(editor);
   },
   "tributary.runJob": async (ctx, arg) => {

@@ -8,9 +8,10 @@ import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import { ColumnLineageRequest, CompileRequest, PreviewRequest, type PreviewResult } from "../../server/src/protocol/sql";
 import type { TributaryClient } from "./client";
+import { COMPILED_SCHEME } from "./commandTable";
 import { previewHtml, toCsv, type PreviewOk } from "./previewTable";
 
-export const COMPILED_SCHEME = "tributary-compiled";
+export { COMPILED_SCHEME };
 const REFRESH_DEBOUNCE_MS = 250;
 
 export class CompiledSqlView implements vscode.TextDocumentContentProvider, vscode.Disposable {
@@ -109,13 +110,19 @@ export class PreviewPanel implements vscode.Disposable {
 
   constructor(private readonly client: TributaryClient) {}
 
-  /** Previews the editor's model: the selected text if any, else the CTE under the cursor, else the whole model. */
+  /**
+   * Previews the editor's model: the selected text if any (select in the compiled SQL view to run
+   * rendered SQL), else the CTE under the cursor, else the whole model.
+   */
   async preview(editor: vscode.TextEditor): Promise<void> {
     const client = this.client.languageClient;
     if (!client) return;
+    const compiledView = editor.document.uri.scheme === COMPILED_SCHEME;
+    const model = compiledView ? vscode.Uri.parse(editor.document.uri.query) : editor.document.uri;
     const selection = editor.selection;
     const selected = selection.isEmpty ? undefined : editor.document.getText(selection);
-    const params = { uri: editor.document.uri.toString(), sql: selected, position: selected ? undefined : { line: selection.active.line, character: selection.active.character }, limit: 100 };
+    const position = selected || compiledView ? undefined : { line: selection.active.line, character: selection.active.character };
+    const params = { uri: model.toString(), sql: selected, position, limit: 100 };
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: "Tributary: previewing results…", cancellable: true },
       (_progress, token): Promise<PreviewResult> => Promise.resolve(client.sendRequest(PreviewRequest, params, token)).catch((e: unknown) => ({ ok: false as const, message: e instanceof Error ? e.message : String(e) })),

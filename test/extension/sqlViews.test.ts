@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { COMMANDS, SQL_FILES_WHEN } from "../../extension/src/commandTable";
+import { COMMANDS, COMPILED_SCHEME, SQL_FILES_WHEN } from "../../extension/src/commandTable";
 import { compareCells, previewHtml, toCsv } from "../../extension/src/previewTable";
 
 const manifest = JSON.parse(readFileSync(path.resolve(__dirname, "../../package.json"), "utf8")) as {
@@ -17,6 +17,8 @@ describe("Show Compiled SQL / Preview Results commands", () => {
       assert.equal(manifest.contributes.commands.find((c) => c.command === id)?.enablement, "isWorkspaceTrusted");
       for (const menu of ["editor/title", "editor/context"]) assert.equal(manifest.contributes.menus[menu].find((e) => e.command === id)?.when, SQL_FILES_WHEN, `${id} in ${menu}`);
     }
+    // In the compiled SQL view, Preview Results runs the selected (rendered) SQL.
+    assert.ok(manifest.contributes.menus["editor/title"].some((e) => e.command === "tributary.previewResults" && e.when === `resourceScheme == ${COMPILED_SCHEME}`));
   });
 });
 
