@@ -6,6 +6,7 @@
 import type { Plan } from "../../server/src/protocol/plan";
 import type { ExpandedMessage, GraphMessage, HostMessage, MaterializeMode, PanelMessage, SearchResultMessage } from "../../server/src/protocol/webview";
 import { ColumnsView } from "./columnsView";
+import { canQuickLayout, quickLayout } from "./quickLayout";
 import { ContextMenu } from "./contextMenu";
 import { Controls } from "./controls";
 import { plainLayout } from "./elkGraph";
@@ -233,8 +234,12 @@ export class Panel {
     let layout = this.layouts.cached(hash);
     if (!layout) {
       this.setBusy(true, input.nodes.length);
+      const pending = this.layouts.layout(input, hash);
+      pending.catch(() => undefined); // awaited below
+      // The worker or ELK still loading: paint a main-thread layout now, ELK's replaces it.
+      if (document.body.dataset.layoutWarm !== "true" && canQuickLayout(input)) await this.quickPaint(view, quickLayout(input), isCurrent, options);
       try {
-        layout = await this.layouts.layout(input, hash);
+        layout = await pending;
       } catch (err) {
         if (isCurrent() && !(err instanceof Superseded)) {
           this.setBusy(false);
@@ -293,6 +298,17 @@ export class Panel {
       const groups = view.items.filter((i) => i.type === "group").length;
       this.post({ method: "rendered", nodes: view.items.length - groups, groups, ms });
     }
+  }
+
+  /** A first paint from the main-thread layout (not counted as a draw: tests and `rendered` wait for ELK's). */
+  private async quickPaint(view: View, quick: LayoutResult, isCurrent: () => boolean, options: RefreshOptions): Promise<void> {
+    this.view = view;
+    this.layout = quick;
+    const place = (): void => (options.fit || !this.state.transform ? this.renderer.fit() : this.renderer.setTransform(this.state.transform));
+    if (!(await this.renderer.draw(view, quick, this.context(), isCurrent, place))) return;
+    this.columns.reapply();
+    await frame();
+    if (options.measure && isCurrent() && !document.body.dataset.quickPaintMs) document.body.dataset.quickPaintMs = String(Math.round((performance.now() - this.receivedAt) * 10) / 10);
   }
 
   /** Fit everything; on a big flat graph, fit the centre instead (the whole would be unreadable). */
