@@ -7,8 +7,9 @@
  *   longestTaskMs  the longest main-thread task (PerformanceObserver `longtask`) in any measured
  *       run, from posting the graph until it is drawn; 0 when no task took over 50 ms
  * plus extra fields: the same for a panel that just booted (`cold…`: the graph arrives right after
- * `ready`, while the layout worker is still starting), ELK's share, what was drawn, and the
- * machine's conditions. Options: --runs=N (default 3).
+ * `ready`, while the layout worker is still starting; `coldFirstPaint50Ms` is the main-thread
+ * layout's paint, `coldElkPaint50Ms` ELK's drawing that replaces it), ELK's share, what was drawn,
+ * and the machine's conditions. Options: --runs=N (default 3).
  */
 import { cpus, loadavg } from "node:os";
 import { generatedGraph } from "../test/webview/fixtures";
@@ -20,6 +21,8 @@ const SIZES = [50, 500, 5000] as const;
 
 interface Run {
   ms: number;
+  /** The first paint: the main-thread layout's when the worker was still loading, else ELK's drawing. */
+  firstMs: number;
   longestTask: number;
   elk: number;
   items: number;
@@ -43,10 +46,12 @@ async function measure(harness: Harness, fixture: string, cold: boolean): Promis
     const posted = await p.postLoaded();
     await p.waitForDraw(seq, 120_000);
     const ms = Number(await p.page.evaluate(() => document.body.dataset.renderMs));
+    const quick = await p.page.evaluate(() => document.body.dataset.quickPaintMs);
     const timings = JSON.parse(await p.page.evaluate(() => document.body.dataset.renderTimings ?? "{}")) as { elk?: number };
     const tasks = await p.longTasks(posted);
     return {
       ms,
+      firstMs: quick === undefined ? ms : Number(quick),
       longestTask: Math.max(0, ...tasks.map((t) => t.duration)),
       elk: timings.elk ?? 0,
       items: await p.page.locator("g.node").count(),
@@ -77,7 +82,9 @@ async function main(): Promise<void> {
       firstPaint500Ms: round(median(warm[500].map((r) => r.ms))),
       firstPaint5000Ms: round(median(warm[5000].map((r) => r.ms))),
       longestTaskMs: round(Math.max(...all.map((r) => r.longestTask))),
-      coldFirstPaint50Ms: round(median(cold[50].map((r) => r.ms))),
+      // Cold: the first paint (a main-thread layout while ELK loads, for up to 200 assets) and ELK's drawing.
+      coldFirstPaint50Ms: round(median(cold[50].map((r) => r.firstMs))),
+      coldElkPaint50Ms: round(median(cold[50].map((r) => r.ms))),
       coldFirstPaint500Ms: round(median(cold[500].map((r) => r.ms))),
       coldFirstPaint5000Ms: round(median(cold[5000].map((r) => r.ms))),
       coldLongestTaskMs: round(Math.max(...SIZES.flatMap((n) => cold[n]).map((r) => r.longestTask))),

@@ -53,7 +53,7 @@ export class TributaryClient implements vscode.Disposable {
         { scheme: "file", language: "python" },
       ],
       outputChannel: this.output,
-      initializationOptions: { include: config.get<string[]>("include"), exclude: config.get<string[]>("exclude") },
+      initializationOptions: { include: config.get<string[]>("include"), exclude: config.get<string[]>("exclude"), trusted: vscode.workspace.isTrusted },
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue }),
         closed: () => {

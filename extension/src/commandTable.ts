@@ -18,7 +18,9 @@ export type CommandId =
   | "tributary.openAsset"
   | "tributary.assetsByGroup"
   | "tributary.assetsByKind"
-  | "tributary.runJob";
+  | "tributary.runJob"
+  | "tributary.showCompiledSql"
+  | "tributary.previewResults";
 
 export interface CommandSpec {
   id: CommandId;
@@ -45,7 +47,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   { id: "tributary.assetsByGroup", title: "Group Assets by Group", needsServer: false, executes: false },
   { id: "tributary.assetsByKind", title: "Group Assets by Kind", needsServer: false, executes: false },
   { id: "tributary.runJob", title: "Run Job Now", needsServer: false, executes: true, icon: "$(play)" },
+  // Both render the project's Jinja (not a sandbox): trusted workspaces only.
+  { id: "tributary.showCompiledSql", title: "Show Compiled SQL", needsServer: true, executes: true, icon: "$(file-code)" },
+  { id: "tributary.previewResults", title: "Preview Results", needsServer: true, executes: true, icon: "$(table)" },
 ];
+
+/** URI scheme of the read-only compiled SQL documents (sqlViews.ts). */
+export const COMPILED_SCHEME = "tributary-compiled";
+
+/** SQL files where compiled SQL and preview are offered. */
+export const SQL_FILES_WHEN = "resourceExtname == .sql && resourceScheme == file";
 
 /** Files where the editor context menu offers materialize and lineage. */
 export const ASSET_FILES_WHEN = "resourceExtname =~ /^\\.(sql|ya?ml|ts|mts|cts|py|csv)$/";

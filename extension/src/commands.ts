@@ -10,6 +10,7 @@ import type { LineagePanel } from "./lineagePanel";
 import type { RunManager } from "./runManager";
 import { askSelection } from "./selectionInput";
 import type { AssetsTree, RunsTree } from "./trees";
+import { COMPILED_SCHEME, type CompiledSqlView, type PreviewPanel } from "./sqlViews";
 
 export interface CommandContext {
   client: TributaryClient;
@@ -17,6 +18,16 @@ export interface CommandContext {
   panel: LineagePanel;
   assetsTree: AssetsTree;
   runsTree: RunsTree;
+  compiledSql: CompiledSqlView;
+  preview: PreviewPanel;
+}
+
+/** The model file a SQL command acts on: the menu's file, else the active editor's (or the model behind a compiled view). */
+function modelUri(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg.scheme === COMPILED_SCHEME ? vscode.Uri.parse(arg.query) : arg;
+  const uri = vscode.window.activeTextEditor?.document.uri;
+  if (!uri) return undefined;
+  return uri.scheme === COMPILED_SCHEME ? vscode.Uri.parse(uri.query) : uri;
 }
 
 /** The asset(s) a command acts on: an explicit id (lens, tree, panel), else the asset under the cursor, else the file's. */
@@ -93,6 +104,18 @@ const HANDLERS: Record<CommandId, (ctx: CommandContext, arg?: unknown) => Promis
   },
   "tributary.assetsByGroup": (ctx) => ctx.assetsTree.setGrouping("group"),
   "tributary.assetsByKind": (ctx) => ctx.assetsTree.setGrouping("kind"),
+  "tributary.showCompiledSql": async (ctx, arg) => {
+    const uri = modelUri(arg);
+    if (uri) await ctx.compiledSql.show(uri);
+  },
+  "tributary.previewResults": async (ctx, arg) => {
+    const uri = modelUri(arg);
+    if (!uri) return;
+    const active = vscode.window.activeTextEditor;
+    const here = active && (active.document.uri.toString() === uri.toString() || (active.document.uri.scheme === COMPILED_SCHEME && active.document.uri.query === uri.toString()));
+    const editor = here ? active : await vscode.window.showTextDocument(uri, { preserveFocus: false });
+    await ctx.preview.preview(editor);
+  },
   "tributary.runJob": async (ctx, arg) => {
     const root = workspaceRoot();
     const job = typeof arg === "string" ? arg : await vscode.window.showInputBox({ prompt: "Job name (a job() definition)" });

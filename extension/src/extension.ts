@@ -9,6 +9,7 @@ import { LineagePanel } from "./lineagePanel";
 import { RunManager } from "./runManager";
 import { JobsTree, ScheduleRunner } from "./jobsTree";
 import { AssetsTree, RunsTree } from "./trees";
+import { CompiledSqlView, PreviewPanel } from "./sqlViews";
 
 let client: TributaryClient | undefined;
 
@@ -44,12 +45,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration("tributary.runSchedules") && schedules.update()),
     { dispose: () => void client?.dispose() },
   );
-  registerCommands(context, { client, runs, panel, assetsTree, runsTree });
+  const compiledSql = new CompiledSqlView(client);
+  const preview = new PreviewPanel(client);
+  context.subscriptions.push(compiledSql, preview);
+  registerCommands(context, { client, runs, panel, assetsTree, runsTree, compiledSql, preview });
   void vscode.commands.executeCommand("setContext", "tributary.trusted", vscode.workspace.isTrusted);
   context.subscriptions.push(
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       void vscode.commands.executeCommand("setContext", "tributary.trusted", true);
       schedules.update();
+      // The server renders Jinja (compiled SQL, column lineage, preview) only once trusted.
+      void client?.restart();
     }),
   );
   schedules.update();

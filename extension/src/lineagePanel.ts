@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import { AssetsAtRequest, GraphRequest, NeighbourhoodRequest, PlanRequest, SelectRequest, StatusesRequest } from "../../server/src/protocol/requests";
 import type { GraphData } from "../../server/src/protocol/types";
+import { ColumnLineageRequest } from "../../server/src/protocol/sql";
 import { isPanelMessage, type HostMessage, type MaterializeMode, type PanelMessage, type StatusMap } from "../../server/src/protocol/webview";
 import { panelHtml } from "./panelHtml";
 import type { TributaryClient } from "./client";
@@ -172,6 +173,11 @@ export class LineagePanel implements vscode.Disposable {
       }
       case "rendered":
         return;
+      case "requestColumns": {
+        if (!client) return;
+        this.post({ method: "columns", lineage: await client.sendRequest(ColumnLineageRequest, { ids: message.ids }) });
+        return;
+      }
     }
   }
 

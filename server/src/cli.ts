@@ -2,8 +2,10 @@
 /** The `tributary` command line: the same core as the language server, without VS Code. */
 import { Command, InvalidArgumentError, Option } from "commander";
 import * as path from "node:path";
-import { graphJson, sortedDiagnostics } from "./cli/graphJson";
+import { graphJson, sortedDiagnostics, withColumns } from "./cli/graphJson";
+import { workspaceColumnLineage } from "./cli/compileCommand";
 import { parse as parseYaml } from "yaml";
+import { compileSelection, printCompiled } from "./cli/compileCommand";
 import { CliError, history, materialize, planFor, printPlan, show, status, unlock } from "./cli/runCommands";
 import { daemonCommand, jobRunCommand, jobsCommand } from "./cli/jobsCommands";
 import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
@@ -30,9 +32,12 @@ program
   .description("print the lineage graph of the workspace")
   .argument("[dir]", "workspace folder", ".")
   .option("--json", "print JSON")
-  .action((dir: string, options: { json?: boolean }) => {
+  .option("--columns", "column-level lineage too (compiles every model; reads the warehouse catalog read-only)")
+  .action(async (dir: string, options: { json?: boolean; columns?: boolean }) => {
     const { index, root } = openWorkspace(dir);
-    const data = graphJson(index, root);
+    let data = graphJson(index, root);
+    const lineage = options.columns ? await workspaceColumnLineage(index, root) : undefined;
+    if (lineage) data = withColumns(data, index, root, lineage);
     if (options.json) {
       process.stdout.write(JSON.stringify(data) + "\n");
       return;
@@ -43,6 +48,11 @@ program
       const ups = graph.upstream(id).map((u) => formatKey(graph.get(u)!.key));
       const where = node.file ? `  ${path.relative(root, node.file)}` : "";
       console.log(`${formatKey(node.key).padEnd(36)} ${node.kind.padEnd(13)}${ups.length ? ` ← ${ups.join(", ")}` : ""}${where}`);
+      const entry = lineage?.[id];
+      for (const c of entry?.columns ?? []) {
+        const from = c.upstream.map((u) => `${formatKey(graph.get(u.asset)?.key ?? [u.asset])}.${u.column}`).join(", ");
+        console.log(`    .${c.name}${from ? ` ← ${from}` : ""}${c.how === "derived" && from ? " (derived)" : ""}`);
+      }
     }
     printDiagnostics(data.diagnostics);
   });
@@ -164,6 +174,21 @@ program
   .option("-C, --dir <dir>", "workspace folder", ".")
   .action((options: { force?: boolean; dir: string }) => {
     process.exitCode = unlock(path.resolve(options.dir), options.force === true);
+  });
+
+program
+  .command("compile")
+  .description("print the SQL the embedded engine would run for each selected model (nothing runs)")
+  .argument("<selection>", "selection, e.g. 'fct_orders' or '+customers'")
+  .option("--vars <yaml>", "dbt vars as JSON or YAML, like dbt's --vars")
+  .option("--json", "print JSON: {models: [...], errors: [...]}")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action(async (selection: string, options: { vars?: string; json?: boolean; dir: string }) => {
+    const { index, root } = openWorkspace(options.dir);
+    const result = await compileSelection(index, root, selection, options.vars ? (parseYaml(options.vars) as Record<string, unknown>) : undefined);
+    if (options.json) process.stdout.write(JSON.stringify(result) + "\n");
+    else printCompiled(result);
+    process.exitCode = result.errors.length ? 1 : 0;
   });
 
 program

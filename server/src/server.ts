@@ -47,6 +47,10 @@ import { listJobs } from "./jobs/list";
 import * as path from "node:path";
 import { StatusService } from "./features/status";
 import { documentSymbols, workspaceSymbols } from "./features/symbols";
+import { ColumnLineageCache, RESTRICTED, columnHover, compileFile, preview, type SqlFeatureContext } from "./features/sql";
+import { SqlParser } from "./columns/parser";
+import { ReadOnlyAttacher } from "./run/readOnlyAttach";
+import { ColumnLineageRequest, CompileRequest, PreviewRequest, type CompileResult, type PreviewResult } from "./protocol/sql";
 
 const EDIT_DEBOUNCE_MS = 120;
 const HISTORY_POLL_MS = 500;
@@ -98,6 +102,7 @@ export function startServer(connection: Connection): void {
 
   function graphChanged(): void {
     statuses.invalidate();
+    columns.invalidate();
     safe("publish", undefined, undefined, () => {
       publishDiagnostics();
       void connection.sendNotification(GraphChangedNotification, stats());
@@ -116,7 +121,23 @@ export function startServer(connection: Connection): void {
     );
   }
 
-  let clientSettings: { include?: string[]; exclude?: string[] } = {};
+  // Compiled SQL, column lineage and preview render the project's Jinja: trusted workspaces only.
+  const parser = new SqlParser();
+  const attacher = new ReadOnlyAttacher();
+  const columns = new ColumnLineageCache();
+  const sqlContext = (i: WorkspaceIndex): SqlFeatureContext => ({ index: i, roots, parser, attacher, readSource: (file) => documents.get(pathToUri(file))?.getText() });
+  /** Like `safe`, for the asynchronous SQL features. */
+  async function safeAsync<T>(name: string, fallback: T, run: (index: WorkspaceIndex) => Promise<T>): Promise<T> {
+    if (!index) return fallback;
+    try {
+      return await run(index);
+    } catch (error) {
+      connection.console.error(`${name} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      return fallback;
+    }
+  }
+
+  let clientSettings: { include?: string[]; exclude?: string[]; trusted?: boolean } = {};
   let supportsFolderEvents = false;
   connection.onInitialize((params: InitializeParams) => {
     clientSettings = (params.initializationOptions as typeof clientSettings | undefined) ?? {};
@@ -180,7 +201,10 @@ export function startServer(connection: Connection): void {
       .catch(() => undefined);
   });
 
-  documents.onDidChangeContent((event) => scheduleUpdate(uriToPath(event.document.uri), true));
+  documents.onDidChangeContent((event) => {
+    columns.invalidate();
+    scheduleUpdate(uriToPath(event.document.uri), true);
+  });
   // Status compares the code on disk with the last materialization: a save can make assets stale.
   documents.onDidSave(() => {
     statuses.invalidate();
@@ -200,7 +224,14 @@ export function startServer(connection: Connection): void {
     }
   });
 
-  connection.onHover((params, token) => safe("hover", token, null, (i) => hover(i, roots, uriToPath(params.textDocument.uri), params.position, status)));
+  connection.onHover(async (params, token) => {
+    const base = safe("hover", token, null, (i) => hover(i, roots, uriToPath(params.textDocument.uri), params.position, status));
+    if ((base && base.range) || !clientSettings.trusted || token.isCancellationRequested) return base;
+    const document = documents.get(params.textDocument.uri);
+    if (!document || !/\.sql$/i.test(params.textDocument.uri)) return base;
+    const column = await safeAsync("columnHover", null, (i) => columnHover(sqlContext(i), columns, uriToPath(params.textDocument.uri), document.getText(), params.position));
+    return column ?? base;
+  });
   connection.onDefinition((params, token) => safe("definition", token, [], (i) => definition(i, uriToPath(params.textDocument.uri), params.position)));
   connection.onReferences((params, token) => safe("references", token, [], (i) => references(i, uriToPath(params.textDocument.uri), params.position, params.context.includeDeclaration)));
   connection.onCompletion((params, token) =>
@@ -236,6 +267,18 @@ export function startServer(connection: Connection): void {
   connection.onRequest(PlanRequest, (params, token) => safe<PlanResult>("plan", token, { error: { column: 1, message: "the server failed to plan" } }, (i) => plan(i, statuses, roots, params)));
   connection.onRequest(StatusesRequest, (params, token) => safe("statuses", token, {}, (i) => statusMap(i, statuses, params.ids)));
   connection.onRequest(RunsRequest, (params, token) => safe("runs", token, { runs: [] }, () => runs(statuses, params.limit)));
+
+  connection.onRequest(CompileRequest, (params) =>
+    clientSettings.trusted
+      ? safeAsync<CompileResult>("compile", { ok: false, message: "the server failed to compile (see the Tributary output)" }, (i) => compileFile(sqlContext(i), uriToPath(params.uri)))
+      : { ok: false, message: RESTRICTED },
+  );
+  connection.onRequest(ColumnLineageRequest, (params) => (clientSettings.trusted ? safeAsync("columnLineage", {}, (i) => columns.get(sqlContext(i), params.ids)) : {}));
+  connection.onRequest(PreviewRequest, (params, token) =>
+    clientSettings.trusted
+      ? safeAsync<PreviewResult>("preview", { ok: false, message: "the server failed to run the preview (see the Tributary output)" }, (i) => preview(sqlContext(i), { ...params, file: uriToPath(params.uri) }, token))
+      : { ok: false, message: RESTRICTED },
+  );
 
   connection.onRequest(JobsRequest, (token) =>
     safe("jobs", token, { jobs: [] }, (i) => ({

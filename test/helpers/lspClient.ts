@@ -39,7 +39,8 @@ export class LspClient {
     this.connection.listen();
   }
 
-  static async start(root: string): Promise<LspClient> {
+  /** `initializationOptions`: what the extension sends (e.g. `{ trusted: true }` for the SQL features). */
+  static async start(root: string, initializationOptions?: Record<string, unknown>): Promise<LspClient> {
     const child = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
     const client = new LspClient(child);
     await client.connection.sendRequest("initialize", {
@@ -47,14 +48,15 @@ export class LspClient {
       rootUri: URI.file(root).toString(),
       workspaceFolders: [{ uri: URI.file(root).toString(), name: path.basename(root) }],
       capabilities: { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } },
+      initializationOptions,
     });
     await client.connection.sendNotification("initialized", {});
     return client;
   }
 
   /** Starts the server and waits until the first index is built. */
-  static async ready(root: string, timeoutMs = 60_000): Promise<LspClient> {
-    const client = await LspClient.start(root);
+  static async ready(root: string, timeoutMs = 60_000, initializationOptions?: Record<string, unknown>): Promise<LspClient> {
+    const client = await LspClient.start(root, initializationOptions);
     await client.waitFor(() => client.graphChanges > 0, timeoutMs, "first index");
     return client;
   }

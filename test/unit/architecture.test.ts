@@ -1,7 +1,7 @@
 /**
  * The layering rule of ARCHITECTURE.md, checked on every import of the source tree (type-only
  * imports included): server modules import only their own layer or the layers before it
- * (protocol → graph → dbt → index → plan → run → jobs → export → features/cli → server.ts/cli.ts),
+ * (protocol → graph → dbt → index → plan → run → columns → jobs → export → features/cli → server.ts/cli.ts),
  * the extension and the webview reach the server only through protocol/, the runtime package
  * pulls in none of the server (and only the CLI, its bin, uses the runtime), only the extension imports `vscode`, the core never imports the
  * language server, the webview never imports Node, and no module takes part in an import cycle.
@@ -16,8 +16,8 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const SOURCE_ROOTS = ["server/src", "extension/src", "webview/src", "packages/tributary-assets/src"];
 
 /** Server layers in order; a module may import its own layer or an earlier one. */
-const SERVER_LAYERS: string[][] = [["protocol"], ["graph"], ["dbt"], ["index"], ["plan"], ["run"], ["jobs"], ["export"], ["features", "cli"], ["server.ts", "cli.ts"]];
-const CORE = new Set(["graph", "dbt", "index", "plan", "run", "jobs"]);
+const SERVER_LAYERS: string[][] = [["protocol"], ["graph"], ["dbt"], ["index"], ["plan"], ["run"], ["columns"], ["jobs"], ["export"], ["features", "cli"], ["server.ts", "cli.ts"]];
+const CORE = new Set(["graph", "dbt", "index", "plan", "run", "columns", "jobs"]);
 
 interface Module {
   file: string;

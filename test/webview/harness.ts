@@ -28,7 +28,8 @@ export interface Harness {
   browser: Browser;
   /** Serve `body` as JSON at `/fixtures/<name>.json`. */
   addFixture(name: string, body: unknown): string;
-  open(options?: { theme?: Theme; width?: number; height?: number }): Promise<PanelPage>;
+  /** `beforeLoad`: runs on the new page before the panel loads (e.g. to hold back a resource with `page.route`). */
+  open(options?: { theme?: Theme; width?: number; height?: number; beforeLoad?: (page: Page) => Promise<void> }): Promise<PanelPage>;
   close(): Promise<void>;
 }
 
@@ -74,6 +75,7 @@ export async function startHarness(): Promise<Harness> {
       page.on("console", (m) => {
         if (m.type() === "error") errors.push(m.text());
       });
+      await options.beforeLoad?.(page);
       await page.goto(`${url}/harness.html?theme=${options.theme ?? "dark"}`);
       const panel = new PanelPage(page, errors);
       await panel.waitForPosted("ready", 30_000).catch((e: Error) => {

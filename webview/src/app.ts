@@ -5,6 +5,8 @@
  */
 import type { Plan } from "../../server/src/protocol/plan";
 import type { ExpandedMessage, GraphMessage, HostMessage, MaterializeMode, PanelMessage, SearchResultMessage } from "../../server/src/protocol/webview";
+import { ColumnsView } from "./columnsView";
+import { canQuickLayout, quickLayout } from "./quickLayout";
 import { ContextMenu } from "./contextMenu";
 import { Controls } from "./controls";
 import { plainLayout } from "./elkGraph";
@@ -45,6 +47,7 @@ export class Panel {
   private readonly controls: Controls;
   private readonly renderer: Renderer;
   private readonly menu: ContextMenu;
+  private readonly columns: ColumnsView;
   private readonly layouts: LayoutClient;
   private readonly state: PanelState;
   private model: GraphModel | undefined;
@@ -99,6 +102,7 @@ export class Panel {
       background: () => this.setSelection([]),
       hover: (id, x, y) => this.hover(id, x, y),
     });
+    this.columns = new ColumnsView(this.controls.canvas, this.renderer.svg, (message) => this.post(message));
     this.renderer.onTransform = (t, byUser) => {
       this.state.transform = { x: t.x, y: t.y, k: t.k };
       this.userMoved ||= byUser;
@@ -160,6 +164,9 @@ export class Panel {
         break;
       case "expanded":
         this.onExpanded(message);
+        break;
+      case "columns":
+        this.columns.onColumns(message.lineage);
         break;
     }
   }
@@ -227,8 +234,12 @@ export class Panel {
     let layout = this.layouts.cached(hash);
     if (!layout) {
       this.setBusy(true, input.nodes.length);
+      const pending = this.layouts.layout(input, hash);
+      pending.catch(() => undefined); // awaited below
+      // The worker or ELK still loading: paint a main-thread layout now, ELK's replaces it.
+      if (document.body.dataset.layoutWarm !== "true" && canQuickLayout(input)) await this.quickPaint(view, quickLayout(input), isCurrent, options);
       try {
-        layout = await this.layouts.layout(input, hash);
+        layout = await pending;
       } catch (err) {
         if (isCurrent() && !(err instanceof Superseded)) {
           this.setBusy(false);
@@ -255,6 +266,7 @@ export class Panel {
     };
     const drawn = await this.renderer.draw(view, layout, this.context(), isCurrent, place);
     if (!drawn) return;
+    this.columns.reapply();
     marks.draw = performance.now();
     if (this.state.showPlan && this.state.plan) drawPlan(this.renderer.planLayers, this.state.plan, view, layout);
     this.state.layout = view.items.length <= KEEP_GRAPH_UP_TO && this.state.graph ? { hash, result: plainLayout(layout) } : null;
@@ -286,6 +298,17 @@ export class Panel {
       const groups = view.items.filter((i) => i.type === "group").length;
       this.post({ method: "rendered", nodes: view.items.length - groups, groups, ms });
     }
+  }
+
+  /** A first paint from the main-thread layout (not counted as a draw: tests and `rendered` wait for ELK's). */
+  private async quickPaint(view: View, quick: LayoutResult, isCurrent: () => boolean, options: RefreshOptions): Promise<void> {
+    this.view = view;
+    this.layout = quick;
+    const place = (): void => (options.fit || !this.state.transform ? this.renderer.fit() : this.renderer.setTransform(this.state.transform));
+    if (!(await this.renderer.draw(view, quick, this.context(), isCurrent, place))) return;
+    this.columns.reapply();
+    await frame();
+    if (options.measure && isCurrent() && !document.body.dataset.quickPaintMs) document.body.dataset.quickPaintMs = String(Math.round((performance.now() - this.receivedAt) * 10) / 10);
   }
 
   /** Fit everything; on a big flat graph, fit the centre instead (the whole would be unreadable). */
@@ -537,6 +560,10 @@ export class Panel {
       expand: (target) => this.expand(target),
       toggleGroup: (name) => this.toggleGroup(name),
     });
+    if (item.type === "node") {
+      const onGraph = [...(this.view?.itemOf.keys() ?? [])].filter((n) => this.model?.nodes.has(n));
+      items.push({ id: "columns", label: "Show columns", run: () => this.columns.show(id, onGraph) });
+    }
     this.controls.hideTooltip();
     this.menu.show(items, x, y, item.type === "group" ? `group ${item.name}` : id);
   }

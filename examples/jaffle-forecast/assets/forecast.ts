@@ -77,6 +77,7 @@ export const predictedOrders = asset(
     deps: [orderForecastModel, "fct_orders"],
     group: "forecasting",
     io: "table",
+    columns: ["order_date", "predicted_orders"],
   },
   async ({ order_forecast_model, fct_orders }: { order_forecast_model: ForecastModel; fct_orders: Order[] }) =>
     predict(order_forecast_model, fct_orders), // rows -> DuckDB table forecasting.predicted_orders

@@ -66,6 +66,8 @@ export interface AssetOptions {
   owners?: readonly string[];
   /** IO manager storing the returned value: `json` (default), `table`, or a registered name. */
   io?: "json" | "table" | (string & {});
+  /** With `io: "table"`: the table's column names, for column-level lineage before the first run. */
+  columns?: readonly string[];
   codeVersion?: string;
   metadata?: Record<string, unknown>;
   /** Checks run on the returned value after it is stored (reported to Dagster as asset checks). */

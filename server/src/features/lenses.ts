@@ -24,6 +24,10 @@ export function codeLenses(index: WorkspaceIndex, file: string, status?: StatusP
       lenses.push({ range, command: { title: "with upstream", command: "tributary.materializeUpstream", arguments: [id] } });
     }
     lenses.push({ range, command: { title: `↑${up} ↓${down}`, command: "tributary.showLineage", arguments: [id] } });
+    if ((node.kind === "dbt_model" || node.kind === "dbt_snapshot") && node.file === file && /\.sql$/i.test(file)) {
+      lenses.push({ range, command: { title: "Compiled SQL", command: "tributary.showCompiledSql" } });
+      lenses.push({ range, command: { title: "Preview", command: "tributary.previewResults" } });
+    }
     const line = status?.(id);
     if (line) lenses.push({ range, command: { title: line.detail ? `${line.status} · ${line.detail}` : line.status, command: "tributary.showRunHistory", arguments: [id] } });
   }

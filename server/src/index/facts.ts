@@ -224,6 +224,8 @@ export interface YamlNodeProps {
    * model, its columns or one of its versions): dbt >= 1.9 makes them the model's parents.
    */
   constraintDeps?: YamlConstraintDep[];
+  /** Column names declared under `columns:` (in order). */
+  columns?: string[];
 }
 
 /** A foreign key's `to:`; `onlyVersion` when it is written under one of the model's `versions`. */
@@ -239,6 +241,8 @@ export interface YamlSourceTable {
   description?: string;
   tags: string[];
   meta: Record<string, unknown>;
+  /** Column names declared under `columns:` (in order). */
+  columns?: string[];
 }
 
 export interface YamlSource {
@@ -313,6 +317,8 @@ export interface TsAssetDef {
   owners: string[];
   description?: string;
   io?: string;
+  /** `columns: ["a", "b"]`: the table's columns, declared for column-level lineage. */
+  columns?: string[];
   codeVersion?: string;
   /** The `checks: [{ name, severity }]` written as literals (checks whose name is computed are left out). */
   checks?: { name: string; severity?: "error" | "warn" }[];

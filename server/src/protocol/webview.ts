@@ -9,6 +9,7 @@
  */
 import type { AssetState } from "./history";
 import type { Plan } from "./plan";
+import type { ColumnLineageMap } from "./sql";
 import type { GraphData } from "./types";
 
 export type { AssetState } from "./history";
@@ -86,7 +87,14 @@ export interface RenderedMessage {
   ms: number;
 }
 
+/** Send the column lineage of these assets (and their upstreams); answered with `columns`. */
+export interface RequestColumnsMessage {
+  method: "requestColumns";
+  ids: string[];
+}
+
 export type PanelMessage =
+  | RequestColumnsMessage
   | ReadyMessage
   | OpenAssetMessage
   | MaterializeMessage
@@ -150,7 +158,14 @@ export interface ExpandedMessage {
   statuses: StatusMap;
 }
 
+/** Column lineage (answer to `requestColumns`; empty in Restricted Mode). */
+export interface ColumnsMessage {
+  method: "columns";
+  lineage: ColumnLineageMap;
+}
+
 export type HostMessage =
+  | ColumnsMessage
   | GraphMessage
   | StatusesMessage
   | PlanMessage
@@ -175,10 +190,11 @@ const PANEL_FIELDS: { [M in PanelMessage["method"]]: (m: Record<string, unknown>
   setPin: (m) => m.id === null || isString(m.id),
   requestFullGraph: () => true,
   rendered: (m) => typeof m.ms === "number",
+  requestColumns: (m) => isIds(m.ids),
 };
 
 const HOST_METHODS: ReadonlySet<string> = new Set<HostMessage["method"]>([
-  "graph", "statuses", "plan", "runProgress", "searchResult", "expanded",
+  "graph", "statuses", "plan", "runProgress", "searchResult", "expanded", "columns",
 ]);
 
 /** A well-formed message from the panel (the extension checks whatever arrives from the webview). */

@@ -539,7 +539,21 @@ function readSourceTable(y: YamlFile, node: YamlNode): YamlSourceTable | undefin
   const identifier = readString(y, named.entries, "identifier");
   if (identifier !== undefined) table.identifier = identifier;
   if (description !== undefined) table.description = description;
+  const columns = readColumnNames(y, named.entries);
+  if (columns) table.columns = columns;
   return table;
+}
+
+/** Names under `columns:` (for column-level lineage); undefined when the entry declares none. */
+function readColumnNames(y: YamlFile, entries: Map<string, MapEntry>): string[] | undefined {
+  const node = entries.get("columns")?.value;
+  if (!node || !isSeq(node)) return undefined;
+  const names: string[] = [];
+  for (const item of node.items) {
+    const name = scalarText(mapEntries(y, deref(y, item)).get("name")?.value);
+    if (name) names.push(name);
+  }
+  return names.length ? names : undefined;
 }
 
 function readNodeProps(y: YamlFile, node: YamlNode, key: "models" | "seeds" | "snapshots"): YamlNodeProps | undefined {
@@ -549,6 +563,8 @@ function readNodeProps(y: YamlFile, node: YamlNode, key: "models" | "seeds" | "s
   const { config, tags, meta, description } = commonProps(y, entries);
   const props: YamlNodeProps = { name: named.name, span: named.span, nameSpan: named.nameSpan, tags, meta, config };
   if (description !== undefined) props.description = description;
+  const columns = readColumnNames(y, entries);
+  if (columns) props.columns = columns;
   const group = readString(y, entries, "group") ?? (typeof config.group === "string" ? config.group : undefined);
   if (group !== undefined) props.group = group;
 

@@ -425,6 +425,8 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
       if (group !== undefined) def.group = group;
       const io = stringOf(props.values.get("io"));
       if (io !== undefined) def.io = io;
+      const columns = stringArrayOf(props.values.get("columns"));
+      if (columns) def.columns = columns;
       const codeVersion = stringOf(props.values.get("codeVersion"));
       if (codeVersion !== undefined) def.codeVersion = codeVersion;
       const description = stringOf(props.values.get("description"));

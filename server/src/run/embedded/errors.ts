@@ -23,6 +23,8 @@ export class EmbeddedRenderError extends Error {
     readonly unsupported: boolean,
     /** Set when the node could not render because this upstream failed in the step (skip it). */
     readonly failedUpstream?: string,
+    /** 1-based column of the Jinja position, when known. */
+    readonly column?: number,
   ) {
     super(message);
     this.name = "EmbeddedRenderError";

@@ -80,6 +80,8 @@ export interface RendererOptions {
   log?(message: string, level: "debug" | "info" | "warn"): void;
   /** dbt `graph` context variable (default: empty maps). */
   graph?: Record<string, unknown>;
+  /** Text of a model file when it differs from the disk (an unsaved editor); default: read the file. */
+  readSource?(file: string): string | undefined;
 }
 
 export interface RenderedNode {
@@ -946,7 +948,7 @@ export class DbtRenderer {
       if (typeof relation !== "string") throw new DbtCompilationError(`snapshot '${node.name}' defined in YAML has no 'relation' config`);
       src = `select * from {{ ${relation.replace(/^\s*\{\{|\}\}\s*$/g, "")} }}`;
     } else {
-      src = readFileSync(node.file, "utf8");
+      src = this.opts.readSource?.(node.file) ?? readFileSync(node.file, "utf8");
     }
     const pre = preprocess(src, node.resourceType === "snapshot" ? { snapshotName: node.name } : {});
     t = compileTemplate(this.env, pre, node.file);
@@ -1204,7 +1206,7 @@ export function describeError(e: unknown, file: string, stage: "compile" | "rend
   const inMacro = macroStack?.length ? ` (in macro ${macroStack.join(" <- ")})` : "";
 
   if (cause instanceof DbtCompilationError) {
-    return new EmbeddedRenderError(`Compilation Error in ${what} ${where}${inMacro}: ${cause.message}`, file, line, undefined, false);
+    return new EmbeddedRenderError(`Compilation Error in ${what} ${where}${inMacro}: ${cause.message}`, file, line, undefined, false, undefined, column);
   }
   let construct: string;
   let explanation: string;
@@ -1239,6 +1241,8 @@ export function describeError(e: unknown, file: string, stage: "compile" | "rend
     line,
     construct,
     true,
+    undefined,
+    column,
   );
 }
 

@@ -43,7 +43,14 @@ export class Warehouse {
     readonly path: string,
     private instance: DuckDBInstance,
     private conn: DuckDBConnection,
+    /** The instance belongs to someone else (see `onConnection`): `close()` closes the connection only. */
+    private readonly sharedInstance = false,
   ) {}
+
+  /** A warehouse over a connection of an instance owned elsewhere (an ATTACHed database made current with USE). */
+  static onConnection(path: string, instance: DuckDBInstance, conn: DuckDBConnection): Warehouse {
+    return new Warehouse(path, instance, conn, true);
+  }
 
   static async open(path: string, options: WarehouseOptions = {}): Promise<Warehouse> {
     const memory = path === ":memory:" || path === "";
@@ -199,7 +206,7 @@ export class Warehouse {
     try {
       this.conn.closeSync();
     } finally {
-      this.instance.closeSync();
+      if (!this.sharedInstance) this.instance.closeSync();
     }
   }
 
