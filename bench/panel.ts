@@ -9,7 +9,10 @@
  * plus extra fields: the same for a panel that just booted (`cold…`: the graph arrives right after
  * `ready`, while the layout worker is still starting; `coldFirstPaint50Ms` is the main-thread
  * layout's paint, `coldElkPaint50Ms` ELK's drawing that replaces it), ELK's share, what was drawn,
- * and the machine's conditions. Options: --runs=N (default 3).
+ * and the machine's conditions; and for 2,000 assets drawn flat (the grouping turned off):
+ *   flat2000LongestTaskMs  the longest main-thread task from posting the graph to the flat drawing
+ *   flat2000WorstFrameMs   the slowest frame while ELK lays the 2,000 assets out in the worker
+ * Options: --runs=N (default 3).
  */
 import { cpus, loadavg } from "node:os";
 import { generatedGraph } from "../test/webview/fixtures";
@@ -62,6 +65,31 @@ async function measure(harness: Harness, fixture: string, cold: boolean): Promis
   }
 }
 
+/** 2,000 assets: the overview, then all of them flat; how long the page's tasks and frames take meanwhile. */
+async function measureFlat2000(harness: Harness, fixture: string): Promise<{ longestTask: number; worstFrame: number }> {
+  const p = await harness.open({ width: 1280, height: 800 });
+  try {
+    await p.page.waitForFunction(() => document.body.dataset.layoutWarm === "true", null, { timeout: 60_000 });
+    await p.load(fixture);
+    let seq = await p.renderSeq();
+    const posted = await p.postLoaded();
+    await p.waitForDraw(seq, 120_000);
+    seq = await p.renderSeq();
+    await p.page.click('button[data-action="group"]');
+    const frames: number[] = [];
+    while ((await p.page.evaluate(() => document.body.dataset.busy)) === "true" && frames.length < 200) {
+      const t = performance.now();
+      await p.page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+      frames.push(performance.now() - t);
+    }
+    await p.waitForDraw(seq, 120_000);
+    const tasks = await p.longTasks(posted);
+    return { longestTask: Math.max(0, ...tasks.map((t) => t.duration)), worstFrame: Math.max(0, ...frames) };
+  } finally {
+    await p.page.close();
+  }
+}
+
 async function main(): Promise<void> {
   const harness = await startHarness();
   const before = loadavg();
@@ -76,6 +104,9 @@ async function main(): Promise<void> {
         (cold[n] ??= []).push(await measure(harness, fixtures[n], true));
       }
     }
+    const flat: { longestTask: number; worstFrame: number }[] = [];
+    const fixture2000 = harness.addFixture("bench-2000", generatedGraph(2000));
+    for (let run = 0; run < RUNS; run++) flat.push(await measureFlat2000(harness, fixture2000));
     const all = SIZES.flatMap((n) => warm[n]);
     const result = {
       firstPaint50Ms: round(median(warm[50].map((r) => r.ms))),
@@ -91,6 +122,8 @@ async function main(): Promise<void> {
       elk50Ms: round(median(warm[50].map((r) => r.elk))),
       elk500Ms: round(median(warm[500].map((r) => r.elk))),
       elk5000Ms: round(median(warm[5000].map((r) => r.elk))),
+      flat2000LongestTaskMs: round(median(flat.map((f) => f.longestTask))),
+      flat2000WorstFrameMs: round(median(flat.map((f) => f.worstFrame))),
       drawn5000: { groups: warm[5000][0].groups, assets: warm[5000][0].items },
       runs: RUNS,
       cpus: cpus().length,

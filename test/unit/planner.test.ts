@@ -716,11 +716,11 @@ describe("planner: properties over random graphs", () => {
   });
 });
 
-describe("planner: performance", () => {
-  test("planning +sink over 10,000 nodes takes at most 50 ms (median of 7)", async () => {
+// How long it takes is `npm run bench -- plan` (planMs10k), not asserted here.
+describe("planner: the generated 10,000-node graph of the bench", () => {
+  test("plans +sink over most of the graph into many steps", async () => {
     const result = await benchPlan();
     assert.ok(result.selected > 7_000, `selection size ${result.selected}`);
     assert.ok(result.steps > 100, `steps ${result.steps}`);
-    assert.ok(result.planMs10k <= 50, `median ${result.planMs10k} ms`);
   });
 });

@@ -392,13 +392,16 @@ test("state survives the panel being hidden (page reloaded): view, selection and
  * Open the 2,000-node graph, open a group, show all 2,000 flat, zoom and pan; returns the main
  * thread's long tasks over the whole run and the frame times sampled while ELK was busy.
  */
-async function bigGraphSession(url: string): Promise<{ worst: number; tasks: number[]; pings: number[] }> {
+// How responsive the page stays meanwhile (longest task, frames while ELK works) is a figure of
+// `npm run bench -- panel` (flat2000LongestTaskMs, flat2000WorstFrameMs), not asserted here.
+test("a 2,000-node graph opens as a grouped overview; a group opens in place; all 2,000 draw flat and zoom", async () => {
+  const url = harness.addFixture("graph-2000", generatedGraph(2000));
   const p = await harness.open();
   try {
     await p.page.waitForFunction(() => document.body.dataset.layoutWarm === "true", null, { timeout: 30_000 });
     await p.load(url);
     let seq = await p.renderSeq();
-    const start = await p.postLoaded();
+    await p.postLoaded();
     await p.waitForDraw(seq, 60_000);
     const groups = await ids(p, "g.group");
     assert.ok(groups.length >= 10 && groups.length <= 120, `${groups.length} groups`);
@@ -411,38 +414,19 @@ async function bigGraphSession(url: string): Promise<{ worst: number; tasks: num
     const members = await p.page.$$eval("g.node", (els) => els.length);
     assert.ok(members >= 20, `${members} assets of the opened group drawn`);
 
-    // All 2,000 assets, flat; while ELK works in the worker, the page keeps producing frames.
+    // All 2,000 assets, flat.
     seq = await p.renderSeq();
     await p.page.click('button[data-action="group"]');
-    const pings: number[] = [];
-    while ((await p.page.evaluate(() => document.body.dataset.busy)) === "true" && pings.length < 200) {
-      const t = Date.now();
-      await p.page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
-      pings.push(Date.now() - t);
-    }
     await p.waitForDraw(seq, 120_000);
     assert.equal(await p.page.locator("g.node").count(), 2000);
 
-    // Zoom and pan the big drawing.
+    // Zooming the big drawing changes its transform.
+    const transform = () => p.page.evaluate(() => document.querySelector("svg g.viewport")?.getAttribute("transform") ?? "");
+    const before = await transform();
     await p.page.mouse.move(640, 400);
     for (let i = 0; i < 6; i++) await p.page.mouse.wheel(0, 150);
-    await p.page.keyboard.down("Control");
-    for (let i = 0; i < 4; i++) await p.page.mouse.wheel(0, -120);
-    await p.page.keyboard.up("Control");
-    await p.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 100))));
-
-    const tasks = (await p.longTasks(start)).map((t) => Math.round(t.duration));
-    return { worst: Math.max(0, ...tasks), tasks, pings };
+    await p.page.waitForFunction((t) => (document.querySelector("svg g.viewport")?.getAttribute("transform") ?? "") !== t, before, { timeout: 10_000 });
   } finally {
     await p.page.close();
   }
-}
-
-test("a 2,000-node graph opens as a grouped overview and stays responsive (no task over 100 ms)", async () => {
-  const url = harness.addFixture("graph-2000", generatedGraph(2000));
-  // A machine busy with other work can stretch one task past the limit: measure twice at most.
-  let session = await bigGraphSession(url);
-  if (session.worst > 100 || Math.max(0, ...session.pings) >= 250) session = await bigGraphSession(url);
-  assert.ok(session.worst <= 100, `longest main-thread task ${session.worst} ms (long tasks: ${session.tasks.join(", ")})`);
-  assert.ok(Math.max(0, ...session.pings) < 250, `frames while laying out: ${session.pings.join(", ")} ms`);
 });
