@@ -16,6 +16,7 @@ import { parsePropertiesYaml } from "./dbt/yaml";
 import type { DbtProject, SqlFacts, TsFacts, YamlFacts } from "./facts";
 import { Linker, type LinkResult, type Occurrence, type ProjectFiles } from "./link";
 import { makeRelativeResolver, readTsAssets } from "./ts/assets";
+import { MAX_MANIFEST_BYTES, MAX_SOURCE_BYTES, ReadScope, undecodableNames } from "./readFile";
 
 /** Folders never walked: dependencies, build output, VCS and tool state. */
 const SKIP_DIRS = new Set(["node_modules", ".git", ".hg", ".svn", ".tributary", "dbt_packages", "dbt_modules", "target", "logs", ".venv", "venv", "__pycache__", "dist", "out", "build", ".next", "coverage"]);
@@ -67,9 +68,11 @@ export class WorkspaceIndex {
   private linker: Linker | undefined;
   private readonly isIncluded: (file: string) => boolean;
   private readonly resolveModule = makeRelativeResolver((p) => fs.existsSync(p));
+  private scope: ReadScope;
 
   constructor(private readonly options: WorkspaceOptions) {
     this.isIncluded = makeFilter(options);
+    this.scope = new ReadScope(options.roots);
   }
 
   /** New workspace folders: everything is read again. */
@@ -84,13 +87,15 @@ export class WorkspaceIndex {
     this.ts.clear();
     this.fileDiagnostics.clear();
     this.projectDiagnostics.clear();
+    this.scope = new ReadScope(this.options.roots);
     const projectFiles: string[] = [];
     const tsFiles: string[] = [];
+    const isTs = (file: string) => TS_FILE.test(file) && !file.endsWith(".d.ts") && this.isIncluded(file);
     for (const root of this.options.roots) walk(root, (file) => {
       const base = path.basename(file);
       if (base === "dbt_project.yml") projectFiles.push(file);
-      else if (TS_FILE.test(base) && !base.endsWith(".d.ts") && this.isIncluded(file)) tsFiles.push(file);
-    });
+      else if (isTs(base)) tsFiles.push(file);
+    }, SKIP_DIRS, (file, escaped) => isTs(file) && this.reportBadName(file, escaped));
     // Every workspace project first, then what they installed (a package that is also in the
     // workspace is indexed once, from the workspace).
     for (const file of projectFiles) this.loadProject(file, false, false);
@@ -208,14 +213,25 @@ export class WorkspaceIndex {
     return this.linked;
   }
 
-  private read(file: string): string | undefined {
+  /**
+   * The text of a workspace file (an open editor's text first). A file that is not a regular file
+   * inside the workspace, or is too large, is not read: it gets a diagnostic saying why.
+   */
+  private read(file: string, maxBytes = MAX_SOURCE_BYTES): string | undefined {
     const override = this.options.readOverride?.(file);
     if (override !== undefined) return override;
-    try {
-      return fs.readFileSync(file, "utf8");
-    } catch {
-      return undefined;
+    const outcome = this.scope.read(file, maxBytes);
+    if (outcome.ok) return outcome.text;
+    if (!outcome.missing) {
+      const zero = { line: 0, character: 0 };
+      this.fileDiagnostics.set(file, [{ file, span: { start: zero, end: zero }, severity: "warning", code: "file-skipped", message: `Not read: ${path.basename(file)} ${outcome.reason}.` }]);
     }
+    return undefined;
+  }
+
+  private reportBadName(file: string, escaped: string): void {
+    const zero = { line: 0, character: 0 };
+    this.fileDiagnostics.set(file, [{ file, span: { start: zero, end: zero }, severity: "warning", code: "file-name-encoding", message: `Not read: the file name '${escaped}' in ${path.dirname(file)} is not valid UTF-8; rename it.` }]);
   }
 
   // ------------------------------------------------------------------ dbt
@@ -223,7 +239,8 @@ export class WorkspaceIndex {
   private loadProject(projectFile: string, isPackage: boolean, withPackages = true): void {
     const text = this.read(projectFile);
     if (text === undefined) return;
-    const project = readDbtProject(projectFile, text, (p) => this.read(p));
+    // Resource folders are read only inside the workspace (`model-paths: ["/"]` must not index the disk).
+    const project = readDbtProject(projectFile, text, (p) => this.read(p), process.env, { allowFolder: (dir) => this.scope.containsFolder(dir) });
     const root = path.dirname(projectFile);
     // An installed copy of a project that is in the workspace itself (`local:` packages in a
     // monorepo), or that another project of the workspace installed too: index it once.
@@ -252,14 +269,13 @@ export class WorkspaceIndex {
     this.projects.set(root, state);
     const seen = new Set<string>();
     for (const { role, dir } of folders) {
+      const wanted = (file: string) => !seen.has(file) && (isPackage || this.isIncluded(file)) && fileMatchesRole(file, role);
       walk(dir, (file) => {
-        if (seen.has(file)) return;
-        if (!isPackage && !this.isIncluded(file)) return;
-        if (fileMatchesRole(file, role)) {
+        if (wanted(file)) {
           seen.add(file);
           this.readDbtFile(state, file, role);
         }
-      }, DBT_SKIP_DIRS);
+      }, DBT_SKIP_DIRS, (file, escaped) => wanted(file) && this.reportBadName(file, escaped));
     }
     this.readManifest(state);
     if (!isPackage && withPackages) this.loadPackages(project);
@@ -373,7 +389,7 @@ export class WorkspaceIndex {
         // A file deleted meanwhile does not make the manifest stale.
       }
     }
-    const text = this.read(manifestFile);
+    const text = this.read(manifestFile, MAX_MANIFEST_BYTES);
     if (text === undefined) return;
     const manifest = parseManifest(text, manifestFile);
     this.fileDiagnostics.set(manifestFile, manifest.diagnostics);
@@ -396,19 +412,32 @@ export class WorkspaceIndex {
 
 // ---------------------------------------------------------------------- file system helpers
 
-/** Depth-first walk calling `visit` for each file; skips dependency and build folders. */
-function walk(dir: string, visit: (file: string) => void, skip: ReadonlySet<string> = SKIP_DIRS): void {
+/**
+ * Depth-first walk calling `visit` for each file (links to folders are not followed); skips
+ * dependency and build folders. Files whose name is not valid UTF-8 go to `badName` instead.
+ */
+function walk(dir: string, visit: (file: string) => void, skip: ReadonlySet<string> = SKIP_DIRS, badName?: (file: string, escaped: string) => void): void {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch {
     return;
   }
+  let undecodable: Map<string, string> | undefined;
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
+    if (entry.name.includes("\uFFFD")) {
+      undecodable ??= undecodableNames(dir);
+      const escaped = undecodable.get(entry.name);
+      if (escaped !== undefined) {
+        if (!entry.isDirectory()) badName?.(full, escaped);
+        continue;
+      }
+    }
     if (entry.isDirectory()) {
-      if (!skip.has(entry.name) && !entry.name.startsWith(".")) walk(full, visit, skip);
-    } else if (entry.isFile() || entry.isSymbolicLink()) {
+      if (!skip.has(entry.name) && !entry.name.startsWith(".")) walk(full, visit, skip, badName);
+    } else {
+      // Links, FIFOs and devices too: reading them is refused with a diagnostic, not skipped silently.
       visit(full);
     }
   }
