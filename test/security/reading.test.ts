@@ -14,12 +14,20 @@ import { CLI } from "../helpers/cli";
 import { copyExample } from "../helpers/workspace";
 
 /** `tributary check --json` in a child with 60 s and 4 GB of address space at most. */
-function checkBounded(root: string): { status: number | null; signal: string | null; diagnostics: { file: string; line: number; column: number; severity: string; message: string }[]; stderr: string } {
+interface CliDiagnostic {
+  file: string;
+  line: number;
+  column: number;
+  severity: string;
+  message: string;
+}
+
+function checkBounded(root: string): { status: number | null; signal: string | null; diagnostics: CliDiagnostic[]; stderr: string } {
   const script = `ulimit -v 4000000; exec "${process.execPath}" "${CLI}" check --json "${root}"`;
   const result = spawnSync("bash", ["-c", script], { encoding: "utf8", timeout: 60_000, killSignal: "SIGKILL" });
-  let diagnostics = [];
+  let diagnostics: CliDiagnostic[] = [];
   try {
-    diagnostics = JSON.parse(result.stdout) as typeof diagnostics;
+    diagnostics = JSON.parse(result.stdout) as CliDiagnostic[];
   } catch {
     diagnostics = [];
   }
