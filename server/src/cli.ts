@@ -8,16 +8,18 @@ import { CliError, history, materialize, planFor, printPlan, show, status } from
 import { daemonCommand, jobRunCommand, jobsCommand } from "./jobs/cli";
 import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
 import type { Engine } from "./run/runner";
+import { userDbtExecutable } from "./run/dbtCli";
 import { formatKey } from "./graph/keys";
 
 const program = new Command();
 program.name("tributary").description("One lineage graph across dbt and TypeScript assets; materialize any asset with its upstreams.").version("0.1.0");
 
-function openWorkspace(dir: string | undefined): { index: WorkspaceIndex; root: string; config: TributaryConfig } {
+/** `listsDiagnostics`: the command prints every diagnostic itself (graph, check). */
+function openWorkspace(dir: string | undefined, listsDiagnostics = false): { index: WorkspaceIndex; root: string; config: TributaryConfig } {
   const root = path.resolve(dir ?? process.cwd());
   const { config, diagnostics } = readTributaryConfig([root]);
-  for (const d of diagnostics) console.error(`${path.relative(root, d.file)}: ${d.message}`);
-  const index = new WorkspaceIndex({ roots: [root], include: config.include, exclude: config.exclude });
+  if (!listsDiagnostics) for (const d of diagnostics) console.error(`${path.relative(root, d.file)}:${d.span.start.line + 1}:${d.span.start.character + 1}: ${d.severity}: ${d.message}`);
+  const index = new WorkspaceIndex({ roots: [root], include: config.include, exclude: config.exclude, configDiagnostics: diagnostics });
   index.load();
   return { index, root, config };
 }
@@ -28,7 +30,7 @@ program
   .argument("[dir]", "workspace folder", ".")
   .option("--json", "print JSON")
   .action((dir: string, options: { json?: boolean }) => {
-    const { index, root } = openWorkspace(dir);
+    const { index, root } = openWorkspace(dir, true);
     const data = graphJson(index, root);
     if (options.json) {
       process.stdout.write(JSON.stringify(data) + "\n");
@@ -50,7 +52,7 @@ program
   .argument("[dir]", "workspace folder", ".")
   .addOption(new Option("--json", "print JSON"))
   .action((dir: string, options: { json?: boolean }) => {
-    const { index, root } = openWorkspace(dir);
+    const { index, root } = openWorkspace(dir, true);
     const diagnostics = graphJson(index, root).diagnostics;
     if (options.json) process.stdout.write(JSON.stringify(diagnostics) + "\n");
     else printDiagnostics(diagnostics);
@@ -181,7 +183,7 @@ function runSettings(options: RunFlags, config: TributaryConfig) {
     vars: options.vars ? (parseYaml(options.vars) as Record<string, unknown>) : undefined,
     fullRefresh: options.fullRefresh,
     wait: options.wait,
-    dbtExecutable: config.dbtExecutable ?? process.env.TRIBUTARY_DBT_EXECUTABLE,
+    dbtExecutable: userDbtExecutable(),
     concurrency: options.concurrency ?? config.concurrency,
   };
 }

@@ -38,16 +38,11 @@ export interface WorkspaceOptions {
   exclude?: string[];
   /** Text of open editors wins over the disk. */
   readOverride?: (file: string) => string | undefined;
+  /** Problems found in `tributary.json`, reported with the index's own. */
+  configDiagnostics?: IndexDiagnostic[];
 }
 
-/** Settings a workspace may keep in `tributary.json` at a root. */
-export interface TributaryConfig {
-  include?: string[];
-  exclude?: string[];
-  engine?: "embedded" | "dbt";
-  dbtExecutable?: string;
-  concurrency?: number;
-}
+export { readTributaryConfig, type TributaryConfig } from "./config";
 
 type FileRole = "model" | "snapshot" | "macro" | "seed" | "yaml" | "ts";
 
@@ -133,6 +128,7 @@ export class WorkspaceIndex {
         else out.set(d.file, [d]);
       }
     };
+    add(this.options.configDiagnostics ?? []);
     for (const list of this.projectDiagnostics.values()) add(list);
     for (const list of this.fileDiagnostics.values()) add(list);
     for (const list of this.link().diagnostics.values()) add(list);
@@ -479,29 +475,4 @@ function makeFilter(options: WorkspaceOptions): (file: string) => boolean {
     if (exclude?.(rel)) return false;
     return include ? include(rel) : true;
   };
-}
-
-/** Reads `tributary.json` from the first root that has one; a broken file is reported, not fatal. */
-export function readTributaryConfig(roots: string[]): { config: TributaryConfig; diagnostics: IndexDiagnostic[] } {
-  for (const root of roots) {
-    const file = path.join(root, "tributary.json");
-    let text: string;
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch {
-      continue;
-    }
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return { config: parsed as TributaryConfig, diagnostics: [] };
-      throw new Error("expected a JSON object");
-    } catch (error) {
-      const zero = { line: 0, character: 0 };
-      return {
-        config: {},
-        diagnostics: [{ file, span: { start: zero, end: zero }, severity: "error", code: "config-invalid", message: `tributary.json is not valid: ${(error as Error).message}` }],
-      };
-    }
-  }
-  return { config: {}, diagnostics: [] };
 }
