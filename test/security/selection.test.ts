@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import type { Hover } from "vscode-languageserver-protocol";
 import { AssetGraph } from "../../server/src/graph/graph";
 import { MAX_SELECTION_LENGTH, parseSelection, selectAssets } from "../../server/src/graph/selection";
-import { compileWildcard } from "../../server/src/graph/wildcard";
+import { compileGlob, compileWildcard } from "../../server/src/graph/wildcard";
 import { CLI } from "../helpers/cli";
 import { LspClient, uri } from "../helpers/lspClient";
 import { copyExample, positionOf } from "../helpers/workspace";
@@ -65,6 +65,48 @@ describe("wildcards", () => {
     if (!parsed.ok) {
       assert.equal(parsed.error.column, MAX_SELECTION_LENGTH + 1);
       assert.match(parsed.error.message, new RegExp(`at most ${MAX_SELECTION_LENGTH} characters`));
+    }
+  });
+});
+
+describe("include / exclude globs", () => {
+  test("the usual glob forms mean what they mean in picomatch", () => {
+    const cases: [string, string, boolean][] = [
+      ["models/**", "models/staging/stg_orders.sql", true],
+      ["models/**", "assets/forecast.ts", false],
+      ["a/**", "a", true],
+      ["a*/**", "ab", false],
+      ["**/x.sql", "x.sql", true],
+      ["**/x.sql", "models/deep/x.sql", true],
+      ["**/staging/**", "models/staging/x.sql", true],
+      ["*.sql", "a/b.sql", false],
+      ["*.sql", "b.sql", true],
+      ["assets/*.{ts,mts}", "assets/x.mts", true],
+      ["assets/*.{ts,mts}", "assets/x.cts", false],
+      ["models/stg_?.sql", "models/stg_a.sql", true],
+      ["models/stg_?.sql", "models/stg_ab.sql", false],
+      ["models/[a-c]*.sql", "models/b1.sql", true],
+      ["models/[!a-c]*.sql", "models/b1.sql", false],
+      ["!models/**", "assets/x.ts", true],
+      ["!models/**", "models/x.sql", false],
+      ["./models/*.sql", "models/x.sql", true],
+      ["**", "any/thing/at/all.ts", true],
+      ["models/\\*.sql", "models/*.sql", true],
+      ["models/\\*.sql", "models/x.sql", false],
+    ];
+    for (const [glob, file, expected] of cases) assert.equal(compileGlob(glob)(file), expected, `${glob} on ${file}`);
+  });
+
+  test("a pathological exclude glob in tributary.json does not stall the index", () => {
+    const ws = copyExample();
+    try {
+      writeFileSync(path.join(ws.root, "tributary.json"), JSON.stringify({ exclude: [`**/${EVIL}`, `${EVIL}/**`] }));
+      writeFileSync(path.join(ws.root, "assets", `${LONG_KEY}.ts`), 'import { asset } from "tributary-assets";\nexport const x = asset({ key: "x" }, async () => 1);\n');
+      const result = spawnSync(process.execPath, [CLI, "check", ws.root], { encoding: "utf8", timeout: 60_000, killSignal: "SIGKILL" });
+      assert.equal(result.signal, null, "check stalled on the glob");
+      assert.match(result.stdout, /assets, \d+ diagnostics/);
+    } finally {
+      ws.dispose();
     }
   });
 });

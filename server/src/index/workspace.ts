@@ -5,8 +5,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import picomatch from "picomatch";
 import type { AssetGraph } from "../graph/graph";
+import { compileGlob, type WildcardMatcher } from "../graph/wildcard";
 import type { IndexDiagnostic } from "../protocol/types";
 import { scanSql } from "./dbt/jinja";
 import { scanPythonModel } from "./dbt/python";
@@ -466,8 +466,14 @@ function declaresPackages(root: string, read: (file: string) => string | undefin
 }
 
 function makeFilter(options: WorkspaceOptions): (file: string) => boolean {
-  const include = options.include?.length ? picomatch(options.include, { dot: true }) : undefined;
-  const exclude = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : undefined;
+  // Globs come from tributary.json: compiled to matchers that cannot backtrack (picomatch's
+  // regular expressions take exponential time on `a*a*a*…c`).
+  const anyOf = (globs: string[]): WildcardMatcher => {
+    const matchers = globs.map(compileGlob);
+    return (rel) => matchers.some((m) => m(rel));
+  };
+  const include = options.include?.length ? anyOf(options.include) : undefined;
+  const exclude = options.exclude?.length ? anyOf(options.exclude) : undefined;
   if (!include && !exclude) return () => true;
   return (file) => {
     const root = options.roots.find((r) => file.startsWith(r + path.sep));
