@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { AssetGraph, findCycles } from "../graph/graph";
-import { keyId, toKey } from "../graph/keys";
+import { formatKey, keyId, keyProblem, toKey } from "../graph/keys";
 import type { AssetEdge, AssetKind, AssetNode, EdgeOrigin, FileSpan, IndexDiagnostic, Severity, Span } from "../protocol/types";
 import { evalEnabled, jinjaTruth, literalValue, resolveJinjaValues, scanSql, substituteParams, usesParams, usesVars } from "./dbt/jinja";
 import type { JinjaBindings } from "./dbt/jinja";
@@ -244,6 +244,13 @@ export class Linker {
 
   // ------------------------------------------------------------------ helpers
 
+  /** True (with an error at the node's name) when a dbt node's key cannot name an asset. */
+  private rejectKey(key: string[], file: string, span: Span, owner: ProjectFiles): boolean {
+    const problem = keyProblem(key);
+    if (problem) this.report(file, span, "error", "invalid-key", `The asset key '${formatKey(key)}' is not valid: ${problem}. This node is left out of the graph.`, owner);
+    return problem !== undefined;
+  }
+
   private report(file: string, span: Span, severity: Severity, code: string, message: string, owner?: ProjectFiles): void {
     if (owner?.isPackage) return;
     let list = this.diagnostics.get(file);
@@ -384,6 +391,7 @@ export class Linker {
           if (enabled !== undefined && evalEnabled(enabled, project.vars) === false) continue;
           const meta = { ...source.meta, ...table.meta };
           const key = overrideKey(meta) ?? [source.name, table.name];
+          if (this.rejectKey(key, file, table.nameSpan ?? table.span, p)) continue;
           const node: PendingNode = {
             id: keyId(key),
             key,
@@ -487,6 +495,7 @@ export class Linker {
     // Several projects in one workspace may each have a model of the same name (dbt keeps them
     // apart by package): those keys get the project name in front.
     const key = overrideKey(meta) ?? (this.sharedNames.has(dbtName) ? [project.name, ...plainKey] : plainKey);
+    if (this.rejectKey(key, file, nameSpan, p)) return;
     const node: PendingNode = {
       id: keyId(key),
       key,
