@@ -24,6 +24,7 @@ import type {
   YamlNodeProps,
   YamlRefDep,
 } from "./facts";
+import { inertMarkdown } from "./markdown";
 import { closestNames } from "./suggest";
 import { resolveTsRef } from "./ts/resolveDeps";
 
@@ -926,6 +927,7 @@ export class Linker {
 /** The node as the graph keeps it, without the linker's bookkeeping. */
 function plainNode(node: PendingNode): AssetNode {
   const { facts: _facts, owner: _owner, config: _config, ...plain } = node;
+  if (plain.description) plain.description = inertMarkdown(plain.description);
   return plain;
 }
 

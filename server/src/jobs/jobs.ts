@@ -29,6 +29,7 @@ import { planSelection } from "../plan/planner";
 import type { Plan } from "../protocol/plan";
 import type { RunRecord } from "../protocol/history";
 import type { IndexDiagnostic, Pos, Span } from "../protocol/types";
+import { inertMarkdown } from "../index/markdown";
 import { formatInZone, localTimezone, parseSchedule, relativeFuture, type Schedule, type ScheduleError } from "./schedule";
 
 export const RUN_JOB_COMMAND = "tributary.runJob";
@@ -305,7 +306,7 @@ export function describeJob(index: WorkspaceIndex, job: JobInfo, options: JobFac
   const now = options.now ?? Date.now();
   const lines: string[] = [];
   lines.push(`**Job \`${job.name ?? "?"}\`**${job.schedule ? ` · ${job.schedule.text === job.schedule.cron ? `\`${job.schedule.cron}\`` : `\`${job.schedule.text}\``} (${job.schedule.describe()}, ${job.schedule.timezone}${job.schedule.explicitTimezone ? "" : " — the machine's zone"})` : job.def.schedule === undefined ? " · no schedule (run on demand)" : ""}`);
-  if (job.def.description) lines.push("", job.def.description);
+  if (job.def.description) lines.push("", inertMarkdown(job.def.description));
   if (job.scheduleError) lines.push("", `⚠ ${job.scheduleError.field === "timezone" ? "Time zone" : "Schedule"}: ${job.scheduleError.message}`);
   if (job.schedule) {
     const next = job.schedule.nextRuns(3, now);
