@@ -191,3 +191,32 @@ describe("reading a repository", () => {
     }
   });
 });
+
+describe("a history file that is not a file", () => {
+  test("a FIFO or a link to /dev/zero as .tributary/history/events.jsonl does not stop the server's hovers", async () => {
+    const { LspClient, uri } = await import("../helpers/lspClient");
+    const { positionOf } = await import("../helpers/workspace");
+    for (const make of ["fifo", "zero"] as const) {
+      const ws = copyExample();
+      const history = path.join(ws.root, ".tributary", "history");
+      mkdirSync(history, { recursive: true });
+      const events = path.join(history, "events.jsonl");
+      if (make === "fifo") assert.equal(spawnSync("mkfifo", [events]).status, 0);
+      else symlinkSync("/dev/zero", events);
+      const client = await LspClient.ready(ws.root);
+      try {
+        const fct = path.join(ws.root, "models/marts/fct_orders.sql");
+        const text = readFileSync(fct, "utf8");
+        await client.open(fct, text);
+        const hover = await Promise.race([
+          client.request<{ contents: { value: string } } | null>("textDocument/hover", { textDocument: { uri: uri(fct) }, position: positionOf(text, "stg_orders", 2) }),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${make}: the server did not answer within 30 s`)), 30_000)),
+        ]);
+        assert.match(hover?.contents.value ?? "", /\*\*stg_orders\*\*/, make);
+      } finally {
+        await client.stop();
+        ws.dispose();
+      }
+    }
+  });
+});
