@@ -189,6 +189,17 @@ describe("reading a repository", () => {
     } finally {
       rmSync(badName, { force: true });
     }
+    const badDir = Buffer.concat([dir, Buffer.from([0x64, 0x69, 0x72, 0xfe])]); // dir\xfe
+    mkdirSync(badDir);
+    writeFileSync(Buffer.concat([badDir, Buffer.from("/inside.sql")]), "select 1 as x\n");
+    try {
+      const index = indexOf(ws.root);
+      const found = [...index.diagnostics().values()].flat().filter((d) => d.code === "file-name-encoding");
+      assert.equal(found.length, 1, JSON.stringify(found));
+      assert.match(found[0].message, /folder name 'dir\\xfe'.*nothing in it is read/);
+    } finally {
+      rmSync(badDir, { recursive: true, force: true });
+    }
   });
 });
 

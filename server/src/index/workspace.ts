@@ -90,7 +90,7 @@ export class WorkspaceIndex {
       const base = path.basename(file);
       if (base === "dbt_project.yml") projectFiles.push(file);
       else if (isTs(base)) tsFiles.push(file);
-    }, SKIP_DIRS, (file, escaped) => isTs(file) && this.reportBadName(file, escaped));
+    }, SKIP_DIRS, (file, escaped, isDir) => (isDir || isTs(file)) && this.reportBadName(file, escaped, isDir));
     // Every workspace project first, then what they installed (a package that is also in the
     // workspace is indexed once, from the workspace).
     for (const file of projectFiles) this.loadProject(file, false, false);
@@ -225,9 +225,10 @@ export class WorkspaceIndex {
     return undefined;
   }
 
-  private reportBadName(file: string, escaped: string): void {
+  private reportBadName(file: string, escaped: string, isDir: boolean): void {
     const zero = { line: 0, character: 0 };
-    this.fileDiagnostics.set(file, [{ file, span: { start: zero, end: zero }, severity: "warning", code: "file-name-encoding", message: `Not read: the file name '${escaped}' in ${path.dirname(file)} is not valid UTF-8; rename it.` }]);
+    const what = isDir ? `the folder name '${escaped}' in ${path.dirname(file)} is not valid UTF-8, so nothing in it is read` : `the file name '${escaped}' in ${path.dirname(file)} is not valid UTF-8`;
+    this.fileDiagnostics.set(file, [{ file, span: { start: zero, end: zero }, severity: "warning", code: "file-name-encoding", message: `Not read: ${what}; rename it.` }]);
   }
 
   // ------------------------------------------------------------------ dbt
@@ -271,7 +272,7 @@ export class WorkspaceIndex {
           seen.add(file);
           this.readDbtFile(state, file, role);
         }
-      }, DBT_SKIP_DIRS, (file, escaped) => wanted(file) && this.reportBadName(file, escaped));
+      }, DBT_SKIP_DIRS, (file, escaped, isDir) => (isDir || wanted(file)) && this.reportBadName(file, escaped, isDir));
     }
     this.readManifest(state);
     if (!isPackage && withPackages) this.loadPackages(project);
@@ -412,7 +413,7 @@ export class WorkspaceIndex {
  * Depth-first walk calling `visit` for each file (links to folders are not followed); skips
  * dependency and build folders. Files whose name is not valid UTF-8 go to `badName` instead.
  */
-function walk(dir: string, visit: (file: string) => void, skip: ReadonlySet<string> = SKIP_DIRS, badName?: (file: string, escaped: string) => void): void {
+function walk(dir: string, visit: (file: string) => void, skip: ReadonlySet<string> = SKIP_DIRS, badName?: (file: string, escaped: string, isDir: boolean) => void): void {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -426,7 +427,7 @@ function walk(dir: string, visit: (file: string) => void, skip: ReadonlySet<stri
       undecodable ??= undecodableNames(dir);
       const escaped = undecodable.get(entry.name);
       if (escaped !== undefined) {
-        if (!entry.isDirectory()) badName?.(full, escaped);
+        badName?.(full, escaped, entry.isDirectory());
         continue;
       }
     }
