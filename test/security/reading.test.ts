@@ -119,6 +119,22 @@ describe("reading a repository", () => {
     }
   });
 
+  test("a seed is only checked, not read: a large one is kept, a link to a device is not", () => {
+    const big = path.join(ws.root, "seeds", "big_seed.csv");
+    const zero = path.join(ws.root, "seeds", "zero_seed.csv");
+    writeFileSync(big, "id,name\n" + "1,some fairly long name to take up room\n".repeat(260_000));
+    symlinkSync("/dev/zero", zero);
+    try {
+      const index = indexOf(ws.root);
+      assert.ok(index.graph.get("big_seed"), "a 10 MB seed is a seed");
+      assert.equal(index.graph.get("zero_seed"), undefined);
+      assert.equal(diagnosticsOf(index, zero)[0]?.code, "file-skipped");
+    } finally {
+      rmSync(big, { force: true });
+      rmSync(zero, { force: true });
+    }
+  });
+
   test("model-paths outside the workspace are refused with an error at the entry; check does not walk the disk", () => {
     const projectFile = path.join(ws.root, "dbt_project.yml");
     const original = readFileSync(projectFile, "utf8");

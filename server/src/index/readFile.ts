@@ -39,19 +39,40 @@ export class ReadScope {
     }
   }
 
-  /** Reads `file` as UTF-8 within the scope and the size cap. */
-  read(file: string, maxBytes = MAX_SOURCE_BYTES): ReadOutcome {
+  /** The real path of `file` when it lies inside the scope, else why not. */
+  private resolve(file: string): string | Exclude<ReadOutcome, { ok: true }> {
     let real: string;
     try {
       real = fs.realpathSync.native(file);
     } catch (error) {
-      return (error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR"
-        ? { ok: false, missing: true }
-        : { ok: false, missing: false, reason: `cannot be read (${(error as Error).message})` };
+      const code = (error as NodeJS.ErrnoException).code;
+      return code === "ENOENT" || code === "ENOTDIR" ? { ok: false, missing: true } : { ok: false, missing: false, reason: `cannot be read (${(error as Error).message})` };
     }
     if (!this.realRoots.some((r) => (real + path.sep).startsWith(r))) {
       return { ok: false, missing: false, reason: real === path.resolve(file) ? "is outside the workspace" : `is a link to ${real}, outside the workspace` };
     }
+    return real;
+  }
+
+  /**
+   * Whether `file` is a regular file inside the scope, without reading it (seeds: the index only
+   * needs to know they exist; the runner reads them after trust). No size cap.
+   */
+  check(file: string): ReadOutcome {
+    const real = this.resolve(file);
+    if (typeof real !== "string") return real;
+    try {
+      const stat = fs.statSync(real);
+      return stat.isFile() ? { ok: true, text: "" } : { ok: false, missing: false, reason: `is not a regular file (${kindOf(stat)})` };
+    } catch (error) {
+      return { ok: false, missing: false, reason: `cannot be read (${(error as Error).message})` };
+    }
+  }
+
+  /** Reads `file` as UTF-8 within the scope and the size cap. */
+  read(file: string, maxBytes = MAX_SOURCE_BYTES): ReadOutcome {
+    const real = this.resolve(file);
+    if (typeof real !== "string") return real;
     let fd: number;
     try {
       // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.

@@ -16,7 +16,7 @@ import { parsePropertiesYaml } from "./dbt/yaml";
 import type { DbtProject, SqlFacts, TsFacts, YamlFacts } from "./facts";
 import { Linker, type LinkResult, type Occurrence, type ProjectFiles } from "./link";
 import { makeRelativeResolver, readTsAssets } from "./ts/assets";
-import { MAX_MANIFEST_BYTES, MAX_SOURCE_BYTES, ReadScope, undecodableNames } from "./readFile";
+import { MAX_MANIFEST_BYTES, MAX_SOURCE_BYTES, ReadScope, undecodableNames, type ReadOutcome } from "./readFile";
 
 /** Folders never walked: dependencies, build output, VCS and tool state. */
 const SKIP_DIRS = new Set(["node_modules", ".git", ".hg", ".svn", ".tributary", "dbt_packages", "dbt_modules", "target", "logs", ".venv", "venv", "__pycache__", "dist", "out", "build", ".next", "coverage"]);
@@ -216,7 +216,15 @@ export class WorkspaceIndex {
   private read(file: string, maxBytes = MAX_SOURCE_BYTES): string | undefined {
     const override = this.options.readOverride?.(file);
     if (override !== undefined) return override;
-    const outcome = this.scope.read(file, maxBytes);
+    return this.vetted(file, this.scope.read(file, maxBytes));
+  }
+
+  /** True when a seed (any size) is a regular file inside the workspace; its rows are read only by a run. */
+  private seedExists(file: string): boolean {
+    return this.vetted(file, this.scope.check(file)) !== undefined;
+  }
+
+  private vetted(file: string, outcome: ReadOutcome): string | undefined {
     if (outcome.ok) return outcome.text;
     if (!outcome.missing) {
       const zero = { line: 0, character: 0 };
@@ -337,13 +345,13 @@ export class WorkspaceIndex {
   }
 
   private readDbtFile(state: ProjectState, file: string, role: FileRole): void {
-    const text = this.read(file);
-    if (text === undefined) return;
     const files = state.files;
     if (role === "seed" && file.endsWith(".csv")) {
-      files.seeds.add(file);
+      if (this.seedExists(file)) files.seeds.add(file);
       return;
     }
+    const text = this.read(file);
+    if (text === undefined) return;
     if (/\.ya?ml$/.test(file)) {
       const facts: YamlFacts = parsePropertiesYaml(text, file);
       files.yaml.set(file, facts);
