@@ -26,7 +26,7 @@ describe("descriptions in hovers", () => {
   before(async () => {
     ws = copyExample();
     writeFileSync(path.join(ws.root, "models", "beacon_model.sql"), "select 1 as x\n");
-    writeFileSync(path.join(ws.root, "models", "beacon.yml"), `version: 2\nmodels:\n  - name: beacon_model\n    description: "Customers. ![tracker](${BEACON}) and <img src='${BEACON}'/> a < b"\n`);
+    writeFileSync(path.join(ws.root, "models", "beacon.yml"), `version: 2\nmodels:\n  - name: beacon_model\n    config:\n      group: "x\` ![g](${BEACON}) \`"\n      tags: ["<img src=${BEACON}>"]\n    description: "Customers. ![tracker](${BEACON}) and <img src='${BEACON}'/> a < b"\n`);
     writeFileSync(path.join(ws.root, "assets", "scored.ts"), tsText);
     client = await LspClient.ready(ws.root);
   });
@@ -52,7 +52,9 @@ describe("descriptions in hovers", () => {
     const file = path.join(ws.root, "models", "beacon_model.sql");
     const markdown = await hoverAt(file, readFileSync(file, "utf8"), "", 0);
     assert.match(markdown, /Customers\. \[tracker\]\(/);
-    assert.match(markdown, /a &lt; b/);
+    assert.match(markdown, /a < b/);
+    assert.match(markdown, /group `x` \[g\]\(/, "the group, from the repository, is shown inert too");
+    assert.match(markdown, /&lt;img src=/, "the tag, too");
     assertInert(markdown);
   });
 

@@ -306,7 +306,7 @@ export function describeJob(index: WorkspaceIndex, job: JobInfo, options: JobFac
   const now = options.now ?? Date.now();
   const lines: string[] = [];
   lines.push(`**Job \`${job.name ?? "?"}\`**${job.schedule ? ` · ${job.schedule.text === job.schedule.cron ? `\`${job.schedule.cron}\`` : `\`${job.schedule.text}\``} (${job.schedule.describe()}, ${job.schedule.timezone}${job.schedule.explicitTimezone ? "" : " — the machine's zone"})` : job.def.schedule === undefined ? " · no schedule (run on demand)" : ""}`);
-  if (job.def.description) lines.push("", inertMarkdown(job.def.description));
+  if (job.def.description) lines.push("", job.def.description);
   if (job.scheduleError) lines.push("", `⚠ ${job.scheduleError.field === "timezone" ? "Time zone" : "Schedule"}: ${job.scheduleError.message}`);
   if (job.schedule) {
     const next = job.schedule.nextRuns(3, now);
@@ -332,7 +332,8 @@ export function describeJob(index: WorkspaceIndex, job: JobInfo, options: JobFac
   if (job.name !== undefined && job.assets.length > 0 && !job.duplicate) {
     lines.push("", `[▶ Run job](command:${RUN_JOB_COMMAND}?${encodeURIComponent(JSON.stringify([job.name]))})`);
   }
-  return lines.join("\n");
+  // Names, descriptions and selections come from the repository.
+  return inertMarkdown(lines.join("\n"));
 }
 
 /** Code lenses over each `job()` call: `▶ Run job` (`tributary.runJob` with the name) and the next run time. */
