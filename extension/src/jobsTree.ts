@@ -34,9 +34,10 @@ export class JobsTree implements vscode.TreeDataProvider<JobSummary> {
     const item = new vscode.TreeItem(job.name, vscode.TreeItemCollapsibleState.None);
     const next = job.nextRun ? `next ${new Date(job.nextRun).toLocaleString()}` : "no schedule";
     item.description = `${job.schedule ?? "manual"} · ${next}${job.lastRunStatus ? ` · last ${job.lastRunStatus}` : ""}`;
-    item.tooltip = new vscode.MarkdownString(
-      [`**${job.name}** — \`${job.selection ?? ""}\``, `${job.assets} assets, ${job.steps ?? 0} steps`, job.timezone ? `time zone ${job.timezone}` : "", ...job.errors.map((e) => `⚠ ${e}`)].filter(Boolean).join("\n\n"),
-    );
+    // Names, selections and messages come from the repository: added as text, never as markdown.
+    const tooltip = new vscode.MarkdownString().appendMarkdown("**").appendText(job.name).appendMarkdown("** — ").appendText(job.selection ?? "");
+    for (const line of [`${job.assets} assets, ${job.steps ?? 0} steps`, job.timezone ? `time zone ${job.timezone}` : "", ...job.errors.map((e) => `⚠ ${e}`)].filter(Boolean)) tooltip.appendMarkdown("\n\n").appendText(line);
+    item.tooltip = tooltip;
     const failed = job.lastRunStatus === "failed" || job.errors.length > 0;
     item.iconPath = new vscode.ThemeIcon(failed ? "error" : job.lastRunStatus === "success" ? "pass-filled" : "watch", new vscode.ThemeColor(failed ? "charts.red" : job.lastRunStatus === "success" ? "charts.green" : "foreground"));
     item.contextValue = "tributary.job";
