@@ -8,6 +8,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import { JobsRequest, type JobSummary } from "../../server/src/protocol/requests";
 import type { TributaryClient } from "./client";
+import { userSetting } from "./userSettings";
 
 export class JobsTree implements vscode.TreeDataProvider<JobSummary> {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -33,9 +34,10 @@ export class JobsTree implements vscode.TreeDataProvider<JobSummary> {
     const item = new vscode.TreeItem(job.name, vscode.TreeItemCollapsibleState.None);
     const next = job.nextRun ? `next ${new Date(job.nextRun).toLocaleString()}` : "no schedule";
     item.description = `${job.schedule ?? "manual"} · ${next}${job.lastRunStatus ? ` · last ${job.lastRunStatus}` : ""}`;
-    item.tooltip = new vscode.MarkdownString(
-      [`**${job.name}** — \`${job.selection ?? ""}\``, `${job.assets} assets, ${job.steps ?? 0} steps`, job.timezone ? `time zone ${job.timezone}` : "", ...job.errors.map((e) => `⚠ ${e}`)].filter(Boolean).join("\n\n"),
-    );
+    // Names, selections and messages come from the repository: added as text, never as markdown.
+    const tooltip = new vscode.MarkdownString().appendMarkdown("**").appendText(job.name).appendMarkdown("** — ").appendText(job.selection ?? "");
+    for (const line of [`${job.assets} assets, ${job.steps ?? 0} steps`, job.timezone ? `time zone ${job.timezone}` : "", ...job.errors.map((e) => `⚠ ${e}`)].filter(Boolean)) tooltip.appendMarkdown("\n\n").appendText(line);
+    item.tooltip = tooltip;
     const failed = job.lastRunStatus === "failed" || job.errors.length > 0;
     item.iconPath = new vscode.ThemeIcon(failed ? "error" : job.lastRunStatus === "success" ? "pass-filled" : "watch", new vscode.ThemeColor(failed ? "charts.red" : job.lastRunStatus === "success" ? "charts.green" : "foreground"));
     item.contextValue = "tributary.job";
@@ -54,7 +56,7 @@ export class ScheduleRunner implements vscode.Disposable {
   ) {}
 
   update(): void {
-    const wanted = vscode.workspace.getConfiguration("tributary").get<boolean>("runSchedules", false) && vscode.workspace.isTrusted;
+    const wanted = userSetting(vscode.workspace.getConfiguration("tributary"), "runSchedules") === true && vscode.workspace.isTrusted;
     const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     if (wanted && root && !this.child) this.start(root);
     if (!wanted) this.stop();
@@ -62,8 +64,11 @@ export class ScheduleRunner implements vscode.Disposable {
 
   private start(root: string): void {
     const cli = this.context.asAbsolutePath(path.join("dist", "runner", "cli.js"));
-    const nodePath = vscode.workspace.getConfiguration("tributary").get<string>("nodePath") || process.execPath;
-    const child = spawn(nodePath, [cli, "daemon", "-C", root], { cwd: root, env: { ...process.env, ELECTRON_RUN_AS_NODE: "1", TRIBUTARY_TRIGGER: "vscode" }, stdio: ["ignore", "pipe", "pipe"] });
+    const config = vscode.workspace.getConfiguration("tributary");
+    const nodePath = userSetting(config, "nodePath") || process.execPath;
+    const dbt = userSetting(config, "dbtExecutable");
+    const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: "1", TRIBUTARY_TRIGGER: "vscode", ...(dbt ? { TRIBUTARY_DBT_EXECUTABLE: dbt } : {}) };
+    const child = spawn(nodePath, [cli, "daemon", "-C", root], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     this.output.info(`schedules: daemon started (pid ${child.pid})`);
     child.stdout!.on("data", (d: Buffer) => this.output.info(`schedules: ${d.toString().trimEnd()}`));

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { userSetting } from "./userSettings";
 import { applyRunEvent, EventLineParser, initialRunState, progressMessage, summaryMessage, type RunnerEvent, type RunState } from "./runProgress";
 
 export interface RunRequest {
@@ -56,9 +57,10 @@ export class RunManager implements vscode.Disposable {
     if (engine && engine !== "auto") args.push("--engine", engine);
     const concurrency = config.get<number>("concurrency");
     if (concurrency) args.push("--concurrency", String(concurrency));
-    const nodePath = config.get<string>("nodePath") || process.execPath;
-    const env: NodeJS.ProcessEnv = { ...process.env, TRIBUTARY_TRIGGER: "vscode", ...(config.get<string>("nodePath") ? {} : { ELECTRON_RUN_AS_NODE: "1" }) };
-    const dbt = config.get<string>("dbtExecutable");
+    const userNode = userSetting(config, "nodePath");
+    const nodePath = userNode || process.execPath;
+    const env: NodeJS.ProcessEnv = { ...process.env, TRIBUTARY_TRIGGER: "vscode", ...(userNode ? {} : { ELECTRON_RUN_AS_NODE: "1" }) };
+    const dbt = userSetting(config, "dbtExecutable");
     if (dbt) env.TRIBUTARY_DBT_EXECUTABLE = dbt;
     const label = request.job ? `job ${request.job}` : request.retryFailed ? "re-execute failed" : request.selection ?? "";
     this.output.info(`run: ${label}`);

@@ -70,7 +70,11 @@ export class AssetsTree implements vscode.TreeDataProvider<AssetItem> {
     const tree = new vscode.TreeItem(node.key.join("/"), vscode.TreeItemCollapsibleState.None);
     tree.id = `asset:${node.id}`;
     tree.description = status ? `${status.state}${node.kind === "ts_asset" ? " · ts" : ""}` : node.kind.replace("dbt_", "");
-    tree.tooltip = new vscode.MarkdownString(`**${node.key.join("/")}** (${node.kind})${node.description ? `\n\n${node.description}` : ""}${status?.detail ? `\n\n${status.state}: ${status.detail}` : ""}`);
+    // Keys come from the repository: added as text; the description is already inert markdown (server).
+    const tooltip = new vscode.MarkdownString().appendMarkdown("**").appendText(node.key.join("/")).appendMarkdown(`** (${node.kind})`);
+    if (node.description) tooltip.appendMarkdown(`\n\n${node.description}`);
+    if (status?.detail) tooltip.appendMarkdown("\n\n").appendText(`${status.state}: ${status.detail}`);
+    tree.tooltip = tooltip;
     const [icon, colour] = STATE_ICONS[status?.state ?? ""] ?? ["symbol-class", "foreground"];
     tree.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(colour));
     tree.contextValue = node.kind === "dbt_source" || node.kind === "dbt_exposure" ? "tributary.asset.readonly" : "tributary.asset";

@@ -11,6 +11,7 @@ import { daemonCommand, jobRunCommand, jobsCommand } from "./cli/jobsCommands";
 import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
 import type { Engine } from "./run/runner";
 import { checkWholeNumber, RunError } from "./run/errors";
+import { userDbtExecutable } from "./run/dbtCli";
 import { formatKey } from "./graph/keys";
 import { AssetFailedError, runAssetCommand } from "./cli/runAsset";
 import { exportDagsterCommand } from "./cli/exportDagster";
@@ -18,11 +19,12 @@ import { exportDagsterCommand } from "./cli/exportDagster";
 const program = new Command();
 program.name("tributary").description("One lineage graph across dbt and TypeScript assets; materialize any asset with its upstreams.").version("0.1.0");
 
-function openWorkspace(dir: string | undefined): { index: WorkspaceIndex; root: string; config: TributaryConfig } {
+/** `listsDiagnostics`: the command prints every diagnostic itself (graph, check). */
+function openWorkspace(dir: string | undefined, listsDiagnostics = false): { index: WorkspaceIndex; root: string; config: TributaryConfig } {
   const root = path.resolve(dir ?? process.cwd());
   const { config, diagnostics } = readTributaryConfig([root]);
-  for (const d of diagnostics) console.error(`${path.relative(root, d.file)}: ${d.message}`);
-  const index = new WorkspaceIndex({ roots: [root], include: config.include, exclude: config.exclude });
+  if (!listsDiagnostics) for (const d of diagnostics) console.error(`${path.relative(root, d.file)}:${d.span.start.line + 1}:${d.span.start.character + 1}: ${d.severity}: ${d.message}`);
+  const index = new WorkspaceIndex({ roots: [root], include: config.include, exclude: config.exclude, configDiagnostics: diagnostics });
   index.load();
   return { index, root, config };
 }
@@ -34,7 +36,7 @@ program
   .option("--json", "print JSON")
   .option("--columns", "column-level lineage too (compiles every model; reads the warehouse catalog read-only)")
   .action(async (dir: string, options: { json?: boolean; columns?: boolean }) => {
-    const { index, root } = openWorkspace(dir);
+    const { index, root } = openWorkspace(dir, true);
     let data = graphJson(index, root);
     const lineage = options.columns ? await workspaceColumnLineage(index, root) : undefined;
     if (lineage) data = withColumns(data, index, root, lineage);
@@ -63,7 +65,7 @@ program
   .argument("[dir]", "workspace folder", ".")
   .addOption(new Option("--json", "print JSON"))
   .action((dir: string, options: { json?: boolean }) => {
-    const { index, root } = openWorkspace(dir);
+    const { index, root } = openWorkspace(dir, true);
     const diagnostics = graphJson(index, root).diagnostics;
     if (options.json) process.stdout.write(JSON.stringify(diagnostics) + "\n");
     else printDiagnostics(diagnostics);
@@ -247,7 +249,7 @@ function runSettings(options: RunFlags, config: TributaryConfig) {
     fullRefresh: options.fullRefresh,
     wait: options.wait,
     waitTimeoutMs: options.waitTimeout === undefined ? undefined : options.waitTimeout * 1000,
-    dbtExecutable: config.dbtExecutable ?? process.env.TRIBUTARY_DBT_EXECUTABLE,
+    dbtExecutable: userDbtExecutable(),
     concurrency: options.concurrency ?? config.concurrency,
   };
 }

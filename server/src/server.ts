@@ -53,6 +53,7 @@ import { ReadOnlyAttacher } from "./run/readOnlyAttach";
 import { ColumnLineageRequest, CompileRequest, PreviewRequest, type CompileResult, type PreviewResult } from "./protocol/sql";
 
 const EDIT_DEBOUNCE_MS = 120;
+const CONFIG_FILE = "tributary.json";
 const HISTORY_POLL_MS = 500;
 
 export function startServer(connection: Connection): void {
@@ -115,6 +116,11 @@ export function startServer(connection: Connection): void {
       file,
       setTimeout(() => {
         pending.delete(file);
+        if (path.basename(file) === CONFIG_FILE && roots.includes(path.dirname(file))) {
+          openIndex();
+          graphChanged();
+          return;
+        }
         const changed = safe("update", undefined, false, (i) => i.update(file, exists));
         if (changed) graphChanged();
       }, EDIT_DEBOUNCE_MS),
@@ -159,22 +165,28 @@ export function startServer(connection: Connection): void {
     };
   });
 
-  connection.onInitialized(() => {
-    const started = Date.now();
-    const { config, diagnostics } = readTributaryConfig(roots);
+  /** Reads tributary.json (validated: a broken one means defaults and diagnostics) and indexes the workspace. */
+  function openIndex(): void {
+    const readOverride = (file: string) => documents.get(pathToUri(file))?.getText();
+    const { config, diagnostics } = readTributaryConfig(roots, readOverride);
     index = new WorkspaceIndex({
       roots,
       include: config.include ?? (clientSettings.include?.length ? clientSettings.include : undefined),
       exclude: [...(config.exclude ?? []), ...(clientSettings.exclude ?? [])],
-      readOverride: (file) => documents.get(pathToUri(file))?.getText(),
+      readOverride,
+      configDiagnostics: diagnostics,
     });
     try {
       index.load();
     } catch (error) {
-      connection.console.error(`indexing failed: ${String(error)}`);
+      connection.console.error(`indexing failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
     }
-    for (const d of diagnostics) void connection.sendDiagnostics({ uri: pathToUri(d.file), diagnostics: [toLspDiagnostic(d)] });
-    log(`Tributary indexed ${index.graph.nodes.size} assets in ${Date.now() - started} ms`);
+  }
+
+  connection.onInitialized(() => {
+    const started = Date.now();
+    openIndex();
+    log(`Tributary indexed ${index!.graph.nodes.size} assets in ${Date.now() - started} ms`);
     graphChanged();
     // Multi-root: folders added or removed re-read the workspace (when the client says so).
     if (supportsFolderEvents) connection.workspace.onDidChangeWorkspaceFolders((event) => {
@@ -196,7 +208,7 @@ export function startServer(connection: Connection): void {
     historyTimer.unref();
     void connection.client
       .register(DidChangeWatchedFilesNotification.type, {
-        watchers: [{ globPattern: "**/*.{sql,py,yml,yaml,csv,ts,mts,cts,tsx}" }, { globPattern: "**/target/manifest.json" }],
+        watchers: [{ globPattern: "**/*.{sql,py,yml,yaml,csv,ts,mts,cts,tsx}" }, { globPattern: "**/target/manifest.json" }, { globPattern: `**/${CONFIG_FILE}` }],
       })
       .catch(() => undefined);
   });

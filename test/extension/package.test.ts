@@ -18,7 +18,7 @@ test("the packaged .vsix: bundles, runner, webview, DuckDB's native binding; no 
   const listing = spawnSync("python3", ["-c", "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))", vsix], { encoding: "utf8" });
   assert.equal(listing.status, 0, listing.stderr);
   const files = listing.stdout.trim().split("\n");
-  for (const needed of ["extension/package.json", "extension/dist/extension.js", "extension/dist/server.js", "extension/dist/runner/cli.js", "extension/dist/runner/ts-step.js", "extension/dist/runner/index.js", "extension/dist/webview.js", "extension/dist/layout-worker.js", "extension/dist/panel.css", "extension/node_modules/@duckdb/node-api/package.json", "extension/node_modules/typescript/lib/typescript.js"]) {
+  for (const needed of ["extension/package.json", "extension/dist/extension.js", "extension/dist/server.js", "extension/dist/runner/cli.js", "extension/dist/runner/ts-step.js", "extension/dist/runner/index.js", "extension/dist/webview.js", "extension/dist/layout-worker.js", "extension/dist/panel.css", "extension/node_modules/@duckdb/node-api/package.json", "extension/node_modules/typescript/lib/typescript.js", "extension/schemas/tributary.schema.json"]) {
     assert.ok(files.includes(needed), `${needed} is packaged`);
   }
   assert.ok(files.some((f) => /node_modules\/@duckdb\/node-bindings-linux-x64\/.*\.node$/.test(f)), "the native DuckDB binding for this platform");

@@ -170,7 +170,9 @@ void describe("readTsAssets: keys", () => {
     assert.deepEqual(read(src('"raw/shop/orders"')).assets[0].key, ["raw", "shop", "orders"]);
     assert.deepEqual(read(src('["raw", "orders"]')).assets[0].key, ["raw", "orders"]);
     assert.deepEqual(read(src("`raw/orders`")).assets[0].key, ["raw", "orders"]);
-    assert.deepEqual(read(src('["a/b"] as const')).assets[0].key, ["a/b"]);
+    assert.deepEqual(read(src('["a", "b"] as const')).assets[0].key, ["a", "b"]);
+    // A separator inside an array segment would make ["a/b"] and ["a", "b"] one id (and a path): refused.
+    assert.equal(read(src('["a/b"] as const')).assets[0].key, undefined);
   });
 
   void test("dynamic keys: undefined key and a warning at the key", () => {

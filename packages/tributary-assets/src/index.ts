@@ -191,6 +191,8 @@ export function toAssetKey(input: AssetKeyInput, what = "asset key"): string[] {
   for (const seg of key) {
     if (typeof seg !== "string") throw new TypeError(`${what} must contain only strings, got ${describe(seg)}.`);
     if (seg === "") throw new TypeError(`${what} must not be empty or contain empty segments (got ${JSON.stringify(input)}).`);
+    // The server's keyProblem (graph/keys.ts), repeated here: this package imports none of the server.
+    if (seg === "." || seg === ".." || /[/\\\0]/.test(seg)) throw new TypeError(`${what} segments may not be '.', '..' or contain a path separator (got ${JSON.stringify(input)}).`);
   }
   return key;
 }

@@ -6,6 +6,7 @@ import { cancelOnSignals, chooseEngine, CliError, printPlan, printWaiting } from
 import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { Engine, RunEvent, RunSummary } from "../run/runner";
+import { userDbtExecutable } from "../run/dbtCli";
 import { formatDuration, relativeTime } from "../run/status";
 import type { DaemonEvent } from "../jobs/daemon";
 import { listJobs } from "../jobs/list";
@@ -146,7 +147,7 @@ export async function daemonCommand(root: string, options: DaemonCliOptions): Pr
     engine: options.engine,
     maxSleepMs: options.pollMs,
     // The same engine choice as `materialize`.
-    resolveEngine: (index, plan, engine, config) => chooseEngine(index, plan, engine, config.dbtExecutable),
+    resolveEngine: (index, plan, engine) => chooseEngine(index, plan, engine, userDbtExecutable()),
     onEvent: (event) => {
       if (options.json) process.stdout.write(JSON.stringify(event) + "\n");
       else if (event.type === "ignored") for (const i of event.jobs) log(`job ${i.name ?? "?"} (${i.file}) is not scheduled: ${i.reason}`);

@@ -111,7 +111,7 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
 export function chooseEngine(index: WorkspaceIndex, plan: Plan, asked: Engine | undefined, configuredExecutable: string | undefined, env: NodeJS.ProcessEnv = process.env): { engine: Engine; executable?: string } {
   const executable = findDbtExecutable(env, configuredExecutable);
   if (asked === "dbt") {
-    if (!executable) throw new CliError(`The dbt engine needs the dbt executable: ${configuredExecutable ? `'${configuredExecutable}' was not found` : "'dbt' is not on PATH"} (set "dbtExecutable" in tributary.json).`);
+    if (!executable) throw new CliError(`The dbt engine needs the dbt executable: ${configuredExecutable ? `'${configuredExecutable}' was not found` : "'dbt' is not on PATH"} (set tributary.dbtExecutable in your user settings, or TRIBUTARY_DBT_EXECUTABLE).`);
     return { engine: "dbt", executable };
   }
   if (asked === "embedded") return { engine: "embedded" };

@@ -2,6 +2,7 @@ import type { Hover } from "vscode-languageserver";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { Pos } from "../protocol/types";
 import { jobHover } from "./jobs";
+import { inertMarkdown } from "../index/markdown";
 import { assetAt, assetLink, kindLabel, occurrenceAt, relativeTo } from "./lookup";
 
 /** What the run history knows about an asset, shown in hovers and code lenses. */
@@ -50,5 +51,6 @@ export function describeAsset(index: WorkspaceIndex, roots: string[], id: string
   const down = graph.downstream(id);
   lines.push("", `**Upstream (${up.length}):** ${up.length ? list(up) : "none"}`);
   lines.push("", `**Downstream (${down.length}):** ${down.length ? list(down) : "none"}`);
-  return lines.join("\n");
+  // Names, groups and tags come from the repository too.
+  return inertMarkdown(lines.join("\n"));
 }

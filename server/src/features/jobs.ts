@@ -6,6 +6,7 @@ import type { CodeLens, Hover } from "vscode-languageserver";
 import { URI } from "vscode-uri";
 import { formatKey } from "../graph/keys";
 import { describeSelectionError } from "../graph/selection";
+import { inertMarkdown } from "../index/markdown";
 import type { WorkspaceIndex } from "../index/workspace";
 import { collectJobs, type JobInfo, type JobOptions } from "../jobs/jobs";
 import { formatInZone, relativeFuture } from "../jobs/schedule";
@@ -85,7 +86,8 @@ export function describeJob(index: WorkspaceIndex, job: JobInfo, options: JobFac
   if (job.name !== undefined && job.assets.length > 0 && !job.duplicate) {
     lines.push("", `[▶ Run job](command:${RUN_JOB_COMMAND}?${encodeURIComponent(JSON.stringify([job.name]))})`);
   }
-  return lines.join("\n");
+  // Names, descriptions and selections come from the repository.
+  return inertMarkdown(lines.join("\n"));
 }
 
 /** Code lenses over each `job()` call: `▶ Run job` (`tributary.runJob` with the name) and the next run time. */

@@ -3,7 +3,7 @@
  * Statuses are computed lazily and cached until the graph or the history changes; `poll()` notices
  * runs written by other processes (the CLI, the extension's runner).
  */
-import { existsSync, statSync } from "node:fs";
+import { lstatSync, statSync } from "node:fs";
 import * as path from "node:path";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { AssetStatus } from "../protocol/history";
@@ -23,9 +23,19 @@ export class StatusService {
     private readonly index: () => WorkspaceIndex | undefined,
   ) {}
 
-  /** The workspace folder whose `.tributary/history` holds the runs (the first that has one). */
+  /**
+   * The workspace folder whose `.tributary/history` holds the runs (the first that has one). The
+   * history comes with the repository too: only a regular file counts (a FIFO or a link to
+   * /dev/zero there would hang the server's reads).
+   */
   private historyRoot(): string | undefined {
-    return this.roots.find((root) => existsSync(path.join(root, HISTORY_DIR, EVENTS_FILE)));
+    return this.roots.find((root) => {
+      try {
+        return lstatSync(path.join(root, HISTORY_DIR, EVENTS_FILE)).isFile();
+      } catch {
+        return false;
+      }
+    });
   }
 
   /** The history store, once a run was recorded. */

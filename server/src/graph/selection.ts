@@ -62,6 +62,7 @@
 import type { AssetKind, AssetNode } from "../protocol/types";
 import type { AssetGraph } from "./graph";
 import { keyId, toKey } from "./keys";
+import { compileWildcard, type WildcardMatcher } from "./wildcard";
 
 // ---------------------------------------------------------------- types
 
@@ -140,6 +141,8 @@ export interface EvaluateOptions {
 // ---------------------------------------------------------------- parsing
 
 const MAX_NESTING = 200;
+/** Selections come from job() files and search boxes: their size is bounded, like their nesting. */
+export const MAX_SELECTION_LENGTH = 16_384;
 
 class SyntaxFailure extends Error {
   constructor(readonly detail: SelectionError) {
@@ -510,6 +513,11 @@ class Parser {
 
 /** Parses selection text. Never throws. */
 export function parseSelection(text: string): ParseResult {
+  if (text.length > MAX_SELECTION_LENGTH) {
+    const line = text.slice(0, MAX_SELECTION_LENGTH).split("\n");
+    const message = `a selection may be at most ${MAX_SELECTION_LENGTH} characters long (this one has ${text.length})`;
+    return { ok: false, error: { column: line[line.length - 1].length + 1, line: line.length, offset: MAX_SELECTION_LENGTH, length: text.length - MAX_SELECTION_LENGTH, expected: "the end of the selection", message } };
+  }
   try {
     return { ok: true, ast: new Parser(text).parse() };
   } catch (e) {
@@ -534,24 +542,21 @@ interface EvalContext {
   graph: AssetGraph;
   status?: StatusLookup;
   roots: string[];
-  globs: Map<string, RegExp>;
+  globs: Map<string, WildcardMatcher>;
 }
 
 function normalizePath(p: string): string {
   return p.replace(/\\/g, "/");
 }
 
-function glob(ctx: EvalContext, pattern: string): RegExp {
-  let re = ctx.globs.get(pattern);
-  if (!re) {
-    const body = pattern
-      .split("*")
-      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-      .join(".*");
-    re = new RegExp(`^${body}$`, "s");
-    ctx.globs.set(pattern, re);
+/** The compiled matcher of a wildcard pattern, once per pattern per evaluation. */
+function glob(ctx: EvalContext, pattern: string): { test: WildcardMatcher } {
+  let test = ctx.globs.get(pattern);
+  if (!test) {
+    test = compileWildcard(pattern);
+    ctx.globs.set(pattern, test);
   }
-  return re;
+  return { test };
 }
 
 function matches(ctx: EvalContext, pattern: string, value: string | undefined): boolean {

@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { AssetGraph, findCycles } from "../graph/graph";
-import { keyId, toKey } from "../graph/keys";
+import { formatKey, keyId, keyProblem, toKey } from "../graph/keys";
 import type { AssetEdge, AssetKind, AssetNode, EdgeOrigin, FileSpan, IndexDiagnostic, Severity, Span } from "../protocol/types";
 import { evalEnabled, jinjaTruth, literalValue, resolveJinjaTuples, resolveJinjaValues, scanSql, substituteParams, usesParams, usesVars } from "./dbt/jinja";
 import type { JinjaBindings } from "./dbt/jinja";
@@ -24,6 +24,7 @@ import type {
   YamlNodeProps,
   YamlRefDep,
 } from "./facts";
+import { inertMarkdown } from "./markdown";
 import { closestNames } from "./suggest";
 import { resolveTsRef } from "./ts/resolveDeps";
 
@@ -249,6 +250,13 @@ export class Linker {
 
   // ------------------------------------------------------------------ helpers
 
+  /** True (with an error at the node's name) when a dbt node's key cannot name an asset. */
+  private rejectKey(key: string[], file: string, span: Span, owner: ProjectFiles): boolean {
+    const problem = keyProblem(key);
+    if (problem) this.report(file, span, "error", "invalid-key", `The asset key '${formatKey(key)}' is not valid: ${problem}. This node is left out of the graph.`, owner);
+    return problem !== undefined;
+  }
+
   private report(file: string, span: Span, severity: Severity, code: string, message: string, owner?: ProjectFiles): void {
     if (owner?.isPackage) return;
     let list = this.diagnostics.get(file);
@@ -402,6 +410,7 @@ export class Linker {
           this.tablesSeen.add(table);
           const meta = { ...source.meta, ...table.meta };
           const key = overrideKey(meta) ?? [source.name, table.name];
+          if (this.rejectKey(key, file, table.nameSpan ?? table.span, p)) continue;
           const node: PendingNode = {
             id: keyId(key),
             key,
@@ -505,6 +514,7 @@ export class Linker {
     // Several projects in one workspace may each have a model of the same name (dbt keeps them
     // apart by package): those keys get the project name in front.
     const key = overrideKey(meta) ?? (this.sharedNames.has(dbtName) ? [project.name, ...plainKey] : plainKey);
+    if (this.rejectKey(key, file, nameSpan, p)) return;
     const node: PendingNode = {
       id: keyId(key),
       key,
@@ -982,6 +992,7 @@ export class Linker {
 /** The node as the graph keeps it, without the linker's bookkeeping. */
 function plainNode(node: PendingNode): AssetNode {
   const { facts: _facts, owner: _owner, config: _config, ...plain } = node;
+  if (plain.description) plain.description = inertMarkdown(plain.description);
   return plain;
 }
 

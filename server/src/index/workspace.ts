@@ -5,8 +5,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import picomatch from "picomatch";
 import type { AssetGraph } from "../graph/graph";
+import { compileGlob, type WildcardMatcher } from "../graph/wildcard";
 import type { IndexDiagnostic } from "../protocol/types";
 import { scanSql } from "./dbt/jinja";
 import { scanPythonModel } from "./dbt/python";
@@ -16,6 +16,7 @@ import { parsePropertiesYaml } from "./dbt/yaml";
 import type { DbtProject, SqlFacts, TsFacts, YamlFacts } from "./facts";
 import { Linker, type LinkResult, type Occurrence, type ProjectFiles } from "./link";
 import { makeRelativeResolver, readTsAssets } from "./ts/assets";
+import { MAX_MANIFEST_BYTES, MAX_SOURCE_BYTES, ReadScope, undecodableNames, type ReadOutcome } from "./readFile";
 
 /** Folders never walked: dependencies, build output, VCS and tool state. */
 const SKIP_DIRS = new Set(["node_modules", ".git", ".hg", ".svn", ".tributary", "dbt_packages", "dbt_modules", "target", "logs", ".venv", "venv", "__pycache__", "dist", "out", "build", ".next", "coverage"]);
@@ -37,16 +38,11 @@ export interface WorkspaceOptions {
   exclude?: string[];
   /** Text of open editors wins over the disk. */
   readOverride?: (file: string) => string | undefined;
+  /** Problems found in `tributary.json`, reported with the index's own. */
+  configDiagnostics?: IndexDiagnostic[];
 }
 
-/** Settings a workspace may keep in `tributary.json` at a root. */
-export interface TributaryConfig {
-  include?: string[];
-  exclude?: string[];
-  engine?: "embedded" | "dbt";
-  dbtExecutable?: string;
-  concurrency?: number;
-}
+export { readTributaryConfig, type TributaryConfig } from "./config";
 
 type FileRole = "model" | "snapshot" | "macro" | "seed" | "yaml" | "ts";
 
@@ -72,9 +68,11 @@ export class WorkspaceIndex {
    * "../../sources"]` in every project of a repository) parse each shared file once.
    */
   private shared: Map<string, { text: string; facts: SqlFacts | YamlFacts }> | undefined;
+  private scope: ReadScope;
 
   constructor(private readonly options: WorkspaceOptions) {
     this.isIncluded = makeFilter(options);
+    this.scope = new ReadScope(options.roots);
   }
 
   /** New workspace folders: everything is read again. */
@@ -89,14 +87,16 @@ export class WorkspaceIndex {
     this.ts.clear();
     this.fileDiagnostics.clear();
     this.projectDiagnostics.clear();
+    this.scope = new ReadScope(this.options.roots);
     const projectFiles: string[] = [];
     const tsFiles: string[] = [];
     this.shared = new Map();
+    const isTs = (file: string) => TS_FILE.test(file) && !file.endsWith(".d.ts") && this.isIncluded(file);
     for (const root of this.options.roots) walk(root, (file) => {
       const base = path.basename(file);
       if (base === "dbt_project.yml") projectFiles.push(file);
-      else if (TS_FILE.test(base) && !base.endsWith(".d.ts") && this.isIncluded(file)) tsFiles.push(file);
-    });
+      else if (isTs(base)) tsFiles.push(file);
+    }, SKIP_DIRS, (file, escaped, isDir) => (isDir || isTs(file)) && this.reportBadName(file, escaped, isDir));
     // Every workspace project first, then what they installed (a package that is also in the
     // workspace is indexed once, from the workspace).
     for (const file of projectFiles) this.loadProject(file, false, false);
@@ -135,6 +135,7 @@ export class WorkspaceIndex {
         else out.set(d.file, [d]);
       }
     };
+    add(this.options.configDiagnostics ?? []);
     for (const list of this.projectDiagnostics.values()) add(list);
     for (const list of this.fileDiagnostics.values()) add(list);
     for (const list of this.link().diagnostics.values()) add(list);
@@ -215,14 +216,34 @@ export class WorkspaceIndex {
     return this.linked;
   }
 
-  private read(file: string): string | undefined {
+  /**
+   * The text of a workspace file (an open editor's text first). A file that is not a regular file
+   * inside the workspace, or is too large, is not read: it gets a diagnostic saying why.
+   */
+  private read(file: string, maxBytes = MAX_SOURCE_BYTES): string | undefined {
     const override = this.options.readOverride?.(file);
     if (override !== undefined) return override;
-    try {
-      return fs.readFileSync(file, "utf8");
-    } catch {
-      return undefined;
+    return this.vetted(file, this.scope.read(file, maxBytes));
+  }
+
+  /** True when a seed (any size) is a regular file inside the workspace; its rows are read only by a run. */
+  private seedExists(file: string): boolean {
+    return this.vetted(file, this.scope.check(file)) !== undefined;
+  }
+
+  private vetted(file: string, outcome: ReadOutcome): string | undefined {
+    if (outcome.ok) return outcome.text;
+    if (!outcome.missing) {
+      const zero = { line: 0, character: 0 };
+      this.fileDiagnostics.set(file, [{ file, span: { start: zero, end: zero }, severity: "warning", code: "file-skipped", message: `Not read: ${path.basename(file)} ${outcome.reason}.` }]);
     }
+    return undefined;
+  }
+
+  private reportBadName(file: string, escaped: string, isDir: boolean): void {
+    const zero = { line: 0, character: 0 };
+    const what = isDir ? `the folder name '${escaped}' in ${path.dirname(file)} is not valid UTF-8, so nothing in it is read` : `the file name '${escaped}' in ${path.dirname(file)} is not valid UTF-8`;
+    this.fileDiagnostics.set(file, [{ file, span: { start: zero, end: zero }, severity: "warning", code: "file-name-encoding", message: `Not read: ${what}; rename it.` }]);
   }
 
   // ------------------------------------------------------------------ dbt
@@ -230,7 +251,8 @@ export class WorkspaceIndex {
   private loadProject(projectFile: string, isPackage: boolean, withPackages = true): void {
     const text = this.read(projectFile);
     if (text === undefined) return;
-    const project = readDbtProject(projectFile, text, (p) => this.read(p));
+    // Resource folders are read only inside the workspace (`model-paths: ["/"]` must not index the disk).
+    const project = readDbtProject(projectFile, text, (p) => this.read(p), process.env, { allowFolder: (dir) => this.scope.containsFolder(dir) });
     const root = path.dirname(projectFile);
     // An installed copy of a project that is in the workspace itself (`local:` packages in a
     // monorepo), or that another project of the workspace installed too: index it once.
@@ -259,14 +281,13 @@ export class WorkspaceIndex {
     this.projects.set(root, state);
     const seen = new Set<string>();
     for (const { role, dir } of folders) {
+      const wanted = (file: string) => !seen.has(file) && (isPackage || this.isIncluded(file)) && fileMatchesRole(file, role);
       walk(dir, (file) => {
-        if (seen.has(file)) return;
-        if (!isPackage && !this.isIncluded(file)) return;
-        if (fileMatchesRole(file, role)) {
+        if (wanted(file)) {
           seen.add(file);
           this.readDbtFile(state, file, role);
         }
-      }, DBT_SKIP_DIRS);
+      }, DBT_SKIP_DIRS, (file, escaped, isDir) => (isDir || wanted(file)) && this.reportBadName(file, escaped, isDir));
     }
     this.readManifest(state);
     if (!isPackage && withPackages) this.loadPackages(project);
@@ -334,7 +355,7 @@ export class WorkspaceIndex {
     const files = state.files;
     // A seed's rows are the engine's business: the index needs its name only.
     if (role === "seed" && file.endsWith(".csv")) {
-      files.seeds.add(file);
+      if (this.seedExists(file)) files.seeds.add(file);
       return;
     }
     const cached = this.shared?.get(file);
@@ -384,7 +405,7 @@ export class WorkspaceIndex {
         // A file deleted meanwhile does not make the manifest stale.
       }
     }
-    const text = this.read(manifestFile);
+    const text = this.read(manifestFile, MAX_MANIFEST_BYTES);
     if (text === undefined) return;
     const manifest = parseManifest(text, manifestFile);
     this.fileDiagnostics.set(manifestFile, manifest.diagnostics);
@@ -407,19 +428,32 @@ export class WorkspaceIndex {
 
 // ---------------------------------------------------------------------- file system helpers
 
-/** Depth-first walk calling `visit` for each file; skips dependency and build folders. */
-function walk(dir: string, visit: (file: string) => void, skip: ReadonlySet<string> = SKIP_DIRS): void {
+/**
+ * Depth-first walk calling `visit` for each file (links to folders are not followed); skips
+ * dependency and build folders. Files whose name is not valid UTF-8 go to `badName` instead.
+ */
+function walk(dir: string, visit: (file: string) => void, skip: ReadonlySet<string> = SKIP_DIRS, badName?: (file: string, escaped: string, isDir: boolean) => void): void {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch {
     return;
   }
+  let undecodable: Map<string, string> | undefined;
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
+    if (entry.name.includes("\uFFFD")) {
+      undecodable ??= undecodableNames(dir);
+      const escaped = undecodable.get(entry.name);
+      if (escaped !== undefined) {
+        badName?.(full, escaped, entry.isDirectory());
+        continue;
+      }
+    }
     if (entry.isDirectory()) {
-      if (!skip.has(entry.name) && !entry.name.startsWith(".")) walk(full, visit, skip);
-    } else if (entry.isFile() || entry.isSymbolicLink()) {
+      if (!skip.has(entry.name) && !entry.name.startsWith(".")) walk(full, visit, skip, badName);
+    } else {
+      // Links, FIFOs and devices too: reading them is refused with a diagnostic, not skipped silently.
       visit(full);
     }
   }
@@ -452,8 +486,14 @@ function declaresPackages(root: string, read: (file: string) => string | undefin
 }
 
 function makeFilter(options: WorkspaceOptions): (file: string) => boolean {
-  const include = options.include?.length ? picomatch(options.include, { dot: true }) : undefined;
-  const exclude = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : undefined;
+  // Globs come from tributary.json: compiled to matchers that cannot backtrack (picomatch's
+  // regular expressions take exponential time on `a*a*a*…c`).
+  const anyOf = (globs: string[]): WildcardMatcher => {
+    const matchers = globs.map(compileGlob);
+    return (rel) => matchers.some((m) => m(rel));
+  };
+  const include = options.include?.length ? anyOf(options.include) : undefined;
+  const exclude = options.exclude?.length ? anyOf(options.exclude) : undefined;
   if (!include && !exclude) return () => true;
   return (file) => {
     const root = options.roots.find((r) => file.startsWith(r + path.sep));
@@ -461,29 +501,4 @@ function makeFilter(options: WorkspaceOptions): (file: string) => boolean {
     if (exclude?.(rel)) return false;
     return include ? include(rel) : true;
   };
-}
-
-/** Reads `tributary.json` from the first root that has one; a broken file is reported, not fatal. */
-export function readTributaryConfig(roots: string[]): { config: TributaryConfig; diagnostics: IndexDiagnostic[] } {
-  for (const root of roots) {
-    const file = path.join(root, "tributary.json");
-    let text: string;
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch {
-      continue;
-    }
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return { config: parsed as TributaryConfig, diagnostics: [] };
-      throw new Error("expected a JSON object");
-    } catch (error) {
-      const zero = { line: 0, character: 0 };
-      return {
-        config: {},
-        diagnostics: [{ file, span: { start: zero, end: zero }, severity: "error", code: "config-invalid", message: `tributary.json is not valid: ${(error as Error).message}` }],
-      };
-    }
-  }
-  return { config: {}, diagnostics: [] };
 }

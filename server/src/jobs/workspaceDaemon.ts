@@ -10,6 +10,7 @@ import type { WorkspaceIndex, TributaryConfig } from "../index/workspace";
 import type { Plan } from "../protocol/plan";
 import { HistoryStore, processAlive } from "../run/history";
 import type { Engine, RunEvent } from "../run/runner";
+import { userDbtExecutable } from "../run/dbtCli";
 import { ScheduleDaemon, type Clock, type DaemonEvent } from "./daemon";
 import { scheduledJobs } from "./jobs";
 import { loadWorkspace } from "./list";
@@ -68,7 +69,7 @@ export function createWorkspaceDaemon(options: WorkspaceDaemonOptions): Schedule
         signal: ctx.signal,
         waitForLock: true,
         engine,
-        dbtExecutable: config.dbtExecutable,
+        dbtExecutable: userDbtExecutable(),
         resolveEngine: options.resolveEngine && ((plan) => options.resolveEngine!(index, plan, engine, config)),
         concurrency: config.concurrency,
         onEvent: (event) => {

@@ -77,6 +77,7 @@ export interface AssetNode {
   group?: string;
   tags: string[];
   owners: string[];
+  /** Markdown from the repository, made inert (images are links, HTML is escaped): see index/markdown.ts. */
   description?: string;
   meta?: Record<string, unknown>;
   /** dbt materialization (`view`, `table`, ...) or TS io manager name. */

@@ -98,7 +98,7 @@ export interface DbtStepResult {
 }
 
 export interface DbtCliOptions {
-  /** `"dbt"` or a path (setting / tributary.json `dbtExecutable`); see `findDbtExecutable`. */
+  /** `"dbt"` or a path (the user's own setting, see `userDbtExecutable`); see `findDbtExecutable`. */
   executable: string;
   projectDir: string;
   profilesDir?: string;
@@ -706,7 +706,7 @@ function finishWithoutRun(nodes: DbtCliNode[], base: { args: string[]; runResult
 
 function spawnErrorMessage(executable: string, e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
-  if (code === "ENOENT") return `dbt executable not found: ${executable} (install dbt, or set the dbt executable in tributary.json / settings)`;
+  if (code === "ENOENT") return `dbt executable not found: ${executable} (install dbt, or set tributary.dbtExecutable in your user settings / TRIBUTARY_DBT_EXECUTABLE)`;
   if (code === "EACCES") return `dbt executable is not executable: ${executable}`;
   return `could not start dbt (${executable}): ${(e as Error)?.message ?? String(e)}`;
 }
@@ -878,4 +878,13 @@ class LogExcerpt {
     }
     return [...this.head, ...(omitted ? [`… ${omitted} log lines omitted …`] : []), ...tail].join("\n");
   }
+}
+
+/**
+ * The dbt executable the user chose: the VS Code user/machine setting `tributary.dbtExecutable`
+ * (passed down by the extension) or the shell's TRIBUTARY_DBT_EXECUTABLE. Never a file in the
+ * repository: opening or running a workspace must not run a program that workspace names.
+ */
+export function userDbtExecutable(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.TRIBUTARY_DBT_EXECUTABLE?.trim() || undefined;
 }

@@ -12,6 +12,11 @@ import type { Env } from "./profiles";
 import { addDiag, deref, isPlainObject, mapEntries, nodeSpan, parseYamlFile, scalarText, toPlain, ZERO_SPAN } from "./yaml";
 import type { MapEntry, YamlFile } from "./yaml";
 
+export interface ProjectReadOptions {
+  /** False for a folder the project may not reach (outside the workspace). */
+  allowFolder?: (absDir: string) => boolean;
+}
+
 type PathKey = "modelPaths" | "seedPaths" | "snapshotPaths" | "macroPaths" | "analysisPaths" | "testPaths";
 
 /** dbt_project.yml key, legacy key, default, field. */
@@ -28,12 +33,15 @@ const PATH_SETTINGS: { key: string; legacy?: string; def: string; field: PathKey
  * Reads dbt_project.yml. `readText(absPath)` reads files beside it (`dependencies.yml`,
  * `packages.yml`, installed packages' `dbt_project.yml`) and returns undefined when missing.
  * `env` (default `process.env`) resolves `{{ env_var(...) }}` in paths and the profile name.
+ * `options.allowFolder` vets each configured folder (`model-paths`, `target-path`, ...): a folder it
+ * refuses is left out, with an error at its entry.
  */
 export function readDbtProject(
   file: string,
   text: string,
   readText: (absPath: string) => string | undefined,
   env: Env = process.env,
+  options: ProjectReadOptions = {},
 ): DbtProject {
   const absFile = path.resolve(file);
   const root = path.dirname(absFile);
@@ -59,7 +67,7 @@ export function readDbtProject(
   let y: YamlFile | undefined;
   try {
     y = parseYamlFile(text, absFile);
-    readInto(y, project, readText, env);
+    readInto(y, project, readText, env, options);
   } catch (e) {
     project.diagnostics.push({ file: absFile, span: ZERO_SPAN, severity: "error", code: "yaml-shape", message: `dbt_project.yml could not be read: ${e instanceof Error ? e.message : String(e)}` });
   }
@@ -67,7 +75,7 @@ export function readDbtProject(
   return project;
 }
 
-function readInto(y: YamlFile, project: DbtProject, readText: (p: string) => string | undefined, env: Env): void {
+function readInto(y: YamlFile, project: DbtProject, readText: (p: string) => string | undefined, env: Env, options: ProjectReadOptions): void {
   const rootNode = deref(y, y.doc.contents);
   if (!rootNode || !isMap(rootNode)) {
     if (rootNode && !(isScalar(rootNode) && rootNode.value == null)) {
@@ -91,16 +99,30 @@ function readInto(y: YamlFile, project: DbtProject, readText: (p: string) => str
   if (profile) project.profile = profile;
 
   // resource paths
+  const allowed = (key: string, node: YamlNode | undefined, p: string): string | undefined => {
+    const abs = path.resolve(project.root, p);
+    if (!options.allowFolder || options.allowFolder(abs)) return abs;
+    addDiag(y, node, "error", "project-path-outside", `\`${key}\`: '${p}' is outside the workspace (${abs}); Tributary does not read it.`);
+    return undefined;
+  };
   for (const s of PATH_SETTINGS) {
     const entry = e.get(s.key) ?? (s.legacy ? e.get(s.legacy) : undefined);
     if (!entry) continue;
     const paths = readPathList(y, entry, env);
-    if (paths) project[s.field] = paths.map((p) => path.resolve(project.root, p));
+    const key = scalarText(entry.key) ?? s.key;
+    if (paths) project[s.field] = paths.flatMap(({ text, node }) => allowed(key, node, text) ?? []);
   }
-  const targetPath = renderedScalar(y, e.get("target-path")?.value, "target-path", env);
-  if (targetPath) project.targetPath = path.resolve(project.root, targetPath);
-  const packagesPath = renderedScalar(y, e.get("packages-install-path")?.value, "packages-install-path", env);
-  if (packagesPath) project.packagesPath = path.resolve(project.root, packagesPath);
+  for (const [key, field] of [["target-path", "targetPath"], ["packages-install-path", "packagesPath"]] as const) {
+    const node = e.get(key)?.value;
+    const p = renderedScalar(y, node, key, env);
+    const abs = p ? allowed(key, node, p) : undefined;
+    if (abs) project[field] = abs;
+  }
+  // dbt's default folders may be links too (`models -> /`).
+  for (const s of PATH_SETTINGS) {
+    if (e.has(s.key) || (s.legacy && e.has(s.legacy))) continue;
+    project[s.field] = project[s.field].filter((abs) => allowed(s.key, undefined, path.relative(project.root, abs)) !== undefined);
+  }
 
   // config trees
   project.modelConfig = configTree(y, e.get("models"), "models");
@@ -156,7 +178,7 @@ function renderedScalar(y: YamlFile, node: YamlNode | undefined, key: string, en
 }
 
 /** `model-paths: [a, b]` (or a single string). Undefined when nothing usable is left (use the default). */
-function readPathList(y: YamlFile, entry: MapEntry, env: Env): string[] | undefined {
+function readPathList(y: YamlFile, entry: MapEntry, env: Env): { text: string; node: YamlNode }[] | undefined {
   const key = scalarText(entry.key) ?? "paths";
   const node = entry.value;
   if (!node || (isScalar(node) && node.value == null)) return undefined;
@@ -172,10 +194,10 @@ function readPathList(y: YamlFile, entry: MapEntry, env: Env): string[] | undefi
     addDiag(y, node, "warning", "yaml-shape", `\`${key}\` should be a list of folders.`);
     return undefined;
   }
-  const out: string[] = [];
+  const out: { text: string; node: YamlNode }[] = [];
   for (const item of items) {
     const p = renderedScalar(y, item, key, env);
-    if (p) out.push(p);
+    if (p) out.push({ text: p, node: item });
   }
   return out.length > 0 ? out : undefined;
 }

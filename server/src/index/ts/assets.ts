@@ -8,6 +8,7 @@
  */
 import path from "node:path";
 import ts from "typescript";
+import { keyProblem } from "../../graph/keys";
 import type { Severity, Span } from "../../protocol/types";
 import type { TsAssetDef, TsDep, TsFacts, TsImport, TsJobDef } from "../facts";
 
@@ -409,8 +410,8 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
         const key = readKey(keyNode);
         if (key === undefined) {
           diag(keyNode, "warning", "ts-dynamic-key", "This asset key is computed at run time, so Tributary cannot place the asset in the lineage graph. Write it as a string or an array of strings.");
-        } else if (key.length === 0 || key.some((s) => s === "")) {
-          diag(keyNode, "error", "ts-invalid-key", "An asset key must have at least one segment and no empty segments.");
+        } else if (keyProblem(key)) {
+          diag(keyNode, "error", "ts-invalid-key", `This asset key is not valid: ${keyProblem(key)}.`);
         } else def.key = key;
       } else if (props.opaque) {
         diag(opts, "warning", "ts-dynamic-key", "The asset key may come from a spread or computed property, so it cannot be read statically.");
@@ -495,7 +496,7 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
       const e = unwrap(el);
       const key = readKey(e);
       if (key !== undefined) {
-        if (key.length === 0 || key.some((s) => s === "")) diag(el, "error", "ts-invalid-key", "A dep key must have at least one segment and no empty segments.");
+        if (keyProblem(key)) diag(el, "error", "ts-invalid-key", `This dep key is not valid: ${keyProblem(key)}.`);
         else deps.push({ type: "key", key, span: spanOf(el) });
         continue;
       }

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node
 import * as path from "node:path";
 import type { Warehouse } from "../embedded/warehouse";
 import { quoteIdent } from "../embedded/relation";
+import { keyProblem } from "../../graph/keys";
 
 export interface Relation {
   schema: string;
@@ -16,9 +17,14 @@ export function relationSql(relation: Relation): string {
   return `${quoteIdent(relation.schema)}.${quoteIdent(relation.identifier)}`;
 }
 
-/** `.tributary/storage/<key segments>.json`. */
+/** `.tributary/storage/<key segments>.json`; a key that would leave the storage folder is refused. */
 export function jsonPath(storageDir: string, key: string[]): string {
-  return path.join(storageDir, ...key.slice(0, -1), `${key[key.length - 1]}.json`);
+  const problem = keyProblem(key);
+  if (problem) throw new Error(`The asset key '${key.join("/")}' cannot name a stored value: ${problem}.`);
+  const root = path.resolve(storageDir);
+  const file = path.resolve(root, ...key.slice(0, -1), `${key[key.length - 1]}.json`);
+  if (!file.startsWith(root + path.sep)) throw new Error(`The asset key '${key.join("/")}' would be stored outside ${root}.`);
+  return file;
 }
 
 export function loadJson(storageDir: string, key: string[]): unknown {

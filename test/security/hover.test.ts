@@ -1,0 +1,68 @@
+/**
+ * Markdown written in the repository is shown in hovers without fetching anything (issue 11,
+ * item 12): images in dbt descriptions, JSDoc and job descriptions become plain links and HTML is
+ * escaped, through the real language server.
+ */
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Hover } from "vscode-languageserver-protocol";
+import { LspClient, uri } from "../helpers/lspClient";
+import { copyExample, positionOf } from "../helpers/workspace";
+
+const BEACON = "https://tracker.invalid/pixel.png";
+
+describe("descriptions in hovers", () => {
+  let ws: { root: string; dispose: () => void };
+  let client: LspClient;
+  const tsText = [
+    'import { asset, job } from "tributary-assets";',
+    `/** Scores orders. ![pixel](${BEACON}) <img src="${BEACON}"> */`,
+    'export const scored = asset({ key: "scored_orders", deps: ["fct_orders"] }, async () => 1);',
+    `export const scoreJob = job({ name: "score_job", selection: "scored_orders", description: "Nightly ![p](${BEACON}) <img src=x>" });`,
+    "",
+  ].join("\n");
+  before(async () => {
+    ws = copyExample();
+    writeFileSync(path.join(ws.root, "models", "beacon_model.sql"), "select 1 as x\n");
+    writeFileSync(path.join(ws.root, "models", "beacon.yml"), `version: 2\nmodels:\n  - name: beacon_model\n    config:\n      group: "x\` ![g](${BEACON}) \`"\n      tags: ["<img src=${BEACON}>"]\n    description: "Customers. ![tracker](${BEACON}) and <img src='${BEACON}'/> a < b"\n`);
+    writeFileSync(path.join(ws.root, "assets", "scored.ts"), tsText);
+    client = await LspClient.ready(ws.root);
+  });
+  after(async () => {
+    await client.stop();
+    ws.dispose();
+  });
+
+  async function hoverAt(file: string, text: string, needle: string, offset: number): Promise<string> {
+    await client.open(file, text);
+    const hover = await client.request<Hover | null>("textDocument/hover", { textDocument: { uri: uri(file) }, position: positionOf(text, needle, offset) });
+    assert.ok(hover, `a hover at ${needle}`);
+    return (hover.contents as { value: string }).value;
+  }
+
+  function assertInert(markdown: string): void {
+    assert.doesNotMatch(markdown, /!\[/, "no markdown image");
+    assert.doesNotMatch(markdown, /<img/i, "no HTML image");
+    assert.ok(markdown.includes(BEACON), "the address is still shown, as a link");
+  }
+
+  test("a dbt model's YAML description", async () => {
+    const file = path.join(ws.root, "models", "beacon_model.sql");
+    const markdown = await hoverAt(file, readFileSync(file, "utf8"), "", 0);
+    assert.match(markdown, /Customers\. \[tracker\]\(/);
+    assert.match(markdown, /a < b/);
+    assert.match(markdown, /group `x` \[g\]\(/, "the group, from the repository, is shown inert too");
+    assert.match(markdown, /&lt;img src=/, "the tag, too");
+    assertInert(markdown);
+  });
+
+  test("a TS asset's JSDoc and a job's description", async () => {
+    const file = path.join(ws.root, "assets", "scored.ts");
+    assertInert(await hoverAt(file, tsText, "scored = asset", 2));
+    const job = await hoverAt(file, tsText, "score_job", 2);
+    assert.match(job, /Nightly \[p\]\(/);
+    assertInert(job);
+  });
+});
