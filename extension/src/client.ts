@@ -20,6 +20,8 @@ const MAX_RESTARTS = 5;
 export class TributaryClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private restarts = 0;
+  /** The server stopped for good (too many crashes, or disposed). */
+  private stopped = false;
   private readonly graphChanged = new vscode.EventEmitter<IndexStats>();
   /** Fires after indexing, edits, file changes and runs (the server polls the run history). */
   readonly onGraphChanged = this.graphChanged.event;
@@ -35,6 +37,12 @@ export class TributaryClient implements vscode.Disposable {
 
   get languageClient(): LanguageClient | undefined {
     return this.running ? this.client : undefined;
+  }
+
+  /** Not running yet but on its way (starting, or restarting after a crash). */
+  get starting(): boolean {
+    if (!this.client) return !this.stopped;
+    return this.client.state === State.Starting || (this.client.state === State.Stopped && !this.stopped && this.restarts <= MAX_RESTARTS);
   }
 
   async start(): Promise<void> {
@@ -59,6 +67,7 @@ export class TributaryClient implements vscode.Disposable {
         closed: () => {
           this.restarts++;
           if (this.restarts > MAX_RESTARTS) {
+            this.stopped = true;
             void vscode.window.showErrorMessage(`The Tributary language server stopped ${MAX_RESTARTS} times; it will not be restarted. See the "Tributary" output.`, "Show Output").then((c) => c && this.output.show());
             return { action: CloseAction.DoNotRestart };
           }
@@ -74,11 +83,13 @@ export class TributaryClient implements vscode.Disposable {
 
   async restart(): Promise<void> {
     this.restarts = 0;
+    this.stopped = false;
     if (this.client) await this.client.restart();
     else await this.start();
   }
 
   async dispose(): Promise<void> {
+    this.stopped = true;
     this.graphChanged.dispose();
     await this.client?.stop();
   }

@@ -42,8 +42,27 @@ interface Pending {
   id: number;
   input: LayoutInput;
   hash: string;
+  /** A throw-away layout of `warm()`: never reported. */
+  warm: boolean;
+  /** Set when the job is handed to the worker. */
+  sent: boolean;
   resolve: (result: LayoutResult) => void;
   reject: (error: Error) => void;
+}
+
+/** Thrown by `layout()` when the layout did not finish within its budget (`layoutBudgetMs`). */
+export class LayoutTimeout extends Error {
+  constructor(nodes: number, ms: number, waitingFor: string) {
+    super(`the layout of ${nodes} boxes did not finish in ${Math.round(ms / 1000)} s (${waitingFor})`);
+  }
+}
+
+/**
+ * How long a layout may take, worker start included, before it counts as failed: a few seconds
+ * for the graphs of a project, more for big ones (ELK is superlinear; 1,000 boxes take 5-6 s).
+ */
+export function layoutBudgetMs(boxes: number): number {
+  return 6_000 + 20 * boxes;
 }
 
 const CACHE_SIZE = 24;
@@ -65,13 +84,21 @@ function warmUpInput(size: number, variant: number): LayoutInput {
 
 export class LayoutClient {
   private worker: Worker | undefined;
+  /** The worker's script ran (it said `ready`): a worker that never says so has a broken script. */
+  private workerStarted = false;
   private workerSource: Promise<string> | undefined;
+  /** Bumped by every restart: a worker start begun before it is dropped. */
+  private epoch = 0;
   private nextId = 1;
   private running: Pending | undefined;
   private queued: Pending | undefined;
   private readonly cache = new Map<string, LayoutResult>();
 
-  constructor(private readonly workerUrl: string) {}
+  /** `budget`: how long a layout of n boxes may take (tests shorten it). */
+  constructor(
+    private readonly workerUrl: string,
+    private readonly budget: (boxes: number) => number = layoutBudgetMs,
+  ) {}
 
   /**
    * Start the worker now (at boot), so its start-up overlaps waiting for the graph, and lay out
@@ -86,7 +113,7 @@ export class LayoutClient {
         if (this.queued || this.running) return;
         const input = warmUpInput(size, variant);
         const hash = shapeHash(input);
-        await this.layout(input, hash);
+        await this.layout(input, hash, true);
         this.cache.delete(hash);
       }
     } catch {
@@ -106,9 +133,11 @@ export class LayoutClient {
 
   /**
    * Lay out `input` (or answer from the cache). The newest request wins: an older one still
-   * waiting is rejected with `Superseded`, and a worker still busy with one is restarted.
+   * waiting is rejected with `Superseded`, and a worker still busy with one is restarted. A layout
+   * that does not finish within its budget is rejected with `LayoutTimeout` and the worker is
+   * restarted (its script fetched again), so the next request starts afresh.
    */
-  layout(input: LayoutInput, hash = shapeHash(input)): Promise<LayoutResult> {
+  layout(input: LayoutInput, hash = shapeHash(input), warm = false): Promise<LayoutResult> {
     const hit = this.cache.get(hash);
     if (hit) {
       this.remember(hash, hit);
@@ -117,38 +146,111 @@ export class LayoutClient {
       return Promise.resolve(hit);
     }
     return new Promise<LayoutResult>((resolve, reject) => {
+      const ms = this.budget(input.nodes.length);
+      const job: Pending = {
+        id: this.nextId++,
+        input,
+        hash,
+        warm,
+        sent: false,
+        resolve: (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => this.expire(job, ms), ms);
       this.queued?.reject(new Superseded());
-      this.queued = { id: this.nextId++, input, hash, resolve, reject };
+      this.queued = job;
       if (this.running && this.running.input.nodes.length > RESTART_ABOVE) {
         // The worker is busy with a big layout nobody wants any more: stop it rather than wait.
         // (A small one finishes sooner than a new worker would start; its answer is cached.)
         this.running.reject(new Superseded());
         this.running = undefined;
-        this.worker?.terminate();
-        this.worker = undefined;
+        this.stopWorker();
       }
       void this.pump();
     });
+  }
+
+  /** Stop the worker and drop every pending layout (Retry starts from scratch: a new worker, its script fetched again). */
+  restart(): void {
+    const running = this.running;
+    const queued = this.queued;
+    this.running = undefined;
+    this.queued = undefined;
+    this.stopWorker();
+    this.workerSource = undefined;
+    running?.reject(new Superseded());
+    queued?.reject(new Superseded());
+  }
+
+  private stopWorker(): void {
+    this.epoch++;
+    this.worker?.terminate();
+    this.worker = undefined;
+    this.workerStarted = false;
+  }
+
+  /** A job ran out of time: fail it, and restart the worker if it was the one being waited for. */
+  private expire(job: Pending, ms: number): void {
+    // What it was stuck behind: its own step, or the earlier layout the worker still had.
+    const blocker = this.queued === job && this.running ? this.running : job;
+    const waitingFor = !blocker.sent
+      ? "starting the layout worker: fetching its script"
+      : !this.workerStarted
+        ? "the layout worker never started: its script did not run"
+        : blocker === job ? "ELK, in the layout worker" : "ELK, busy with an earlier layout";
+    const error = new LayoutTimeout(job.input.nodes.length, ms, waitingFor);
+    if (this.queued === job) {
+      this.queued = undefined;
+      job.reject(error);
+      // Whatever runs before it is stuck too (it had longer): start afresh for the next request.
+      if (this.running) this.restart();
+      return;
+    }
+    if (this.running === job) {
+      this.running = undefined;
+      this.stopWorker();
+      this.workerSource = undefined;
+      job.reject(error);
+      void this.pump();
+    }
   }
 
   private async pump(): Promise<void> {
     if (this.running || !this.queued) return;
     const job = this.queued;
     this.queued = undefined;
+    // Laid out meanwhile (the same graph sent twice in a row): no second layout.
+    const done = this.cache.get(job.hash);
+    if (done) {
+      job.resolve(done);
+      return;
+    }
     this.running = job;
     try {
       const worker = await this.ensureWorker();
       if (this.running !== job) return;
       const request: WorkerRequest = { type: "layout", id: job.id, input: job.input };
       worker.postMessage(request);
+      job.sent = true;
     } catch (err) {
-      if (this.running === job) this.running = undefined;
+      if (this.running !== job) return;
+      this.running = undefined;
       job.reject(err instanceof Error ? err : new Error(String(err)));
       void this.pump();
     }
   }
 
   private onMessage(response: WorkerResponse): void {
+    if (response.type === "ready") {
+      this.workerStarted = true;
+      return;
+    }
     const job = this.running;
     if (!job || job.id !== response.id) return;
     this.running = undefined;
@@ -164,12 +266,21 @@ export class LayoutClient {
 
   private async ensureWorker(): Promise<Worker> {
     if (this.worker) return this.worker;
+    const epoch = this.epoch;
     // As a blob, never as text: the script (megabytes) is not decoded on the main thread.
-    this.workerSource ??= fetch(this.workerUrl).then((r) => {
-      if (!r.ok) throw new Error(`cannot load the layout worker (${r.status})`);
+    const source = (this.workerSource ??= fetch(this.workerUrl).then((r) => {
+      if (!r.ok) throw new Error(`cannot load the layout worker (HTTP ${r.status})`);
       return r.blob();
-    }).then((code) => URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
-    const url = await this.workerSource;
+    }).then((code) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }))));
+    let url: string;
+    try {
+      url = await source;
+    } catch (err) {
+      // Fetched again next time (a Retry), not failed for ever.
+      if (this.workerSource === source) this.workerSource = undefined;
+      throw new Error(err instanceof Error && err.message.startsWith("cannot load") ? err.message : `cannot load the layout worker: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (epoch !== this.epoch) throw new Superseded();
     if (this.worker) return this.worker;
     const worker = new Worker(url, { name: "tributary-layout" });
     worker.addEventListener("message", (event: MessageEvent<WorkerResponse>) => {
@@ -177,10 +288,11 @@ export class LayoutClient {
     });
     worker.addEventListener("error", (event) => {
       if (this.worker !== worker) return;
-      this.worker = undefined;
+      this.stopWorker();
+      this.workerSource = undefined;
       const job = this.running;
       this.running = undefined;
-      job?.reject(new Error(`layout worker failed: ${event.message}`));
+      job?.reject(new Error(`the layout worker failed: ${event.message || "its script could not run"}`));
       void this.pump();
     });
     this.worker = worker;
