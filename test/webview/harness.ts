@@ -28,7 +28,9 @@ export interface Harness {
   browser: Browser;
   /** Serve `body` as JSON at `/fixtures/<name>.json`. */
   addFixture(name: string, body: unknown): string;
-  open(options?: { theme?: Theme; width?: number; height?: number }): Promise<PanelPage>;
+  /** Serve a script at `/scripts/<name>.js` (or a 404 for null); call again to change what is served. */
+  setScript(name: string, body: string | null): string;
+  open(options?: { theme?: Theme; width?: number; height?: number; workerUrl?: string }): Promise<PanelPage>;
   close(): Promise<void>;
 }
 
@@ -41,11 +43,16 @@ export async function startHarness(): Promise<Harness> {
     if (!existsSync(path.join(ROOT, file))) throw new Error(`${file} is missing: run \`node scripts/build.mjs\` first.`);
   }
   const fixtures = new Map<string, string>();
+  const scripts = new Map<string, string | null>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const fixture = fixtures.get(url.pathname);
+    const script = scripts.get(url.pathname);
     const entry = FILES[url.pathname];
-    if (fixture !== undefined) {
+    if (script !== undefined) {
+      if (script === null) res.writeHead(404).end();
+      else res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(script);
+    } else if (fixture !== undefined) {
       res.writeHead(200, { "content-type": "application/json" }).end(fixture);
     } else if (entry) {
       res.writeHead(200, { "content-type": entry.type, "cache-control": "no-store" }).end(readFileSync(path.join(ROOT, entry.file)));
@@ -67,6 +74,11 @@ export async function startHarness(): Promise<Harness> {
       fixtures.set(p, JSON.stringify(body));
       return p;
     },
+    setScript(name, body) {
+      const p = `/scripts/${name}.js`;
+      scripts.set(p, body);
+      return p;
+    },
     async open(options = {}) {
       const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 } });
       const errors: string[] = [];
@@ -74,7 +86,7 @@ export async function startHarness(): Promise<Harness> {
       page.on("console", (m) => {
         if (m.type() === "error") errors.push(m.text());
       });
-      await page.goto(`${url}/harness.html?theme=${options.theme ?? "dark"}`);
+      await page.goto(`${url}/harness.html?theme=${options.theme ?? "dark"}${options.workerUrl ? `&worker=${encodeURIComponent(options.workerUrl)}` : ""}`);
       const panel = new PanelPage(page, errors);
       await panel.waitForPosted("ready", 30_000).catch((e: Error) => {
         throw new Error(`the panel did not post ready: ${e.message}; page errors: ${errors.join("; ")}`);
@@ -115,6 +127,12 @@ export class PanelPage {
     const seq = await this.renderSeq();
     await this.send(message);
     await this.waitForDraw(seq);
+  }
+
+  /** The error the panel shows (with its Retry button), once it shows one. */
+  async waitForError(timeout = 60_000): Promise<string> {
+    await this.page.waitForFunction(() => document.body.dataset.error !== undefined, undefined, { timeout, polling: 50 });
+    return this.page.evaluate(() => document.body.dataset.error ?? "");
   }
 
   async renderSeq(): Promise<number> {
