@@ -20,6 +20,8 @@ const FOLLOWED_LANGUAGES = new Set(["sql", "jinja-sql", "typescript", "yaml", "p
 export class LineagePanel implements vscode.Disposable {
   static readonly viewType = "tributary.lineage";
   private panel: vscode.WebviewPanel | undefined;
+  /** Opened with no editor: the first file opened over it moves it beside that file. */
+  private moveBesideFirstEditor = false;
   private readonly feed: LineageFeed;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -44,7 +46,12 @@ export class LineagePanel implements vscode.Disposable {
     );
     this.disposables.push(
       vscode.window.onDidChangeActiveTextEditor((editor) => {
-        if (editor && !this.feed.isPinned) void this.follow(editor.document.uri);
+        if (!editor) return;
+        if (this.panel && this.moveBesideFirstEditor && FOLLOWED_LANGUAGES.has(editor.document.languageId)) {
+          this.moveBesideFirstEditor = false;
+          if (editor.viewColumn === this.panel.viewColumn) this.panel.reveal(vscode.ViewColumn.Beside, true);
+        }
+        if (!this.feed.isPinned) void this.follow(editor.document.uri);
       }),
       client.onGraphChanged(() => void this.refresh()),
     );
@@ -67,6 +74,8 @@ export class LineagePanel implements vscode.Disposable {
 
   private create(): void {
     const dist = vscode.Uri.joinPath(this.context.extensionUri, "dist");
+    // Beside the editor; with none open yet, where the editors go (the first file then moves it beside).
+    this.moveBesideFirstEditor = !vscode.window.activeTextEditor;
     this.panel = vscode.window.createWebviewPanel(LineagePanel.viewType, "Lineage", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
       enableScripts: true,
       retainContextWhenHidden: false,

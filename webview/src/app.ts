@@ -11,7 +11,7 @@ import { plainLayout } from "./elkGraph";
 import { LayoutClient, Superseded, shapeHash } from "./layout";
 import type { LayoutResult } from "./layoutTypes";
 import { menuItems, tooltipLines } from "./menus";
-import { GraphModel } from "./model";
+import { GraphModel, OPEN_A_FILE } from "./model";
 import { buildView, groupId, OVERVIEW_THRESHOLD, toLayoutInput, type View } from "./overview";
 import { drawPlan, renderPlanList } from "./planOverlay";
 import { nextTask, Renderer, type DrawContext } from "./render";
@@ -256,7 +256,8 @@ export class Panel {
     const visible = this.visibleSet(model);
     const view = buildView(model, visible, { grouped: this.grouped(visible.size), expanded: new Set(this.state.expandedGroups) });
     const anchorPoint = options.anchor ? this.renderer.screenPoint(options.anchor) : undefined;
-    this.controls.setEmpty(model.nodes.size === 0 ? "No assets here." : visible.size === 0 ? "Nothing matches." : null);
+    const nothing = model.full || model.centre.length ? "No assets here." : OPEN_A_FILE;
+    this.controls.setEmpty(model.nodes.size === 0 ? nothing : visible.size === 0 ? "Nothing matches." : null);
     this.syncToggles(view);
     const input = toLayoutInput(view);
     const hash = shapeHash(input);

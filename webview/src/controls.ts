@@ -6,6 +6,7 @@
 import type { AssetKind } from "../../server/src/protocol/types";
 import type { MaterializeMode } from "../../server/src/protocol/webview";
 import { KIND_ICON } from "./icons";
+import { OPEN_A_FILE } from "./model";
 import { KIND_LABEL } from "./model";
 
 export interface ControlEvents {
@@ -111,7 +112,7 @@ export class Controls {
 
     this.canvas = el("main", { className: "canvas" });
     this.busy = el("div", { className: "busy", hidden: true, textContent: "Laying out\u2026" });
-    this.empty = el("div", { className: "empty", textContent: "Open a dbt model, YAML or TypeScript asset file to see its lineage." });
+    this.empty = el("div", { className: "empty", textContent: OPEN_A_FILE });
     this.errorText = el("span", { className: "error-text" });
     this.error = el("div", { className: "panel-error", hidden: true }, this.errorText, button("retry", "Retry", "Try again: a fresh layout worker and the graph asked for again"));
     this.error.setAttribute("role", "alert");
