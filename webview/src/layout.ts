@@ -46,6 +46,8 @@ interface Pending {
   warm: boolean;
   /** Set when the job is handed to the worker. */
   sent: boolean;
+  /** Its time budget, running from when it leaves the queue. */
+  timer?: ReturnType<typeof setTimeout>;
   resolve: (result: LayoutResult) => void;
   reject: (error: Error) => void;
 }
@@ -68,6 +70,9 @@ export function layoutBudgetMs(boxes: number): number {
 const CACHE_SIZE = 24;
 /** A running layout of more nodes than this is abandoned (worker restarted) when a newer one is asked for. */
 const RESTART_ABOVE = 250;
+
+/** How long a real layout waits for a warm-up still running before that is abandoned. */
+const WARM_UP_GRACE_MS = 1_500;
 
 /** Sizes of the throw-away layouts at boot (and a variant number, so none hits the cache). */
 const WARM_UP: [number, number][] = [[12, 0], [60, 1], [60, 2], [100, 3], [100, 4], [150, 5], [150, 6]];
@@ -94,11 +99,7 @@ export class LayoutClient {
   private queued: Pending | undefined;
   private readonly cache = new Map<string, LayoutResult>();
 
-  /** `budget`: how long a layout of n boxes may take (tests shorten it). */
-  constructor(
-    private readonly workerUrl: string,
-    private readonly budget: (boxes: number) => number = layoutBudgetMs,
-  ) {}
+  constructor(private readonly workerUrl: string) {}
 
   /**
    * Start the worker now (at boot), so its start-up overlaps waiting for the graph, and lay out
@@ -133,9 +134,10 @@ export class LayoutClient {
 
   /**
    * Lay out `input` (or answer from the cache). The newest request wins: an older one still
-   * waiting is rejected with `Superseded`, and a worker still busy with one is restarted. A layout
-   * that does not finish within its budget is rejected with `LayoutTimeout` and the worker is
-   * restarted (its script fetched again), so the next request starts afresh.
+   * waiting is rejected with `Superseded`, and a worker still busy with a big one (or a slow
+   * warm-up) is restarted. A layout that does not finish within its budget (from when it leaves
+   * the queue) is rejected with `LayoutTimeout` and the worker is restarted (its script fetched
+   * again), so the next request starts afresh.
    */
   layout(input: LayoutInput, hash = shapeHash(input), warm = false): Promise<LayoutResult> {
     const hit = this.cache.get(hash);
@@ -146,7 +148,6 @@ export class LayoutClient {
       return Promise.resolve(hit);
     }
     return new Promise<LayoutResult>((resolve, reject) => {
-      const ms = this.budget(input.nodes.length);
       const job: Pending = {
         id: this.nextId++,
         input,
@@ -154,26 +155,37 @@ export class LayoutClient {
         warm,
         sent: false,
         resolve: (result) => {
-          clearTimeout(timer);
+          clearTimeout(job.timer);
           resolve(result);
         },
         reject: (error) => {
-          clearTimeout(timer);
+          clearTimeout(job.timer);
           reject(error);
         },
       };
-      const timer = setTimeout(() => this.expire(job, ms), ms);
       this.queued?.reject(new Superseded());
       this.queued = job;
-      if (this.running && this.running.input.nodes.length > RESTART_ABOVE) {
+      const running = this.running;
+      if (running && running.input.nodes.length > RESTART_ABOVE) {
         // The worker is busy with a big layout nobody wants any more: stop it rather than wait.
         // (A small one finishes sooner than a new worker would start; its answer is cached.)
-        this.running.reject(new Superseded());
-        this.running = undefined;
-        this.stopWorker();
+        this.abandonRunning();
+      } else if (running?.warm && !warm) {
+        // A warm-up goes before a real layout only if it is quick (a loaded machine can make it slow).
+        setTimeout(() => {
+          if (this.running === running && this.queued === job) this.abandonRunning();
+        }, WARM_UP_GRACE_MS);
       }
       void this.pump();
     });
+  }
+
+  /** Drops the layout the worker is busy with (stopping the worker) and starts the queued one. */
+  private abandonRunning(): void {
+    this.running?.reject(new Superseded());
+    this.running = undefined;
+    this.stopWorker();
+    void this.pump();
   }
 
   /** Stop the worker and drop every pending layout (Retry starts from scratch: a new worker, its script fetched again). */
@@ -195,30 +207,17 @@ export class LayoutClient {
     this.workerStarted = false;
   }
 
-  /** A job ran out of time: fail it, and restart the worker if it was the one being waited for. */
+  /** The running job ran out of time: fail it, and start afresh (a new worker, its script fetched again). */
   private expire(job: Pending, ms: number): void {
-    // What it was stuck behind: its own step, or the earlier layout the worker still had.
-    const blocker = this.queued === job && this.running ? this.running : job;
-    const waitingFor = !blocker.sent
+    if (this.running !== job) return;
+    const waitingFor = !job.sent
       ? "starting the layout worker: fetching its script"
-      : !this.workerStarted
-        ? "the layout worker never started: its script did not run"
-        : blocker === job ? "ELK, in the layout worker" : "ELK, busy with an earlier layout";
-    const error = new LayoutTimeout(job.input.nodes.length, ms, waitingFor);
-    if (this.queued === job) {
-      this.queued = undefined;
-      job.reject(error);
-      // Whatever runs before it is stuck too (it had longer): start afresh for the next request.
-      if (this.running) this.restart();
-      return;
-    }
-    if (this.running === job) {
-      this.running = undefined;
-      this.stopWorker();
-      this.workerSource = undefined;
-      job.reject(error);
-      void this.pump();
-    }
+      : !this.workerStarted ? "the layout worker never started: its script did not run" : "ELK, in the layout worker";
+    this.running = undefined;
+    this.stopWorker();
+    this.workerSource = undefined;
+    job.reject(new LayoutTimeout(job.input.nodes.length, ms, waitingFor));
+    void this.pump();
   }
 
   private async pump(): Promise<void> {
@@ -232,6 +231,9 @@ export class LayoutClient {
       return;
     }
     this.running = job;
+    // The budget counts from here: the worker's start and the layout, not the wait in the queue.
+    const ms = layoutBudgetMs(job.input.nodes.length);
+    job.timer = setTimeout(() => this.expire(job, ms), ms);
     try {
       const worker = await this.ensureWorker();
       if (this.running !== job) return;
