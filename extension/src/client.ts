@@ -14,6 +14,7 @@ import {
   type ServerOptions,
 } from "vscode-languageclient/node";
 import { GraphChangedNotification, type IndexStats } from "../../server/src/protocol/requests";
+import type { ServerPhase } from "./lineageFeed";
 
 const MAX_RESTARTS = 5;
 
@@ -22,6 +23,8 @@ export class TributaryClient implements vscode.Disposable {
   private restarts = 0;
   /** The server stopped for good (too many crashes, or disposed). */
   private stopped = false;
+  /** The running server read the workspace (it sent its first graphChanged). */
+  private indexed = false;
   private readonly graphChanged = new vscode.EventEmitter<IndexStats>();
   /** Fires after indexing, edits, file changes and runs (the server polls the run history). */
   readonly onGraphChanged = this.graphChanged.event;
@@ -39,10 +42,10 @@ export class TributaryClient implements vscode.Disposable {
     return this.running ? this.client : undefined;
   }
 
-  /** Not running yet but on its way (starting, or restarting after a crash). */
-  get starting(): boolean {
-    if (!this.client) return !this.stopped;
-    return this.client.state === State.Starting || (this.client.state === State.Stopped && !this.stopped && this.restarts <= MAX_RESTARTS);
+  /** Starting (or restarting after a crash), reading the workspace the first time, ready, or stopped for good. */
+  get phase(): ServerPhase {
+    if (this.running) return this.indexed ? "ready" : "indexing";
+    return this.stopped ? "stopped" : "starting";
   }
 
   async start(): Promise<void> {
@@ -77,7 +80,14 @@ export class TributaryClient implements vscode.Disposable {
       },
     };
     this.client = new LanguageClient("tributary", "Tributary", serverOptions, clientOptions);
-    this.client.onNotification(GraphChangedNotification, (stats) => this.graphChanged.fire(stats));
+    this.client.onNotification(GraphChangedNotification, (stats) => {
+      this.indexed = true;
+      this.graphChanged.fire(stats);
+    });
+    // A (re)started server reads the workspace again before it answers anything useful.
+    this.client.onDidChangeState((e) => {
+      if (e.newState !== State.Running) this.indexed = false;
+    });
     await this.client.start();
   }
 

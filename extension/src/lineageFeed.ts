@@ -17,11 +17,13 @@ export interface RequestSender {
   sendRequest<P, R, E>(type: RequestType<P, R, E>, params: P, token?: CancellationToken): Promise<R>;
 }
 
+/** Where the language server is: starting (or restarting), running its first index, ready, or stopped for good. */
+export type ServerPhase = "starting" | "indexing" | "ready" | "stopped";
+
 export interface FeedServer {
   /** The language server when it is running; undefined while it starts or after it stopped. */
   connection(): RequestSender | undefined;
-  /** True while it may still come up (starting or restarting), false once it stopped for good. */
-  starting(): boolean;
+  phase(): ServerPhase;
 }
 
 export interface FeedHost {
@@ -37,7 +39,7 @@ export interface FeedHost {
 export interface FeedOptions {
   /** Longest wait for one request (the first one waits for the first index). */
   requestTimeoutMs?: number;
-  /** Longest wait for the server to come up before the panel says it is not running. */
+  /** Longest wait for the server to start and read the workspace before the panel says it did not. */
   serverWaitMs?: number;
 }
 
@@ -55,7 +57,10 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, on
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-const WAITING_FOR_SERVER = "Waiting for the Tributary language server to start\u2026";
+const WAITING: Record<"starting" | "indexing", string> = {
+  starting: "Waiting for the Tributary language server to start\u2026",
+  indexing: "Reading the workspace\u2026",
+};
 
 export class LineageFeed {
   private ready = false;
@@ -74,7 +79,7 @@ export class LineageFeed {
     options: FeedOptions = {},
   ) {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
-    this.serverWaitMs = options.serverWaitMs ?? 30_000;
+    this.serverWaitMs = options.serverWaitMs ?? 60_000;
   }
 
   /** The panel was (re)created: nothing is posted until it says `ready`. */
@@ -144,7 +149,9 @@ export class LineageFeed {
     if (!this.ready) return;
     const sequence = ++this.sequence;
     const current = (): boolean => sequence === this.sequence && this.ready;
-    if (!this.server.connection()) {
+    // Until the first index is read, requests would only queue behind it: say so, and wait for
+    // the server's graphChanged (the extension calls refresh then).
+    if (this.server.phase() !== "ready" || !this.server.connection()) {
       this.waitForServer();
       return;
     }
@@ -169,16 +176,17 @@ export class LineageFeed {
   }
 
   private waitForServer(): void {
-    if (!this.server.starting()) {
+    const phase = this.server.phase();
+    if (phase === "stopped") {
       this.fail("cannot show the lineage graph", new Error("the Tributary language server is not running (see the Tributary output)"));
       return;
     }
-    this.post({ method: "waiting", message: WAITING_FOR_SERVER });
+    this.post({ method: "waiting", message: WAITING[phase === "indexing" ? "indexing" : "starting"] });
     if (this.serverTimer) return;
     this.serverTimer = setTimeout(() => {
       this.serverTimer = undefined;
-      if (this.server.connection() || !this.ready) return;
-      this.fail("cannot show the lineage graph", new Error(`the Tributary language server did not start in ${Math.round(this.serverWaitMs / 1000)} s (see the Tributary output)`));
+      if (this.server.phase() === "ready" || !this.ready) return;
+      this.fail("cannot show the lineage graph", new Error(`the Tributary language server did not ${this.server.phase() === "indexing" ? "finish reading the workspace" : "start"} in ${Math.round(this.serverWaitMs / 1000)} s (see the Tributary output)`));
     }, this.serverWaitMs);
   }
 

@@ -32,7 +32,7 @@ export class LineagePanel implements vscode.Disposable {
     output: vscode.LogOutputChannel,
   ) {
     this.feed = new LineageFeed(
-      { connection: () => client.languageClient, starting: () => client.starting },
+      { connection: () => client.languageClient, phase: () => client.phase },
       {
         post: (message) => void this.panel?.webview.postMessage(message),
         log: output,

@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { LineageFeed, type FeedOptions, type FeedServer, type RequestSender } from "../../extension/src/lineageFeed";
+import { LineageFeed, type FeedOptions, type FeedServer, type RequestSender, type ServerPhase } from "../../extension/src/lineageFeed";
 import type { GraphMessage, HostMessage } from "../../server/src/protocol/webview";
 import { LspClient, uri } from "../helpers/lspClient";
 
@@ -36,6 +36,18 @@ function feedFor(server: FeedServer, activeFile: string | undefined, options: Fe
   return { feed, posted, errors, infos };
 }
 
+/** The feed's view of a real server: starting until there is one, indexing until its first graphChanged. */
+function live(get: () => LspClient | undefined, stopped = false): FeedServer {
+  return {
+    connection: () => get()?.connection as RequestSender | undefined,
+    phase: (): ServerPhase => {
+      const client = get();
+      if (!client) return stopped ? "stopped" : "starting";
+      return client.graphChanges > 0 ? "ready" : "indexing";
+    },
+  };
+}
+
 const graphs = (r: Recorder): GraphMessage[] => r.posted.filter((m): m is GraphMessage => m.method === "graph");
 const edgesOf = (g: GraphMessage): string[] => g.data.edges.map((e) => `${e.from} -> ${e.to}`).sort();
 
@@ -59,13 +71,22 @@ describe("the lineage panel's feed, with the real language server on a plain dbt
   });
   after(() => rmSync(path.dirname(root), { recursive: true, force: true }));
 
-  test("opened before the server is up: 'waiting', then the graph centred on the active editor's model once it is", async () => {
+  test("opened before the server is up and while it reads the workspace: 'waiting' saying which, then the graph centred on the active editor's model", async () => {
     let client: LspClient | undefined;
-    const r = feedFor({ connection: () => client?.connection as RequestSender | undefined, starting: () => true }, orders);
+    const r = feedFor(live(() => client), orders);
     await r.feed.onMessage({ method: "ready" });
     assert.deepEqual(r.posted, [{ method: "waiting", message: "Waiting for the Tributary language server to start\u2026" }]);
     try {
-      client = await LspClient.ready(root);
+      // Running (initialize answered) but frozen before it reads the workspace: the first index is not done.
+      client = await LspClient.start(root, (c) => process.kill(c.child.pid!, "SIGSTOP"));
+      try {
+        await r.feed.refresh();
+        assert.deepEqual(r.posted.at(-1), { method: "waiting", message: "Reading the workspace\u2026" });
+      } finally {
+        process.kill(client.child.pid!, "SIGCONT");
+      }
+      const indexed = client;
+      await indexed.waitFor(() => indexed.graphChanges > 0, 30_000, "first index");
       // What the extension does when the server says the graph changed (the end of the first index).
       await r.feed.refresh();
       const [graph] = graphs(r);
@@ -84,7 +105,7 @@ describe("the lineage panel's feed, with the real language server on a plain dbt
   test("a server that does not answer: an error naming the request, logged; Retry once it answers again draws the graph", async () => {
     const client = await LspClient.ready(root);
     try {
-      const r = feedFor({ connection: () => client.connection, starting: () => true }, orders, { requestTimeoutMs: 1_500 });
+      const r = feedFor(live(() => client), orders, { requestTimeoutMs: 1_500 });
       r.feed.setCentre(["customers"]);
       process.kill(client.child.pid!, "SIGSTOP");
       try {
@@ -109,7 +130,7 @@ describe("the lineage panel's feed, with the real language server on a plain dbt
   test("two refreshes in flight: the older one's late answer is dropped, the newer one is posted", async () => {
     const client = await LspClient.ready(root);
     try {
-      const r = feedFor({ connection: () => client.connection, starting: () => true }, orders);
+      const r = feedFor(live(() => client), orders);
       r.feed.setCentre(["orders"]);
       await r.feed.onMessage({ method: "ready" });
       r.posted.length = 0;
@@ -133,12 +154,12 @@ describe("the lineage panel's feed, with the real language server on a plain dbt
   });
 
   test("a server that stopped for good is said at once; one that never comes up is said after a while", async () => {
-    const stopped = feedFor({ connection: () => undefined, starting: () => false }, orders);
+    const stopped = feedFor(live(() => undefined, true), orders);
     await stopped.feed.onMessage({ method: "ready" });
     assert.deepEqual(stopped.posted, [{ method: "hostError", message: "cannot show the lineage graph: the Tributary language server is not running (see the Tributary output)" }]);
     assert.equal(stopped.errors.length, 1);
 
-    const never = feedFor({ connection: () => undefined, starting: () => true }, orders, { serverWaitMs: 300 });
+    const never = feedFor(live(() => undefined), orders, { serverWaitMs: 300 });
     await never.feed.onMessage({ method: "ready" });
     assert.deepEqual(never.posted.map((m) => m.method), ["waiting"]);
     const error = await until("the error", () => never.posted.find((m) => m.method === "hostError"));
@@ -148,7 +169,7 @@ describe("the lineage panel's feed, with the real language server on a plain dbt
   });
 
   test("the panel's own failures are logged with their phase and reason; nothing is posted before `ready`", async () => {
-    const r = feedFor({ connection: () => undefined, starting: () => true }, orders);
+    const r = feedFor(live(() => undefined), orders);
     await r.feed.refresh();
     assert.deepEqual(r.posted, []);
     await r.feed.onMessage({ method: "panelError", phase: "layout", message: "cannot lay out the graph: the layout of 5 boxes did not finish in 6 s (ELK, in the layout worker)" });

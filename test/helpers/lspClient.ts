@@ -39,7 +39,8 @@ export class LspClient {
     this.connection.listen();
   }
 
-  static async start(root: string): Promise<LspClient> {
+  /** `beforeInitialized`: runs between the initialize answer and the `initialized` notification (the server indexes on the latter). */
+  static async start(root: string, beforeInitialized?: (client: LspClient) => void): Promise<LspClient> {
     const child = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
     const client = new LspClient(child);
     await client.connection.sendRequest("initialize", {
@@ -48,6 +49,7 @@ export class LspClient {
       workspaceFolders: [{ uri: URI.file(root).toString(), name: path.basename(root) }],
       capabilities: { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } },
     });
+    beforeInitialized?.(client);
     await client.connection.sendNotification("initialized", {});
     return client;
   }
