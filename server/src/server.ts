@@ -98,10 +98,9 @@ export function startServer(connection: Connection): void {
 
   function graphChanged(): void {
     statuses.invalidate();
-    safe("publish", undefined, undefined, () => {
-      publishDiagnostics();
-      void connection.sendNotification(GraphChangedNotification, stats());
-    });
+    safe("publish", undefined, undefined, () => publishDiagnostics());
+    // Sent even when publishing failed: the client waits for it (the lineage panel after the first index).
+    safe("graphChanged", undefined, undefined, () => void connection.sendNotification(GraphChangedNotification, stats()));
   }
 
   function scheduleUpdate(file: string, exists: boolean): void {
