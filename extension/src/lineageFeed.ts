@@ -78,7 +78,7 @@ export class LineageFeed {
     private readonly host: FeedHost,
     options: FeedOptions = {},
   ) {
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 8_000;
     this.serverWaitMs = options.serverWaitMs ?? 60_000;
   }
 

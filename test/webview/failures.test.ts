@@ -116,8 +116,8 @@ test("the extension's error is shown with Retry, which asks the extension again;
   const p = await harness.open();
   await p.send({ method: "waiting", message: "Waiting for the Tributary language server to start\u2026" });
   await p.page.locator(".empty", { hasText: "Waiting for the Tributary language server" }).waitFor({ state: "visible" });
-  await p.send({ method: "hostError", message: "cannot get the lineage graph: tributary/neighbourhood did not answer in 15 s" });
-  assert.equal(await p.waitForError(), "cannot get the lineage graph: tributary/neighbourhood did not answer in 15 s");
+  await p.send({ method: "hostError", message: "cannot get the lineage graph: tributary/neighbourhood did not answer in 8 s" });
+  assert.equal(await p.waitForError(), "cannot get the lineage graph: tributary/neighbourhood did not answer in 8 s");
   // The extension logged it already: the panel does not report it back.
   assert.deepEqual(await panelErrors(p), []);
   await retryAndDraw(p);

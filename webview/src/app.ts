@@ -42,7 +42,7 @@ const YIELD_ABOVE = 1000;
  * After `ready` or `retry`, the extension answers (a graph, `waiting` or `hostError`) well within
  * this; past it the panel says so rather than wait silently (its own requests time out sooner).
  */
-const ANSWER_TIMEOUT_MS = 20_000;
+const ANSWER_TIMEOUT_MS = 30_000;
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
