@@ -4,14 +4,14 @@
  * warehouse at the project root, a folder-open `dbt build` task — driven through Chromium like a
  * user. The lineage panel must draw the expected nodes and edges when opened first thing (before
  * any file, while the server may still be starting), after hovers and lenses, while a run goes and
- * right after it ends; when it cannot (its layout worker missing), it says why, with Retry, and the
- * reason is in the "Tributary" output.
+ * right after it ends; when it cannot (its layout worker missing, the language server silent), it
+ * says why, with Retry, and the reason is in the "Tributary" output.
  *
  * Run by `npm run test:e2e` (TRIBUTARY_E2E=1). On a failure: a screenshot and the logs under
  * test-results/e2e/plain-<scenario>/.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RunRecord } from "../../server/src/protocol/history";
@@ -72,6 +72,20 @@ async function expectLineage(what: string, ids: string[], edges: string[], centr
   for (const n of nodes) assert.equal(n.label, n.id, `the label of ${n.id}`);
   assert.deepEqual(sorted(await wb.lineageEdges()), sorted(edges));
   assert.equal(await wb.lineageError(), undefined);
+}
+
+/** The pid of this session's Tributary language server (its command line names the session's extensions folder). */
+function serverPid(): number {
+  const pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const cmdline = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+      return cmdline.some((arg) => arg.startsWith(session.extensions) && arg.endsWith(path.join("dist", "server.js")));
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(pids.length, 1, `one language server of this session: ${JSON.stringify(pids)}`);
+  return Number(pids[0]);
 }
 
 /** The "Tributary" output channel's lines about the panel. */
@@ -204,6 +218,26 @@ describe("a plain dbt project (no TS assets, no tributary.json) in a real VS Cod
       await wb.lineageFrame().locator('.panel-error button[data-action="retry"]').click();
       await expectLineage("customers' lineage after Retry", AROUND_CUSTOMERS, CUSTOMERS_EDGES, "customers");
       assert.ok(panelLog().some((l) => l.includes("lineage panel: retry")));
+    });
+  });
+
+  it("6. a language server that does not answer (paused): the panel says which request, with Retry, and logs it; Retry once it answers draws", async () => {
+    await scenario("6-server-silent", async () => {
+      await wb.closeLineage();
+      const pid = serverPid();
+      process.kill(pid, "SIGSTOP");
+      let error: string;
+      try {
+        await wb.runCommand("Tributary: Show Lineage");
+        error = await until("the panel's error", () => wb.lineageError().catch(() => undefined), 60_000, 200);
+        assert.match(error, /^cannot get the lineage graph: tributary\/(assetsAt|neighbourhood|statuses) did not answer in 8 s$/);
+        await wb.lineageFrame().locator('.panel-error button[data-action="retry"]').waitFor({ state: "visible" });
+        await until("the reason in the Tributary output", () => panelLog().find((l) => l.includes(`lineage panel: ${error}`)), 20_000, 200);
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+      await wb.lineageFrame().locator('.panel-error button[data-action="retry"]').click();
+      await expectLineage("customers' lineage after Retry", AROUND_CUSTOMERS, CUSTOMERS_EDGES, "customers");
     });
   });
 });
