@@ -14,12 +14,17 @@ import {
   type ServerOptions,
 } from "vscode-languageclient/node";
 import { GraphChangedNotification, type IndexStats } from "../../server/src/protocol/requests";
+import type { ServerPhase } from "./lineageFeed";
 
 const MAX_RESTARTS = 5;
 
 export class TributaryClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private restarts = 0;
+  /** The server stopped for good (too many crashes, or disposed). */
+  private stopped = false;
+  /** The running server read the workspace (it sent its first graphChanged). */
+  private indexed = false;
   private readonly graphChanged = new vscode.EventEmitter<IndexStats>();
   /** Fires after indexing, edits, file changes and runs (the server polls the run history). */
   readonly onGraphChanged = this.graphChanged.event;
@@ -35,6 +40,12 @@ export class TributaryClient implements vscode.Disposable {
 
   get languageClient(): LanguageClient | undefined {
     return this.running ? this.client : undefined;
+  }
+
+  /** Starting (or restarting after a crash), reading the workspace the first time, ready, or stopped for good. */
+  get phase(): ServerPhase {
+    if (this.running) return this.indexed ? "ready" : "indexing";
+    return this.stopped ? "stopped" : "starting";
   }
 
   async start(): Promise<void> {
@@ -59,6 +70,7 @@ export class TributaryClient implements vscode.Disposable {
         closed: () => {
           this.restarts++;
           if (this.restarts > MAX_RESTARTS) {
+            this.stopped = true;
             void vscode.window.showErrorMessage(`The Tributary language server stopped ${MAX_RESTARTS} times; it will not be restarted. See the "Tributary" output.`, "Show Output").then((c) => c && this.output.show());
             return { action: CloseAction.DoNotRestart };
           }
@@ -68,17 +80,26 @@ export class TributaryClient implements vscode.Disposable {
       },
     };
     this.client = new LanguageClient("tributary", "Tributary", serverOptions, clientOptions);
-    this.client.onNotification(GraphChangedNotification, (stats) => this.graphChanged.fire(stats));
+    this.client.onNotification(GraphChangedNotification, (stats) => {
+      this.indexed = true;
+      this.graphChanged.fire(stats);
+    });
+    // A (re)started server reads the workspace again before it answers anything useful.
+    this.client.onDidChangeState((e) => {
+      if (e.newState !== State.Running) this.indexed = false;
+    });
     await this.client.start();
   }
 
   async restart(): Promise<void> {
     this.restarts = 0;
+    this.stopped = false;
     if (this.client) await this.client.restart();
     else await this.start();
   }
 
   async dispose(): Promise<void> {
+    this.stopped = true;
     this.graphChanged.dispose();
     await this.client?.stop();
   }

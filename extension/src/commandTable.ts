@@ -38,7 +38,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   { id: "tributary.materializeDownstream", title: "Materialize with Downstream", needsServer: true, executes: true },
   { id: "tributary.materializeSelection", title: "Materialize Selection…", needsServer: true, executes: true },
   { id: "tributary.retryFailed", title: "Re-execute Failed", needsServer: false, executes: true },
-  { id: "tributary.showLineage", title: "Show Lineage", needsServer: true, executes: false, icon: "$(type-hierarchy)" },
+  // The panel opens at once and waits for the server itself (saying so), rather than refusing.
+  { id: "tributary.showLineage", title: "Show Lineage", needsServer: false, executes: false, icon: "$(type-hierarchy)" },
   { id: "tributary.showRunHistory", title: "Show Run History", needsServer: false, executes: false },
   { id: "tributary.refresh", title: "Refresh", needsServer: true, executes: false, icon: "$(refresh)" },
   { id: "tributary.cancelRun", title: "Cancel Run", needsServer: false, executes: false, icon: "$(debug-stop)" },

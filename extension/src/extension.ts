@@ -25,7 +25,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const panel = new LineagePanel(context, client, {
     materialize: (ids, mode) => void vscode.commands.executeCommand(mode === "upstream" ? "tributary.materializeUpstream" : mode === "downstream" ? "tributary.materializeDownstream" : "tributary.materialize", ids),
     openAsset: (id) => void vscode.commands.executeCommand("tributary.openAsset", id),
-  });
+  }, output);
   runs.onEvent(({ event, state }) => {
     if (event.assetId && (event.type === "asset_start" || event.type === "asset_materialized" || event.type === "asset_failed")) {
       panel.runProgress(event.assetId, state.assetStates.get(event.assetId) ?? "running");

@@ -104,10 +104,9 @@ export function startServer(connection: Connection): void {
   function graphChanged(): void {
     statuses.invalidate();
     columns.invalidate();
-    safe("publish", undefined, undefined, () => {
-      publishDiagnostics();
-      void connection.sendNotification(GraphChangedNotification, stats());
-    });
+    safe("publish", undefined, undefined, () => publishDiagnostics());
+    // Sent even when publishing failed: the client waits for it (the lineage panel after the first index).
+    safe("graphChanged", undefined, undefined, () => void connection.sendNotification(GraphChangedNotification, stats()));
   }
 
   function scheduleUpdate(file: string, exists: boolean): void {

@@ -65,12 +65,18 @@ export function freePort(): Promise<number> {
 
 /** A fresh copy of the example project, without run state, build output or dependencies. */
 export function copyExample(into: string): string {
-  const workspace = path.join(into, "jaffle-forecast");
-  cpSync(EXAMPLE, workspace, { recursive: true, filter: (src) => !/(^|[/\\])(node_modules|\.tributary|target|logs)([/\\]|$)/.test(path.relative(EXAMPLE, src)) });
+  const workspace = copyProject(EXAMPLE, into);
   // What `npm install` gives the example (its package.json depends on file:../../packages/tributary-assets):
   // the runtime's types, so VS Code's TypeScript sees no missing module.
   mkdirSync(path.join(workspace, "node_modules"));
   symlinkSync(path.join(ROOT, "packages", "tributary-assets"), path.join(workspace, "node_modules", "tributary-assets"), "dir");
+  return workspace;
+}
+
+/** A fresh copy of a project folder (same name, under `into`), without run state, build output, warehouses or dependencies. */
+export function copyProject(source: string, into: string): string {
+  const workspace = path.join(into, path.basename(source));
+  cpSync(source, workspace, { recursive: true, filter: (src) => !/(^|[/\\])(node_modules|\.tributary|target|logs)([/\\]|$)|\.duckdb(\.wal)?$/.test(path.relative(source, src)) });
   return workspace;
 }
 

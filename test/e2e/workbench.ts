@@ -201,14 +201,19 @@ export class Workbench {
   }
 
   /** Runs a command from the command palette by its title (F1, type, Enter on the exact match). */
-  async runCommand(title: string): Promise<void> {
-    await this.escape();
-    await this.page.keyboard.press("F1");
+  async runCommand(title: string, timeout = 30_000): Promise<void> {
+    const deadline = Date.now() + timeout;
     const input = this.page.locator(".quick-input-widget .quick-input-box input");
-    await input.waitFor();
-    await input.fill(`>${title}`);
     const row = this.page.locator(".quick-input-widget .quick-input-list .monaco-list-row").filter({ hasText: title }).first();
-    await row.waitFor();
+    // Right after start-up the palette may not know the extensions' commands yet: ask again.
+    for (;;) {
+      await this.escape();
+      await this.page.keyboard.press("F1");
+      await input.waitFor();
+      await input.fill(`>${title}`);
+      if (await row.waitFor({ timeout: 3_000 }).then(() => true, () => false)) break;
+      if (Date.now() > deadline) throw new Error(`the command palette never offered "${title}"`);
+    }
     await this.page.waitForFunction((t) => {
       const focused = document.querySelector(".quick-input-widget .quick-input-list .monaco-list-row.focused");
       return !!focused && (focused as HTMLElement).innerText.includes(t);
@@ -311,18 +316,36 @@ export class Workbench {
     return this.lineageFrame().locator(`g.node[data-id=${cssString(id)}]`);
   }
 
+  /** The error the lineage panel shows (with Retry), or undefined when it shows none. */
+  async lineageError(): Promise<string | undefined> {
+    return (await this.lineageFrame().locator("body").getAttribute("data-error", { timeout: 2_000 })) ?? undefined;
+  }
+
+  /** Closes the lineage panel's tab and waits until it is gone. */
+  async closeLineage(): Promise<void> {
+    const tab = this.page.locator(".editor-group-container .tab", { hasText: "Lineage" });
+    await tab.hover();
+    await tab.locator(".codicon-close").click();
+    await tab.waitFor({ state: "detached" });
+  }
+
   /** Waits until the panel drew a graph for which `predicate` holds and it is not laying out. */
   async waitForLineage(what: string, predicate: (nodes: { id: string; label: string; state: string; centre: boolean }[]) => boolean, timeout = 30_000): Promise<{ id: string; label: string; state: string; centre: boolean }[]> {
     const deadline = Date.now() + timeout;
     let nodes: { id: string; label: string; state: string; centre: boolean }[] = [];
+    let failed: string | undefined;
     for (;;) {
       try {
-        const busy = await this.lineageFrame().locator("body").getAttribute("data-busy", { timeout: 1_000 });
+        const body = this.lineageFrame().locator("body");
+        const busy = await body.getAttribute("data-busy", { timeout: 1_000 });
         nodes = await this.lineageNodes();
         if (busy !== "true" && predicate(nodes)) return nodes;
+        const error = await body.getAttribute("data-error", { timeout: 1_000 });
+        if (error) failed = error;
       } catch {
         // the webview is (re)loading
       }
+      if (failed) throw new Error(`the lineage panel shows an error instead of ${what}: ${failed}`);
       if (Date.now() > deadline) throw new Error(`the lineage panel never showed ${what}; drawn: ${JSON.stringify(nodes)}`);
       await this.page.waitForTimeout(100);
     }

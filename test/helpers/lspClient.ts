@@ -39,8 +39,11 @@ export class LspClient {
     this.connection.listen();
   }
 
-  /** `initializationOptions`: what the extension sends (e.g. `{ trusted: true }` for the SQL features). */
-  static async start(root: string, initializationOptions?: Record<string, unknown>): Promise<LspClient> {
+  /**
+   * `initializationOptions`: what the extension sends (e.g. `{ trusted: true }` for the SQL features).
+   * `beforeInitialized`: runs between the initialize answer and the `initialized` notification (the server indexes on the latter).
+   */
+  static async start(root: string, initializationOptions?: Record<string, unknown>, beforeInitialized?: (client: LspClient) => void): Promise<LspClient> {
     const child = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
     const client = new LspClient(child);
     await client.connection.sendRequest("initialize", {
@@ -50,6 +53,7 @@ export class LspClient {
       capabilities: { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } },
       initializationOptions,
     });
+    beforeInitialized?.(client);
     await client.connection.sendNotification("initialized", {});
     return client;
   }

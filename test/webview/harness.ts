@@ -28,8 +28,10 @@ export interface Harness {
   browser: Browser;
   /** Serve `body` as JSON at `/fixtures/<name>.json`. */
   addFixture(name: string, body: unknown): string;
+  /** Serve a script at `/scripts/<name>.js` (or a 404 for null); call again to change what is served. */
+  setScript(name: string, body: string | null): string;
   /** `beforeLoad`: runs on the new page before the panel loads (e.g. to hold back a resource with `page.route`). */
-  open(options?: { theme?: Theme; width?: number; height?: number; beforeLoad?: (page: Page) => Promise<void> }): Promise<PanelPage>;
+  open(options?: { theme?: Theme; width?: number; height?: number; workerUrl?: string; beforeLoad?: (page: Page) => Promise<void> }): Promise<PanelPage>;
   close(): Promise<void>;
 }
 
@@ -42,11 +44,16 @@ export async function startHarness(): Promise<Harness> {
     if (!existsSync(path.join(ROOT, file))) throw new Error(`${file} is missing: run \`node scripts/build.mjs\` first.`);
   }
   const fixtures = new Map<string, string>();
+  const scripts = new Map<string, string | null>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const fixture = fixtures.get(url.pathname);
+    const script = scripts.get(url.pathname);
     const entry = FILES[url.pathname];
-    if (fixture !== undefined) {
+    if (script !== undefined) {
+      if (script === null) res.writeHead(404).end();
+      else res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(script);
+    } else if (fixture !== undefined) {
       res.writeHead(200, { "content-type": "application/json" }).end(fixture);
     } else if (entry) {
       res.writeHead(200, { "content-type": entry.type, "cache-control": "no-store" }).end(readFileSync(path.join(ROOT, entry.file)));
@@ -68,6 +75,11 @@ export async function startHarness(): Promise<Harness> {
       fixtures.set(p, JSON.stringify(body));
       return p;
     },
+    setScript(name, body) {
+      const p = `/scripts/${name}.js`;
+      scripts.set(p, body);
+      return p;
+    },
     async open(options = {}) {
       const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 } });
       const errors: string[] = [];
@@ -76,7 +88,7 @@ export async function startHarness(): Promise<Harness> {
         if (m.type() === "error") errors.push(m.text());
       });
       await options.beforeLoad?.(page);
-      await page.goto(`${url}/harness.html?theme=${options.theme ?? "dark"}`);
+      await page.goto(`${url}/harness.html?theme=${options.theme ?? "dark"}${options.workerUrl ? `&worker=${encodeURIComponent(options.workerUrl)}` : ""}`);
       const panel = new PanelPage(page, errors);
       await panel.waitForPosted("ready", 30_000).catch((e: Error) => {
         throw new Error(`the panel did not post ready: ${e.message}; page errors: ${errors.join("; ")}`);
@@ -117,6 +129,12 @@ export class PanelPage {
     const seq = await this.renderSeq();
     await this.send(message);
     await this.waitForDraw(seq);
+  }
+
+  /** The error the panel shows (with its Retry button), once it shows one. */
+  async waitForError(timeout = 60_000): Promise<string> {
+    await this.page.waitForFunction(() => document.body.dataset.error !== undefined, undefined, { timeout, polling: 50 });
+    return this.page.evaluate(() => document.body.dataset.error ?? "");
   }
 
   async renderSeq(): Promise<number> {

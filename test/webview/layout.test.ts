@@ -27,6 +27,13 @@ test("isPanelMessage accepts the panel's messages and rejects malformed ones", (
   assert.ok(!isPanelMessage("ready"));
   assert.ok(isHostMessage(exampleGraph()));
   assert.ok(!isHostMessage({ method: "ready" }));
+  // Errors and Retry (issue 17): the panel's failures carry a known phase and a reason.
+  assert.ok(isPanelMessage({ method: "panelError", phase: "layout", message: "the layout did not finish" }));
+  assert.ok(isPanelMessage({ method: "retry" }));
+  assert.ok(!isPanelMessage({ method: "panelError", phase: "everything", message: "x" }));
+  assert.ok(!isPanelMessage({ method: "panelError", phase: "draw" }));
+  assert.ok(isHostMessage({ method: "waiting", message: "Reading the workspace\u2026" }));
+  assert.ok(isHostMessage({ method: "hostError", message: "tributary/neighbourhood did not answer in 15 s" }));
 });
 
 test("the neighbourhood follows the depth up and down from the centre", () => {

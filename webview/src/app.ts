@@ -13,7 +13,7 @@ import { plainLayout } from "./elkGraph";
 import { LayoutClient, Superseded, shapeHash } from "./layout";
 import type { LayoutResult } from "./layoutTypes";
 import { menuItems, tooltipLines } from "./menus";
-import { GraphModel } from "./model";
+import { GraphModel, OPEN_A_FILE } from "./model";
 import { buildView, groupId, OVERVIEW_THRESHOLD, toLayoutInput, type View } from "./overview";
 import { drawPlan, renderPlanList } from "./planOverlay";
 import { nextTask, Renderer, type DrawContext } from "./render";
@@ -40,6 +40,13 @@ interface RefreshOptions {
 
 /** Graphs bigger than this are processed in several tasks (none long enough to freeze the panel). */
 const YIELD_ABOVE = 1000;
+/**
+ * After `ready` or `retry`, the extension answers (a graph, `waiting` or `hostError`) well within
+ * this; past it the panel says so rather than wait silently (its own requests time out sooner).
+ */
+const ANSWER_TIMEOUT_MS = 30_000;
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 const frame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
@@ -63,6 +70,7 @@ export class Panel {
   private restyleQueued = false;
   private inbox: Promise<void> = Promise.resolve();
   private hoverTimer: ReturnType<typeof setTimeout> | undefined;
+  private answerTimer: ReturnType<typeof setTimeout> | undefined;
   /** The user zoomed or panned since the view was last fitted. */
   private userMoved = false;
 
@@ -87,6 +95,7 @@ export class Panel {
       materializeSelection: (mode) => this.materialize([...this.selection], mode),
       planSelection: () => this.requestPlan([...this.selection]),
       clearSelection: () => this.setSelection([]),
+      retry: () => this.retry(),
     });
     this.menu = new ContextMenu(this.controls.menuHost);
     this.renderer = new Renderer(this.controls.canvas, {
@@ -131,22 +140,35 @@ export class Panel {
       this.syncToggles();
     }
     this.post({ method: "ready" });
+    this.expectAnswer();
   }
 
   /** Messages are handled one after the other (a graph's handling yields between its phases). */
   onMessage(message: HostMessage): void {
+    clearTimeout(this.answerTimer);
     if (message.method === "graph") this.receivedAt = performance.now();
     this.inbox = this.inbox.then(() => this.handle(message)).catch((err: unknown) => {
-      this.controls.setStatus(`error: ${err instanceof Error ? err.message : String(err)}`);
+      this.setBusy(false);
+      this.fail("draw", `cannot show the graph: ${messageOf(err)}`);
     });
   }
 
   private async handle(message: HostMessage): Promise<void> {
     switch (message.method) {
       case "graph":
+        this.showError(null);
         // The message's arrival (deserializing it) was one task; building the model is the next.
         if (message.data.nodes.length > YIELD_ABOVE) await nextTask();
         this.showGraph(message, false);
+        break;
+      case "waiting":
+        this.showError(null);
+        if (!this.model) this.controls.setEmpty(message.message);
+        this.controls.setStatus(message.message);
+        break;
+      case "hostError":
+        this.setBusy(false);
+        this.showError(message.message);
         break;
       case "statuses":
         this.model?.setStatuses(message.statuses);
@@ -213,10 +235,25 @@ export class Panel {
     return this.state.groupMode === "on" || (this.state.groupMode === "auto" && visibleCount > OVERVIEW_THRESHOLD);
   }
 
+  /**
+   * Lay out and draw the current model. Never leaves the panel waiting silently: a layout or a
+   * drawing that fails (or a layout over its time budget) ends in an error with Retry, reported
+   * to the extension.
+   */
   private async refresh(options: RefreshOptions = {}): Promise<void> {
+    const generation = ++this.generation;
+    try {
+      await this.layOutAndDraw(generation, options);
+    } catch (err) {
+      if (err instanceof Superseded || generation !== this.generation) return;
+      this.setBusy(false);
+      this.fail(err instanceof LayoutFailure ? "layout" : "draw", err instanceof LayoutFailure ? `cannot lay out the graph: ${err.message}` : `cannot draw the graph: ${messageOf(err)}`);
+    }
+  }
+
+  private async layOutAndDraw(generation: number, options: RefreshOptions): Promise<void> {
     const model = this.model;
     if (!model) return;
-    const generation = ++this.generation;
     const isCurrent = (): boolean => generation === this.generation;
     const marks: Record<string, number> = { start: performance.now() };
     if (model.nodes.size > YIELD_ABOVE) {
@@ -226,7 +263,8 @@ export class Panel {
     const visible = this.visibleSet(model);
     const view = buildView(model, visible, { grouped: this.grouped(visible.size), expanded: new Set(this.state.expandedGroups) });
     const anchorPoint = options.anchor ? this.renderer.screenPoint(options.anchor) : undefined;
-    this.controls.setEmpty(model.nodes.size === 0 ? "No assets here." : visible.size === 0 ? "Nothing matches." : null);
+    const nothing = model.full || model.centre.length ? "No assets here." : OPEN_A_FILE;
+    this.controls.setEmpty(model.nodes.size === 0 ? nothing : visible.size === 0 ? "Nothing matches." : null);
     this.syncToggles(view);
     const input = toLayoutInput(view);
     const hash = shapeHash(input);
@@ -241,11 +279,7 @@ export class Panel {
       try {
         layout = await pending;
       } catch (err) {
-        if (isCurrent() && !(err instanceof Superseded)) {
-          this.setBusy(false);
-          this.controls.setStatus(err instanceof Error ? err.message : String(err));
-        }
-        return;
+        throw err instanceof Superseded ? err : new LayoutFailure(messageOf(err));
       }
       if (!isCurrent()) return;
     }
@@ -272,6 +306,7 @@ export class Panel {
     this.state.layout = view.items.length <= KEEP_GRAPH_UP_TO && this.state.graph ? { hash, result: plainLayout(layout) } : null;
     this.saveSoon();
     this.setBusy(false);
+    this.showError(null);
     this.updateStatusLine(view, visible.size);
     // "Drawn" means painted: wait for the frame that shows it.
     await frame();
@@ -366,6 +401,38 @@ export class Panel {
       canPin: !!model && (model.centre.length > 0 || this.selection.size === 1),
     });
     this.controls.setDepthEnabled(!model?.full);
+  }
+
+  // ---- errors -----------------------------------------------------------------------------------
+
+  /** Shows an error with Retry (or hides it with null). */
+  private showError(message: string | null): void {
+    this.controls.setError(message);
+    if (message === null) delete document.body.dataset.error;
+    else document.body.dataset.error = message;
+  }
+
+  /** A failure of the panel's own: shown with Retry, and reported to the extension (which logs it). */
+  private fail(phase: "layout" | "draw" | "answer", message: string): void {
+    this.showError(message);
+    this.post({ method: "panelError", phase, message });
+  }
+
+  /** Retry: a fresh layout worker, the graph asked for again (and laid out again meanwhile). */
+  private retry(): void {
+    this.showError(null);
+    this.layouts.restart();
+    this.post({ method: "retry" });
+    this.expectAnswer();
+    if (this.model) void this.refresh({ fit: true });
+  }
+
+  /** The extension must answer within ANSWER_TIMEOUT_MS; if it does not, the panel says so. */
+  private expectAnswer(): void {
+    clearTimeout(this.answerTimer);
+    this.answerTimer = setTimeout(() => {
+      this.fail("answer", `the Tributary extension did not answer in ${ANSWER_TIMEOUT_MS / 1000} s`);
+    }, ANSWER_TIMEOUT_MS);
   }
 
   // ---- gestures --------------------------------------------------------------------------------
@@ -589,6 +656,9 @@ export class Panel {
     }, 250);
   }
 }
+
+/** A layout that failed or ran out of time (as opposed to a drawing that failed). */
+class LayoutFailure extends Error {}
 
 function sameIds(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((id, i) => id === b[i]);

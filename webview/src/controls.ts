@@ -6,6 +6,7 @@
 import type { AssetKind } from "../../server/src/protocol/types";
 import type { MaterializeMode } from "../../server/src/protocol/webview";
 import { KIND_ICON } from "./icons";
+import { OPEN_A_FILE } from "./model";
 import { KIND_LABEL } from "./model";
 
 export interface ControlEvents {
@@ -23,6 +24,7 @@ export interface ControlEvents {
   materializeSelection(mode: MaterializeMode): void;
   planSelection(): void;
   clearSelection(): void;
+  retry(): void;
 }
 
 export const MAX_DEPTH = 9;
@@ -62,6 +64,8 @@ export class Controls {
   private readonly statusText: HTMLElement;
   private readonly busy: HTMLElement;
   private readonly empty: HTMLElement;
+  private readonly error: HTMLElement;
+  private readonly errorText: HTMLElement;
   private readonly tooltip: HTMLElement;
   private depthTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -108,8 +112,11 @@ export class Controls {
 
     this.canvas = el("main", { className: "canvas" });
     this.busy = el("div", { className: "busy", hidden: true, textContent: "Laying out\u2026" });
-    this.empty = el("div", { className: "empty", textContent: "Open a dbt model, YAML or TypeScript asset file to see its lineage." });
-    this.canvas.append(this.busy, this.empty);
+    this.empty = el("div", { className: "empty", textContent: OPEN_A_FILE });
+    this.errorText = el("span", { className: "error-text" });
+    this.error = el("div", { className: "panel-error", hidden: true }, this.errorText, button("retry", "Retry", "Try again: a fresh layout worker and the graph asked for again"));
+    this.error.setAttribute("role", "alert");
+    this.canvas.append(this.busy, this.empty, this.error);
     this.planHost = el("aside", { className: "plan-list", hidden: true });
     this.statusText = el("span", { className: "status-text" });
     const legend = el("details", { className: "legend" }, el("summary", { textContent: "Legend" }), legendBody());
@@ -165,6 +172,7 @@ export class Controls {
         "materialize-selection-downstream": () => this.events.materializeSelection("downstream"),
         "plan-selection": () => this.events.planSelection(),
         "clear-selection": () => this.events.clearSelection(),
+        retry: () => this.events.retry(),
       };
       handlers[action]?.();
     });
@@ -220,6 +228,12 @@ export class Controls {
   setBusy(busy: boolean, items = 0): void {
     this.busy.hidden = !busy;
     if (busy) this.busy.textContent = items > 200 ? `Laying out ${items} boxes\u2026` : "Laying out\u2026";
+  }
+
+  /** An error with a Retry button over the canvas, or none (null). */
+  setError(message: string | null): void {
+    this.error.hidden = message === null;
+    this.errorText.textContent = message ?? "";
   }
 
   setEmpty(message: string | null): void {

@@ -42,13 +42,37 @@ interface Pending {
   id: number;
   input: LayoutInput;
   hash: string;
+  /** A throw-away layout of `warm()`: never reported. */
+  warm: boolean;
+  /** Set when the job is handed to the worker. */
+  sent: boolean;
+  /** Its time budget, running from when it leaves the queue. */
+  timer?: ReturnType<typeof setTimeout>;
   resolve: (result: LayoutResult) => void;
   reject: (error: Error) => void;
+}
+
+/** Thrown by `layout()` when the layout did not finish within its budget (`layoutBudgetMs`). */
+export class LayoutTimeout extends Error {
+  constructor(nodes: number, ms: number, waitingFor: string) {
+    super(`the layout of ${nodes} boxes did not finish in ${Math.round(ms / 1000)} s (${waitingFor})`);
+  }
+}
+
+/**
+ * How long a layout may take, worker start included, before it counts as failed: a few seconds
+ * for the graphs of a project, more for big ones (ELK is superlinear; 1,000 boxes take 5-6 s).
+ */
+export function layoutBudgetMs(boxes: number): number {
+  return 6_000 + 20 * boxes;
 }
 
 const CACHE_SIZE = 24;
 /** A running layout of more nodes than this is abandoned (worker restarted) when a newer one is asked for. */
 const RESTART_ABOVE = 250;
+
+/** How long a real layout waits for a warm-up still running before that is abandoned. */
+const WARM_UP_GRACE_MS = 1_500;
 
 /** Sizes of the throw-away layouts at boot (and a variant number, so none hits the cache). */
 const WARM_UP: [number, number][] = [[12, 0], [60, 1], [60, 2], [100, 3], [100, 4], [150, 5], [150, 6]];
@@ -65,7 +89,11 @@ function warmUpInput(size: number, variant: number): LayoutInput {
 
 export class LayoutClient {
   private worker: Worker | undefined;
+  /** The worker's script ran (it said `ready`): a worker that never says so has a broken script. */
+  private workerStarted = false;
   private workerSource: Promise<string> | undefined;
+  /** Bumped by every restart: a worker start begun before it is dropped. */
+  private epoch = 0;
   private nextId = 1;
   private running: Pending | undefined;
   private queued: Pending | undefined;
@@ -86,7 +114,7 @@ export class LayoutClient {
         if (this.queued || this.running) return;
         const input = warmUpInput(size, variant);
         const hash = shapeHash(input);
-        await this.layout(input, hash);
+        await this.layout(input, hash, true);
         this.cache.delete(hash);
       }
     } catch {
@@ -106,9 +134,12 @@ export class LayoutClient {
 
   /**
    * Lay out `input` (or answer from the cache). The newest request wins: an older one still
-   * waiting is rejected with `Superseded`, and a worker still busy with one is restarted.
+   * waiting is rejected with `Superseded`, and a worker still busy with a big one (or a slow
+   * warm-up) is restarted. A layout that does not finish within its budget (from when it leaves
+   * the queue) is rejected with `LayoutTimeout` and the worker is restarted (its script fetched
+   * again), so the next request starts afresh.
    */
-  layout(input: LayoutInput, hash = shapeHash(input)): Promise<LayoutResult> {
+  layout(input: LayoutInput, hash = shapeHash(input), warm = false): Promise<LayoutResult> {
     const hit = this.cache.get(hash);
     if (hit) {
       this.remember(hash, hit);
@@ -117,38 +148,111 @@ export class LayoutClient {
       return Promise.resolve(hit);
     }
     return new Promise<LayoutResult>((resolve, reject) => {
+      const job: Pending = {
+        id: this.nextId++,
+        input,
+        hash,
+        warm,
+        sent: false,
+        resolve: (result) => {
+          clearTimeout(job.timer);
+          resolve(result);
+        },
+        reject: (error) => {
+          clearTimeout(job.timer);
+          reject(error);
+        },
+      };
       this.queued?.reject(new Superseded());
-      this.queued = { id: this.nextId++, input, hash, resolve, reject };
-      if (this.running && this.running.input.nodes.length > RESTART_ABOVE) {
+      this.queued = job;
+      const running = this.running;
+      if (running && running.input.nodes.length > RESTART_ABOVE) {
         // The worker is busy with a big layout nobody wants any more: stop it rather than wait.
         // (A small one finishes sooner than a new worker would start; its answer is cached.)
-        this.running.reject(new Superseded());
-        this.running = undefined;
-        this.worker?.terminate();
-        this.worker = undefined;
+        this.abandonRunning();
+      } else if (running?.warm && !warm) {
+        // A warm-up goes before a real layout only if it is quick (a loaded machine can make it slow).
+        setTimeout(() => {
+          if (this.running === running && this.queued === job) this.abandonRunning();
+        }, WARM_UP_GRACE_MS);
       }
       void this.pump();
     });
+  }
+
+  /** Drops the layout the worker is busy with (stopping the worker) and starts the queued one. */
+  private abandonRunning(): void {
+    this.running?.reject(new Superseded());
+    this.running = undefined;
+    this.stopWorker();
+    void this.pump();
+  }
+
+  /** Stop the worker and drop every pending layout (Retry starts from scratch: a new worker, its script fetched again). */
+  restart(): void {
+    const running = this.running;
+    const queued = this.queued;
+    this.running = undefined;
+    this.queued = undefined;
+    this.stopWorker();
+    this.workerSource = undefined;
+    running?.reject(new Superseded());
+    queued?.reject(new Superseded());
+  }
+
+  private stopWorker(): void {
+    this.epoch++;
+    this.worker?.terminate();
+    this.worker = undefined;
+    this.workerStarted = false;
+  }
+
+  /** The running job ran out of time: fail it, and start afresh (a new worker, its script fetched again). */
+  private expire(job: Pending, ms: number): void {
+    if (this.running !== job) return;
+    const waitingFor = !job.sent
+      ? "starting the layout worker: fetching its script"
+      : !this.workerStarted ? "the layout worker never started: its script did not run" : "ELK, in the layout worker";
+    this.running = undefined;
+    this.stopWorker();
+    this.workerSource = undefined;
+    job.reject(new LayoutTimeout(job.input.nodes.length, ms, waitingFor));
+    void this.pump();
   }
 
   private async pump(): Promise<void> {
     if (this.running || !this.queued) return;
     const job = this.queued;
     this.queued = undefined;
+    // Laid out meanwhile (the same graph sent twice in a row): no second layout.
+    const done = this.cache.get(job.hash);
+    if (done) {
+      job.resolve(done);
+      return;
+    }
     this.running = job;
+    // The budget counts from here: the worker's start and the layout, not the wait in the queue.
+    const ms = layoutBudgetMs(job.input.nodes.length);
+    job.timer = setTimeout(() => this.expire(job, ms), ms);
     try {
       const worker = await this.ensureWorker();
       if (this.running !== job) return;
       const request: WorkerRequest = { type: "layout", id: job.id, input: job.input };
       worker.postMessage(request);
+      job.sent = true;
     } catch (err) {
-      if (this.running === job) this.running = undefined;
+      if (this.running !== job) return;
+      this.running = undefined;
       job.reject(err instanceof Error ? err : new Error(String(err)));
       void this.pump();
     }
   }
 
   private onMessage(response: WorkerResponse): void {
+    if (response.type === "ready") {
+      this.workerStarted = true;
+      return;
+    }
     const job = this.running;
     if (!job || job.id !== response.id) return;
     this.running = undefined;
@@ -164,12 +268,21 @@ export class LayoutClient {
 
   private async ensureWorker(): Promise<Worker> {
     if (this.worker) return this.worker;
+    const epoch = this.epoch;
     // As a blob, never as text: the script (megabytes) is not decoded on the main thread.
-    this.workerSource ??= fetch(this.workerUrl).then((r) => {
-      if (!r.ok) throw new Error(`cannot load the layout worker (${r.status})`);
+    const source = (this.workerSource ??= fetch(this.workerUrl).then((r) => {
+      if (!r.ok) throw new Error(`cannot load the layout worker (HTTP ${r.status})`);
       return r.blob();
-    }).then((code) => URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
-    const url = await this.workerSource;
+    }).then((code) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }))));
+    let url: string;
+    try {
+      url = await source;
+    } catch (err) {
+      // Fetched again next time (a Retry), not failed for ever.
+      if (this.workerSource === source) this.workerSource = undefined;
+      throw new Error(err instanceof Error && err.message.startsWith("cannot load") ? err.message : `cannot load the layout worker: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (epoch !== this.epoch) throw new Superseded();
     if (this.worker) return this.worker;
     const worker = new Worker(url, { name: "tributary-layout" });
     worker.addEventListener("message", (event: MessageEvent<WorkerResponse>) => {
@@ -177,10 +290,11 @@ export class LayoutClient {
     });
     worker.addEventListener("error", (event) => {
       if (this.worker !== worker) return;
-      this.worker = undefined;
+      this.stopWorker();
+      this.workerSource = undefined;
       const job = this.running;
       this.running = undefined;
-      job?.reject(new Error(`layout worker failed: ${event.message}`));
+      job?.reject(new Error(`the layout worker failed: ${event.message || "its script could not run"}`));
       void this.pump();
     });
     this.worker = worker;

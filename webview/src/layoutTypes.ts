@@ -60,5 +60,7 @@ export interface PackedLayout {
 export type WorkerRequest = { type: "layout"; id: number; input: LayoutInput };
 
 export type WorkerResponse =
+  /** Posted once when the worker's script has run (ELK is loaded). */
+  | { type: "ready" }
   | { type: "layout"; id: number; packed: PackedLayout }
   | { type: "error"; id: number; message: string };

@@ -35,3 +35,6 @@ self.addEventListener("message", (event) => {
       self.postMessage(response);
     });
 });
+
+// The panel tells a worker that started from one whose script never ran.
+self.postMessage({ type: "ready" });

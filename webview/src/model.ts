@@ -4,6 +4,9 @@
 import type { AssetEdge, AssetKind, AssetNode, GraphData } from "../../server/src/protocol/types";
 import type { GraphMessage, PanelStatus, StatusMap } from "../../server/src/protocol/webview";
 
+/** What an empty panel says when no editor shows an asset yet. */
+export const OPEN_A_FILE = "Open a dbt model, YAML or TypeScript asset file to see its lineage.";
+
 export type Tech = "dbt" | "ts";
 
 export const KIND_LABEL: Record<AssetKind, string> = {

@@ -6,6 +6,11 @@
  * Order of events: the panel boots, posts `ready`, and only then does the extension send `graph`.
  * After a reload (the panel was hidden and VS Code dropped its page) the panel repaints from its
  * saved state and posts `ready` again; the extension answers with the current graph.
+ *
+ * Nothing waits silently: the extension answers `ready` and `retry` with `graph`, `waiting` (the
+ * language server is starting) or `hostError`; the panel reports its own failures (a layout that
+ * failed or took too long) with `panelError`, which the extension logs. Both errors are shown in
+ * the panel with a Retry button, which posts `retry`.
  */
 import type { AssetState } from "./history";
 import type { Plan } from "./plan";
@@ -93,9 +98,23 @@ export interface RequestColumnsMessage {
   ids: string[];
 }
 
+/** Something the panel could not do (shown in the panel with Retry); the extension logs the reason. */
+export interface PanelErrorMessage {
+  method: "panelError";
+  /** What failed: laying out or drawing the graph, or waiting for the extension's answer. */
+  phase: "layout" | "draw" | "answer";
+  message: string;
+}
+/** The user pressed Retry: send the current graph again (answered like `ready`). */
+export interface RetryMessage {
+  method: "retry";
+}
+
 export type PanelMessage =
   | RequestColumnsMessage
   | ReadyMessage
+  | PanelErrorMessage
+  | RetryMessage
   | OpenAssetMessage
   | MaterializeMessage
   | ShowInLineageMessage
@@ -164,9 +183,22 @@ export interface ColumnsMessage {
   lineage: ColumnLineageMap;
 }
 
+/** The extension cannot send a graph yet (the language server is starting): the panel says so. */
+export interface WaitingMessage {
+  method: "waiting";
+  message: string;
+}
+/** The extension could not get the graph (a request failed or timed out): shown with Retry. */
+export interface HostErrorMessage {
+  method: "hostError";
+  message: string;
+}
+
 export type HostMessage =
   | ColumnsMessage
   | GraphMessage
+  | WaitingMessage
+  | HostErrorMessage
   | StatusesMessage
   | PlanMessage
   | RunProgressMessage
@@ -180,6 +212,8 @@ const isDepth = (v: unknown): boolean => Number.isInteger(v) && (v as number) >=
 /** Per method, the check of the fields the extension acts on. */
 const PANEL_FIELDS: { [M in PanelMessage["method"]]: (m: Record<string, unknown>) => boolean } = {
   ready: () => true,
+  panelError: (m) => (m.phase === "layout" || m.phase === "draw" || m.phase === "answer") && isString(m.message),
+  retry: () => true,
   openAsset: (m) => isString(m.id),
   materialize: (m) => isIds(m.ids) && (m.mode === "only" || m.mode === "upstream" || m.mode === "downstream"),
   showInLineage: (m) => isString(m.id),
@@ -194,7 +228,7 @@ const PANEL_FIELDS: { [M in PanelMessage["method"]]: (m: Record<string, unknown>
 };
 
 const HOST_METHODS: ReadonlySet<string> = new Set<HostMessage["method"]>([
-  "graph", "statuses", "plan", "runProgress", "searchResult", "expanded", "columns",
+  "graph", "waiting", "hostError", "statuses", "plan", "runProgress", "searchResult", "expanded", "columns",
 ]);
 
 /** A well-formed message from the panel (the extension checks whatever arrives from the webview). */
