@@ -56,6 +56,27 @@ export interface AssetOptions {
   io?: "json" | "table" | (string & {});
   codeVersion?: string;
   metadata?: Record<string, unknown>;
+  /** Checks run right after each materialization (Dagster's asset checks, dbt's tests). */
+  checks?: readonly AssetCheckSpec[];
+}
+
+/** What a check's `fn` returns: `true` / `false`, or the verdict with details. */
+export interface AssetCheckResult {
+  passed: boolean;
+  /** Failing rows or items found, shown next to the check. */
+  failures?: number;
+  message?: string;
+}
+
+export interface AssetCheckSpec<T = unknown> {
+  /** Unique among the asset's checks; shown in the editor, the CLI and the history. */
+  name: string;
+  /** Receives the value the asset returned and the run context. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  fn: (value: T | any, ctx: AssetContext) => boolean | AssetCheckResult | Promise<boolean | AssetCheckResult>;
+  /** Default true: a failure fails the asset and skips its downstream. `false`: a failure is a warning. */
+  blocking?: boolean;
+  description?: string;
 }
 
 /** Upstream values, keyed by the last key segment of each dep. */
@@ -144,6 +165,16 @@ export function asset<T, I = any>(options: AssetOptions, fn: AssetFn<T, I>): Ass
     return toAssetKey(dep as AssetKeyInput, `${what}: \`deps[${i}]\``);
   });
   checkStrings(options.owners, `${what}: \`owners\``);
+  if (options.checks !== undefined) {
+    if (!Array.isArray(options.checks)) throw new TypeError(`${what}: \`checks\` must be an array of { name, fn }.`);
+    const names = new Set<string>();
+    options.checks.forEach((c: AssetCheckSpec, i: number) => {
+      if (!c || typeof c.name !== "string" || c.name === "") throw new TypeError(`${what}: \`checks[${i}].name\` must be a non-empty string.`);
+      if (typeof c.fn !== "function") throw new TypeError(`${what}: check "${c.name}" needs an \`fn\` function.`);
+      if (names.has(c.name)) throw new TypeError(`${what}: two checks are named "${c.name}".`);
+      names.add(c.name);
+    });
+  }
   if (Array.isArray(options.tags)) checkStrings(options.tags, `${what}: \`tags\``);
   else if (options.tags !== undefined && (options.tags === null || typeof options.tags !== "object")) {
     throw new TypeError(`${what}: \`tags\` must be an array of strings or an object of strings.`);

@@ -258,7 +258,40 @@ export interface YamlFacts {
   seeds: YamlNodeProps[];
   snapshots: YamlNodeProps[];
   exposures: YamlExposure[];
+  /** Generic data tests (`data_tests:` / `tests:`) on the file's models, seeds, snapshots, sources and their columns. */
+  dataTests?: YamlDataTest[];
+  /** `unit_tests:` entries. */
+  unitTests?: YamlUnitTest[];
   diagnostics: IndexDiagnostic[];
+}
+
+/** One generic test entry of a property file, as written (dbt's TestBuilder input). */
+export interface YamlDataTest {
+  resource: "model" | "seed" | "snapshot" | "source";
+  /** The model / seed / snapshot name, or the source table name. */
+  target: string;
+  sourceName?: string;
+  /** For a test under one of a model's `versions:`. */
+  version?: string;
+  column?: string;
+  /** As written: `not_null`, `dbt_utils.expression_is_true`. */
+  testName: string;
+  /** Arguments (`arguments:` flattened in), without configs, `name` and `column_name`. */
+  args: Record<string, unknown>;
+  /** `config:` merged with the legacy top-level config keys (severity, where, limit, ...). */
+  config: Record<string, unknown>;
+  /** `name:` given to the test. */
+  customName?: string;
+  description?: string;
+  span: Span;
+}
+
+export interface YamlUnitTest {
+  name: string;
+  model: string;
+  description?: string;
+  span: Span;
+  nameSpan: Span;
 }
 
 // ---------------------------------------------------------------- dbt manifest.json
@@ -300,6 +333,17 @@ export interface TsAssetDef {
   codeVersion?: string;
   /** Source text of the asset function (for the code version hash). */
   fnText: string;
+  /** `checks: [{ name, fn, blocking }]` of the asset. */
+  checks?: TsCheckDef[];
+}
+
+export interface TsCheckDef {
+  name: string;
+  span: Span;
+  nameSpan: Span;
+  /** `blocking: false` makes a failure a warning (default: blocking, like dbt's error severity). */
+  blocking?: boolean;
+  description?: string;
 }
 
 export interface TsJobDef {

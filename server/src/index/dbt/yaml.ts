@@ -9,6 +9,7 @@
 import { isAlias, isMap, isNode, isScalar, isSeq, parseDocument } from "yaml";
 import type { Document, Node as YamlNode, Scalar, YAMLMap } from "yaml";
 import type { IndexDiagnostic, Pos, Severity, Span } from "../../protocol/types";
+import { readDataTests } from "./dataTests";
 import { fastParseDocument } from "./fastYaml";
 import type {
   YamlConstraintDep,
@@ -313,6 +314,7 @@ export function parsePropertiesYaml(text: string, file: string): YamlFacts {
   try {
     y = parseYamlFile(text, file);
     readProperties(y, facts);
+    readDataTests(y, facts);
   } catch (e) {
     // Defensive: a bug here must not take the index down.
     const diag: IndexDiagnostic = { file, span: ZERO_SPAN, severity: "error", code: "yaml-shape", message: `Property file could not be read: ${errorText(e)}` };

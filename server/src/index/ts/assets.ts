@@ -431,6 +431,8 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
       if (description !== undefined) def.description = description;
       def.tags = readTags(props.values.get("tags"));
       def.owners = stringArrayOf(props.values.get("owners")) ?? [];
+      const checksNode = props.values.get("checks");
+      if (checksNode) def.checks = readChecks(checksNode);
     }
     if (!call.arguments[1]) diag(callee, "error", "ts-missing-fn", "asset() needs the asset function as its second argument.");
     if (def.description === undefined) {
@@ -438,6 +440,34 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
       if (doc) def.description = doc;
     }
     facts.assets.push(def);
+  }
+
+  /** `checks: [{ name: "x", fn, blocking: false }]`: names read statically; the runner calls `fn`. */
+  function readChecks(node: ts.Expression): NonNullable<TsAssetDef["checks"]> {
+    const list = unwrap(node);
+    const out: NonNullable<TsAssetDef["checks"]> = [];
+    if (!ts.isArrayLiteralExpression(list)) {
+      diag(node, "info", "ts-dynamic-check", "The asset's `checks` are not an array literal, so they cannot be read statically.");
+      return out;
+    }
+    for (const el of list.elements) {
+      const obj = unwrap(el);
+      const props = ts.isObjectLiteralExpression(obj) ? readProps(obj) : undefined;
+      const nameNode = props?.values.get("name");
+      const name = stringOf(nameNode);
+      if (!props || name === undefined || name === "") {
+        diag(el, "warning", "ts-dynamic-check", "Each check needs a `name` written as a string, so Tributary can list it.");
+        continue;
+      }
+      const check: NonNullable<TsAssetDef["checks"]>[number] = { name, span: spanOf(el), nameSpan: spanOf(nameNode!) };
+      const blocking = props.values.get("blocking");
+      if (blocking && unwrap(blocking).kind === ts.SyntaxKind.FalseKeyword) check.blocking = false;
+      const description = stringOf(props.values.get("description"));
+      if (description !== undefined) check.description = description;
+      if (!props.values.get("fn")) diag(el, "error", "ts-missing-fn", `Check \`${name}\` needs an \`fn\` returning whether it passed.`);
+      out.push(check);
+    }
+    return out;
   }
 
   function readJob(call: ts.CallExpression, ctx: DeclContext | undefined) {

@@ -1,0 +1,211 @@
+/**
+ * dbt tests and TS checks read from a workspace: every YAML form dbt accepts, dbt's test names
+ * (long ones hashed as dbt does), singular tests attached to what they ref, unit tests listed, TS
+ * `checks:` on assets; bad entries become diagnostics, never crashes.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, describe, test } from "node:test";
+import { genericTestName } from "../../server/src/index/checks";
+import { parsePropertiesYaml } from "../../server/src/index/dbt/yaml";
+import { WorkspaceIndex } from "../../server/src/index/workspace";
+
+function workspace(files: Record<string, string>): { root: string; index: WorkspaceIndex } {
+  const root = mkdtempSync(path.join(tmpdir(), "tributary-checks-"));
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), text);
+  }
+  const index = new WorkspaceIndex({ roots: [root] });
+  index.load();
+  return { root, index };
+}
+
+const PROJECT = "name: shop\nconfig-version: 2\nprofile: shop\n";
+
+describe("dbt test names", () => {
+  test("short names are type_target_args; long ones are hashed exactly as dbt-core does", () => {
+    assert.equal(genericTestName("not_null", "orders", { column_name: "order_id" }).short, "not_null_orders_order_id");
+    assert.equal(genericTestName("source_unique", "jaffle_raw_orders", { column_name: "id" }).short, "source_unique_jaffle_raw_orders_id");
+    // Names dbt gives jaffle_shop's tests (seen in its manifests and in dbt-core's own tests).
+    const values = ["placed", "shipped", "completed", "return_pending", "returned"];
+    assert.deepEqual(genericTestName("accepted_values", "orders", { column_name: "status", values }), {
+      short: "accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758",
+      full: "accepted_values_orders_status__placed__shipped__completed__return_pending__returned",
+    });
+    assert.equal(genericTestName("accepted_values", "stg_orders", { column_name: "status", values }).short, "accepted_values_stg_orders_4f514bf94b77b7ea437830eec4421c58");
+    assert.equal(genericTestName("relationships", "orders", { column_name: "customer_id", to: "ref('customers')", field: "customer_id" }).short, "relationships_orders_customer_id__customer_id__ref_customers_");
+    // Python's str() of booleans and None, and dict values.
+    assert.equal(genericTestName("t", "m", { b: true, n: null, d: { x: 1 } }).short, "t_m_True__1__None");
+  });
+});
+
+describe("reading data tests from property YAML", () => {
+  test("data_tests and legacy tests, bare / nested / test_name / arguments forms, configs", () => {
+    const facts = parsePropertiesYaml(
+      `version: 2
+models:
+  - name: orders
+    data_tests:
+      - dbt_utils.expression_is_true:
+          arguments: {expression: "amount >= 0"}
+          config: {severity: warn}
+    columns:
+      - name: id
+        tests:
+          - not_null
+          - unique:
+              where: "id > 0"
+              limit: 10
+      - name: status
+        data_tests:
+          - name: status_is_known
+            test_name: accepted_values
+            values: [a, b]
+            config: {warn_if: ">10", error_if: ">100", store_failures: true}
+          - 42
+          - {a: {}, b: {}}
+sources:
+  - name: raw
+    tables:
+      - name: orders
+        columns:
+          - name: id
+            data_tests: [not_null]
+unit_tests:
+  - name: test_amounts
+    model: orders
+    given: []
+    expect: {rows: []}
+`,
+      "/p/models/schema.yml",
+    );
+    const tests = facts.dataTests ?? [];
+    assert.deepEqual(
+      tests.map((t) => [t.resource, t.sourceName ?? null, t.target, t.column ?? null, t.testName, t.args, t.config, t.customName ?? null]),
+      [
+        ["model", null, "orders", null, "dbt_utils.expression_is_true", { expression: "amount >= 0" }, { severity: "warn" }, null],
+        ["model", null, "orders", "id", "not_null", {}, {}, null],
+        ["model", null, "orders", "id", "unique", {}, { where: "id > 0", limit: 10 }, null],
+        ["model", null, "orders", "status", "accepted_values", { values: ["a", "b"] }, { warn_if: ">10", error_if: ">100", store_failures: true }, "status_is_known"],
+        ["source", "raw", "orders", "id", "not_null", {}, {}, null],
+      ],
+    );
+    assert.deepEqual(facts.unitTests?.map((u) => [u.name, u.model]), [["test_amounts", "orders"]]);
+    const shapes = facts.diagnostics.filter((d) => d.code === "yaml-shape");
+    assert.equal(shapes.length, 2, JSON.stringify(shapes));
+    assert.match(shapes[0].message, /test name or a mapping|not a test name/);
+    assert.match(shapes[1].message, /one key/);
+    assert.equal(shapes[1].span.start.line, 21);
+  });
+});
+
+describe("checks in a workspace", () => {
+  const roots: string[] = [];
+  after(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+
+  test("generic, singular and unit tests attach to their assets; relationships reads its `to:`", () => {
+    const { root, index } = workspace({
+      "dbt_project.yml": PROJECT,
+      "models/orders.sql": "select 1 as id, 2 as customer_id, 'a' as status",
+      "models/customers.sql": "select 2 as customer_id",
+      "models/schema.yml": `models:
+  - name: orders
+    columns:
+      - name: customer_id
+        data_tests:
+          - relationships: {arguments: {to: ref('customers'), field: customer_id}, config: {severity: warn}}
+          - relationships: {to: ref('nowhere'), field: id}
+      - name: status
+        data_tests: [not_null]
+unit_tests:
+  - {name: ut_orders, model: orders}
+sources:
+  - name: raw
+    tables:
+      - name: payments
+        columns:
+          - name: id
+            data_tests: [unique]
+`,
+      "tests/assert_customers_have_orders.sql": "select * from {{ ref('customers') }} c left join {{ ref('orders') }} o using (customer_id) where o.id is null",
+      "tests/generic/positive.sql": "{% test positive(model, column_name) %}select * from {{ model }} where {{ column_name }} <= 0{% endtest %}",
+    });
+    roots.push(root);
+    const checks = index.checks();
+    const rows = checks.checks.map((c) => [c.id, c.kind, c.assets.join(","), c.reads.join(","), c.severity]);
+    assert.deepEqual(rows, [
+      ["shop.relationships_orders_customer_id__customer_id__ref_customers_", "generic", "orders", "customers", "warn"],
+      ["shop.relationships_orders_customer_id__id__ref_nowhere_", "generic", "orders", "", "error"],
+      ["shop.not_null_orders_status", "generic", "orders", "", "error"],
+      ["shop.source_unique_raw_payments_id", "generic", "raw/payments", "", "error"],
+      ["shop.ut_orders", "unit", "orders", "", "error"],
+      ["shop.assert_customers_have_orders", "singular", "customers,orders", "", "error"],
+    ]);
+    assert.deepEqual(checks.byAsset.get("customers")?.map((c) => c.name), ["assert_customers_have_orders"]);
+    const unknown = [...index.diagnostics().values()].flat().filter((d) => d.code === "unknown-ref" && d.message.includes("nowhere"));
+    assert.equal(unknown.length, 1);
+    assert.equal(unknown[0].file, path.join(root, "models/schema.yml"));
+    assert.equal(unknown[0].span.start.line, 6);
+  });
+
+  test("editing a test file updates the checks without relinking the graph", () => {
+    const { root, index } = workspace({
+      "dbt_project.yml": PROJECT,
+      "models/orders.sql": "select 1 as id",
+      "tests/t1.sql": "select * from {{ ref('orders') }} where id < 0",
+    });
+    roots.push(root);
+    const graph = index.graph;
+    assert.deepEqual(index.checks().checks.map((c) => c.name), ["t1"]);
+    writeFileSync(path.join(root, "tests/t2.sql"), "{{ config(severity='warn') }} select * from {{ ref('orders') }}");
+    index.update(path.join(root, "tests/t2.sql"));
+    assert.equal(index.graph, graph);
+    assert.deepEqual(index.checks().checks.map((c) => [c.name, c.severity]), [["t1", "error"], ["t2", "warn"]]);
+    index.update(path.join(root, "tests/t1.sql"), false);
+    assert.deepEqual(index.checks().checks.map((c) => c.name), ["t2"]);
+  });
+
+  test("TS assets declare checks: read statically, blocking unless `blocking: false`", () => {
+    const { root, index } = workspace({
+      "assets/a.ts": `import { asset } from "tributary-assets";
+export const scores = asset(
+  {
+    key: "ml/scores",
+    checks: [
+      { name: "has_rows", fn: (rows: unknown[]) => rows.length > 0 },
+      { name: "in_range", blocking: false, description: "scores in [0, 1]", fn: () => true },
+      { name: computedName(), fn: () => true },
+    ],
+  },
+  async () => [],
+);
+function computedName() { return "x"; }
+`,
+    });
+    roots.push(root);
+    assert.deepEqual(index.checks().checks.map((c) => [c.id, c.kind, c.severity, c.span.start.line]), [
+      ["ml/scores:has_rows", "ts", "error", 5],
+      ["ml/scores:in_range", "ts", "warn", 6],
+    ]);
+    const diags = [...index.diagnostics().values()].flat().filter((d) => d.code === "ts-dynamic-check");
+    assert.equal(diags.length, 1);
+    assert.equal(diags[0].span.start.line, 7);
+  });
+
+  test("the example's tests: dbt names, attached to fct_orders and customers", () => {
+    const index = new WorkspaceIndex({ roots: [path.resolve(__dirname, "../../examples/jaffle-forecast")] });
+    index.load();
+    const byAsset = index.checks().byAsset;
+    assert.deepEqual(byAsset.get("customers")?.map((c) => c.name), ["not_null_customers_customer_id", "unique_customers_customer_id"]);
+    assert.deepEqual(byAsset.get("fct_orders")?.map((c) => c.name), [
+      "not_null_fct_orders_order_id",
+      "unique_fct_orders_order_id",
+      "relationships_fct_orders_87c309d217e7e6d2f626e8c50eeb4b99",
+      "accepted_values_fct_orders_910d5f3356b5e7a6f7932211f0768f81",
+      "assert_order_amounts_are_paid",
+    ]);
+  });
+});
