@@ -82,11 +82,27 @@ program
   .option("--full-refresh", "rebuild incremental models from scratch")
   .option("--wait", "wait for another run writing the warehouse instead of refusing")
   .option("--concurrency <n>", "steps that may run at once", (v) => Number(v))
+  .option("--no-checks", "do not run the assets' checks (dbt tests, TS checks) after they materialize")
   .option("--json", "print one JSON event per line")
   .option("-C, --dir <dir>", "workspace folder", ".")
-  .action(async (selection: string | undefined, options: { engine?: Engine; retryFailed?: boolean; vars?: string; fullRefresh?: boolean; wait?: boolean; concurrency?: number; json?: boolean; dir: string }) => {
+  .action(async (selection: string | undefined, options: { engine?: Engine; retryFailed?: boolean; vars?: string; fullRefresh?: boolean; wait?: boolean; concurrency?: number; checks: boolean; json?: boolean; dir: string }) => {
     const { index, root, config } = openWorkspace(options.dir);
-    const summary = await materialize(index, root, selection, { ...runSettings(options, config), retryFailed: options.retryFailed });
+    const summary = await materialize(index, root, selection, { ...runSettings(options, config), retryFailed: options.retryFailed, checks: options.checks });
+    process.exitCode = exitCode(summary.status);
+  });
+
+program
+  .command("check-assets")
+  .description("run the checks (dbt tests, TS checks) of a selection on the data that is there, materializing nothing")
+  .argument("<selection>", "selection, e.g. 'fct_orders' or 'tag:finance'")
+  .addOption(new Option("--engine <engine>", "dbt engine").choices(["embedded", "dbt"]))
+  .option("--vars <yaml>", "dbt vars as JSON or YAML, like dbt's --vars")
+  .option("--wait", "wait for another run writing the warehouse instead of refusing")
+  .option("--json", "print one JSON event per line")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action(async (selection: string, options: { engine?: Engine; vars?: string; wait?: boolean; json?: boolean; dir: string }) => {
+    const { index, root, config } = openWorkspace(options.dir);
+    const summary = await materialize(index, root, selection, { ...runSettings(options, config), checksOnly: true });
     process.exitCode = exitCode(summary.status);
   });
 

@@ -57,6 +57,10 @@ export interface MaterializeOptions {
   wait?: boolean;
   dbtExecutable?: string;
   concurrency?: number;
+  /** `--no-checks`: false. */
+  checks?: boolean;
+  /** `check-assets`: run the checks only. */
+  checksOnly?: boolean;
 }
 
 export async function materialize(index: WorkspaceIndex, root: string, selection: string | undefined, options: MaterializeOptions): Promise<RunSummary> {
@@ -77,8 +81,8 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
   }
   const engine = chooseEngine(index, plan, options.engine, options.dbtExecutable);
   const cancel = cancelOnSignals(options.json === true);
-  const progress = options.json ? undefined : new Progress(plan, index);
-  if (progress) printPlan(plan, index);
+  const progress = options.json ? undefined : new Progress(plan, index, options.checksOnly === true);
+  if (progress && !options.checksOnly) printPlan(plan, index);
   try {
     const summary = await runPlan(new RunContext(index, root), plan, {
       selection: text,
@@ -88,6 +92,8 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
       fullRefresh: options.fullRefresh,
       waitForLock: options.wait,
       concurrency: options.concurrency,
+      checks: options.checks,
+      checksOnly: options.checksOnly,
       // Who asked for the run, for the history ("vscode" when the extension spawns the CLI).
       trigger: process.env.TRIBUTARY_TRIGGER || undefined,
       signal: cancel.signal,
@@ -125,6 +131,7 @@ class Progress {
   constructor(
     private readonly plan: Plan,
     private readonly index: WorkspaceIndex,
+    private readonly checksOnly = false,
   ) {}
 
   private name(id: string): string {
@@ -160,6 +167,14 @@ class Progress {
       case "step_end":
         if (this.tty) process.stdout.write("\n");
         break;
+      case "check_result": {
+        const mark = event.status === "passed" ? "✓" : event.status === "warned" ? "!" : event.status === "skipped" ? "-" : "✗";
+        const failures = event.failures ? ` (${event.failures} failing row${event.failures === 1 ? "" : "s"})` : "";
+        const line = `  ${mark} check ${event.name} ${event.status}${failures}${event.message && event.status !== "passed" ? `: ${event.message.split("\n")[0]}` : ""}`;
+        if (this.tty) process.stdout.write(`\r\x1b[2K${line}\n`);
+        else console.log(line);
+        break;
+      }
       case "step_skipped":
         for (const id of this.plan.steps.find((s) => s.id === event.stepId)?.assets ?? []) this.rows.set(id, { status: "skipped", error: event.reason });
         console.log(`[${event.stepId}] skipped: ${event.reason}`);
@@ -171,6 +186,15 @@ class Progress {
 
   finish(summary: RunSummary): void {
     console.log("");
+    const checks = summary.checks ?? [];
+    if (checks.length > 0 || this.checksOnly) {
+      const count = (s: string) => checks.filter((c) => c.status === s).length;
+      console.log(`checks: ${count("passed")} passed, ${count("failed")} failed, ${count("warned")} warned, ${count("error")} errored, ${count("skipped")} skipped`);
+    }
+    if (this.checksOnly) {
+      console.log(`run ${summary.runId} ${summary.status} in ${formatDuration(summary.ms)}`);
+      return;
+    }
     const width = Math.max(...this.plan.selection.map((id) => this.name(id).length), 5);
     console.log(`${"asset".padEnd(width)}  status   rows      time`);
     for (const step of this.plan.steps) {

@@ -7,9 +7,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { Plan, PlanStep } from "../protocol/plan";
+import type { AssetCheck, CheckOutcome, CheckResultRecord } from "../protocol/checks";
 import type { MaterializationRecord, RunStatus, StepStatus } from "../protocol/history";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { RunContext } from "./context";
+import { dbtChecksOf, embeddedTests, outcomeOf } from "./checks";
 import { runDbtStep, type DbtCliNode } from "./dbtCli";
 import { runEmbeddedStep } from "./embedded/engine";
 import { Warehouse } from "./embedded/warehouse";
@@ -29,6 +31,7 @@ export type RunEvent =
   | { type: "asset_failed"; runId: string; stepId: string; assetId: string; error: string }
   | { type: "log"; runId: string; stepId: string; level: string; message: string }
   | { type: "step_end"; runId: string; stepId: string; status: StepStatus; ms: number }
+  | { type: "check_result"; runId: string; stepId: string; checkId: string; name: string; assets: string[]; status: CheckOutcome; severity: "error" | "warn"; failures?: number; message?: string }
   | { type: "step_failed"; runId: string; stepId: string; error: string; assets: string[] }
   | { type: "step_skipped"; runId: string; stepId: string; reason: string }
   | { type: "run_end"; runId: string; status: RunStatus; ms: number; failed: { assetId: string; error: string }[]; skipped: string[] };
@@ -48,6 +51,10 @@ export interface RunOptions {
   onEvent?(event: RunEvent): void;
   /** Node executable for TS steps. */
   nodePath?: string;
+  /** Run the assets' checks (dbt tests, TS checks) after they materialize. Default true. */
+  checks?: boolean;
+  /** Materialize nothing: only run the checks of the selected assets on the data that is there. */
+  checksOnly?: boolean;
 }
 
 export interface RunSummary {
@@ -57,6 +64,8 @@ export interface RunSummary {
   failed: { assetId: string; error: string }[];
   skipped: string[];
   materialized: { assetId: string; rows?: number; ms: number }[];
+  /** Results of the assets' checks, in the order they ran. */
+  checks?: { checkId: string; name: string; assets: string[]; status: CheckOutcome; severity: "error" | "warn"; failures?: number; message?: string }[];
 }
 
 /** One turn at a time on the warehouse file: DuckDB allows a single writing process. */
@@ -79,7 +88,7 @@ export async function runPlan(ctx: RunContext, plan: Plan, options: RunOptions):
   const runId = newRunId();
   const emit = (event: RunEvent) => options.onEvent?.(event);
   const lock: WarehouseLock = await acquireWarehouseLock(ctx.root, { runId, wait: options.waitForLock ?? false, signal: options.signal });
-  const summary: RunSummary = { runId, status: "running", ms: 0, failed: [], skipped: [], materialized: [] };
+  const summary: RunSummary = { runId, status: "running", ms: 0, failed: [], skipped: [], materialized: [], checks: [] };
   try {
     history.startRun({ id: runId, selection: options.selection, plan, engine, trigger: options.trigger ?? "cli" });
     emit({ type: "run_start", runId, selection: options.selection, engine, plan });
@@ -103,6 +112,10 @@ export async function runPlan(ctx: RunContext, plan: Plan, options: RunOptions):
 class StepExecutor {
   private readonly warehouse = new Mutex();
   private readonly status = new Map<string, StepStatus>();
+  /** Step id -> the dbt checks it runs (each check in the step holding the last planned asset it reads). */
+  private readonly stepChecks = new Map<string, AssetCheck[]>();
+  /** Check id -> why it cannot run in this run. */
+  private readonly unrunnable = new Map<string, string>();
 
   constructor(
     private readonly ctx: RunContext,
@@ -116,6 +129,7 @@ class StepExecutor {
 
   /** Starts every step whose dependencies succeeded, up to the concurrency limit, until none is left. */
   async runAll(plan: Plan): Promise<void> {
+    if (this.options.checks !== false || this.options.checksOnly) this.assignChecks(plan);
     const limit = Math.max(1, this.options.concurrency ?? 2);
     const pending = [...plan.steps];
     const running = new Set<Promise<void>>();
@@ -146,6 +160,36 @@ class StepExecutor {
         for (const step of pending.splice(0)) this.skip(step, "its dependencies can never complete");
       }
     }
+  }
+
+  private assignChecks(plan: Plan): void {
+    const stepIndex = new Map<string, number>();
+    plan.steps.forEach((step, i) => step.assets.forEach((a) => stepIndex.set(a, i)));
+    const all = dbtChecksOf(this.ctx.index, plan.steps.filter((s) => s.kind === "dbt").flatMap((s) => s.assets));
+    for (const check of all) {
+      const last = Math.max(...[...check.assets, ...check.reads].map((a) => stepIndex.get(a) ?? -1));
+      if (last < 0) continue;
+      const step = plan.steps[last];
+      // Like dbt's `buildable` selection: a check reading a model this run does not build, and that
+      // was never built, would only fail on a missing table.
+      const graph = this.ctx.index.graph;
+      const unbuilt = check.reads.find((r) => !stepIndex.has(r) && graph.get(r)?.kind !== "dbt_source" && !this.history.lastSuccess(r));
+      if (unbuilt && !this.options.checksOnly) {
+        this.unrunnable.set(check.id, `it reads ${unbuilt}, which is not in this run and was never materialized`);
+      }
+      this.stepChecks.set(step.id, [...(this.stepChecks.get(step.id) ?? []), check]);
+    }
+  }
+
+  private recordCheck(step: PlanStep, check: { id: string; name: string; assets: string[]; severity: "error" | "warn" }, status: CheckOutcome, extra: { failures?: number; ms: number; message?: string; compiledSql?: string }): void {
+    const record: CheckResultRecord = { checkId: check.id, name: check.name, assets: check.assets, runId: this.runId, stepId: step.id, at: new Date().toISOString(), status, durationMs: Math.round(extra.ms) };
+    if (extra.failures !== undefined) record.failures = extra.failures;
+    if (extra.message) record.message = extra.message;
+    if (extra.compiledSql) record.compiledSql = extra.compiledSql;
+    this.history.recordCheck(record);
+    const entry = { checkId: check.id, name: check.name, assets: check.assets, status, severity: check.severity, ...(extra.failures !== undefined ? { failures: extra.failures } : {}), ...(extra.message ? { message: extra.message } : {}) };
+    (this.summary.checks ??= []).push(entry);
+    this.emit({ type: "check_result", runId: this.runId, stepId: step.id, ...entry });
   }
 
   private skip(step: PlanStep, reason: string, status: "skipped" | "cancelled" = "skipped"): void {
@@ -242,6 +286,8 @@ class StepExecutor {
           warehousePath: this.ctx.targetForAsset(assetId).path,
           storageDir: this.ctx.storageDir,
           cacheDir,
+          runChecks: this.options.checks !== false || this.options.checksOnly === true,
+          checksOnly: this.options.checksOnly === true,
         },
         { signal: this.options.signal, nodePath: this.options.nodePath, onLog: (level, message) => this.logLine(step, [], level, message) },
       );
@@ -249,6 +295,16 @@ class StepExecutor {
       // A cancelled asset produced nothing: no materialization is recorded for it.
       if (result.status === "cancelled") return [];
       if (result.status === "success") {
+        const blocking = this.recordTsChecks(step, assetId, result.checks ?? []);
+        if (this.options.checksOnly) {
+          if (blocking.length > 0) this.summary.failed.push({ assetId, error: blocking.join("; ") });
+          return [];
+        }
+        if (blocking.length > 0) {
+          const error = blocking.join("; ");
+          this.record(step, assetId, started, result.ms, { ok: false, error }, result.log);
+          return [{ assetId, error }];
+        }
         this.record(step, assetId, started, result.ms, { ok: true, rows: result.rows, metadata: result.metadata }, result.log);
         return [];
       }
@@ -258,6 +314,19 @@ class StepExecutor {
     } finally {
       release();
     }
+  }
+
+  /** Records a TS asset's check results; returns why its blocking checks failed. */
+  private recordTsChecks(step: PlanStep, assetId: string, outcomes: { name: string; passed: boolean; failures?: number; message?: string; ms: number; error?: string }[]): string[] {
+    const declared = new Map((this.ctx.index.checks().byAsset.get(assetId) ?? []).filter((c) => c.kind === "ts").map((c) => [c.name, c]));
+    const blocking: string[] = [];
+    for (const o of outcomes) {
+      const check = declared.get(o.name) ?? { id: `${assetId}:${o.name}`, name: o.name, assets: [assetId], severity: "error" as const };
+      const status: CheckOutcome = o.error ? "error" : o.passed ? "passed" : check.severity === "warn" ? "warned" : "failed";
+      this.recordCheck(step, check, status, { failures: o.failures, ms: o.ms, message: o.error ?? o.message });
+      if (check.severity === "error" && (status === "failed" || status === "error")) blocking.push(`check ${o.name} ${status === "failed" ? "failed" : "errored"}${o.failures !== undefined ? ` (${o.failures} failing)` : ""}${o.message ? `: ${o.message}` : ""}`);
+    }
+    return blocking;
   }
 
   // ------------------------------------------------------------------ dbt steps
@@ -297,8 +366,25 @@ class StepExecutor {
       }
       const target = this.ctx.target(project);
       const warehouse = await Warehouse.open(target.path);
+      const checks = (this.stepChecks.get(step.id) ?? []).filter((c) => {
+        const why = this.unrunnable.get(c.id);
+        if (why) this.recordCheck(step, c, "skipped", { ms: 0, message: why });
+        return !why;
+      });
+      const checksById = new Map(checks.map((c) => [c.id, c]));
+      const checksOnly = this.options.checksOnly === true;
+      const checkFailures: { assetId: string; error: string }[] = [];
       try {
-        const results = await runEmbeddedStep(nodes, {
+        const results = await runEmbeddedStep(checksOnly ? [] : nodes, {
+          tests: embeddedTests(this.ctx.index, checks, checksOnly ? [] : step.assets),
+          onTestResult: (r) => {
+            const check = checksById.get(r.id);
+            if (!check) return;
+            const status = outcomeOf(r.status);
+            this.logLine(step, log, status === "passed" ? "info" : status === "warned" ? "warn" : "error", `check ${check.name}: ${status}${r.failures ? ` (${r.failures} failing row${r.failures === 1 ? "" : "s"})` : ""}${r.error ? `: ${r.error}` : ""}`);
+            this.recordCheck(step, check, status, { failures: r.failures, ms: r.ms, message: r.error, compiledSql: r.sql });
+            if (checksOnly && check.severity === "error" && (status === "failed" || status === "error")) for (const a of check.assets) checkFailures.push({ assetId: a, error: `check ${check.name} ${status}` });
+          },
           project: { name: project, root: projectFiles.project.root, vars: projectFiles.project.vars },
           target,
           cliVars: this.options.vars ?? {},
@@ -315,7 +401,9 @@ class StepExecutor {
       } finally {
         warehouse.close();
       }
-      return failures;
+      // Checking only: a failed check fails the run, but the other steps' checks still run.
+      if (checksOnly) this.summary.failed.push(...checkFailures);
+      return checksOnly ? [] : failures;
     } finally {
       release();
     }

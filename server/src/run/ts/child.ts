@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import { installTsLoader } from "./loader";
 import { loadJson, loadTable, storeJson, storeTable, type Relation } from "./io";
-import type { TsStepMessage, TsStepRequest } from "./protocol";
+import type { TsCheckOutcome, TsStepMessage, TsStepRequest } from "./protocol";
 import { Warehouse } from "../embedded/warehouse";
 
 interface RuntimeModule {
@@ -17,6 +17,7 @@ interface RuntimeModule {
 interface AssetLike {
   key: string[];
   fn: (inputs: Record<string, unknown>, ctx: unknown) => unknown;
+  options?: { checks?: { name: string; fn: (value: unknown, ctx: unknown) => unknown }[] };
 }
 
 const RUNTIME = path.join(__dirname, "index.js");
@@ -51,6 +52,11 @@ async function run(request: TsStepRequest): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const module = require(request.file) as Record<string, unknown>;
     const definition = findAsset(module, request, runtime);
+    if (request.checksOnly) {
+      const value = request.output.io === "json" ? loadJson(request.storageDir, request.key) : request.output.io === "table" ? await loadTable(await openWarehouse(), needRelation(request.output.relation, request.key)) : await customManager(runtime, request.output.io).load(request.key, ctx);
+      await send({ type: "done", metadata, ms: performance.now() - started, checks: await runChecks(definition, value, ctx) });
+      return;
+    }
     const inputs: Record<string, unknown> = {};
     for (const input of request.inputs) {
       if (input.io === "json") inputs[input.name] = loadJson(request.storageDir, input.key);
@@ -63,13 +69,39 @@ async function run(request: TsStepRequest): Promise<void> {
     else if (request.output.io === "table") stored = await storeTable(await openWarehouse(), needRelation(request.output.relation, request.key), value, path.join(request.storageDir, ".scratch"));
     else stored = await customManager(runtime, request.output.io).store(request.key, value, ctx);
     Object.assign(metadata, stored?.metadata ?? {});
-    await send({ type: "done", rows: stored?.rows, metadata, ms: performance.now() - started });
+    const checks = request.runChecks === false ? undefined : await runChecks(definition, value, ctx);
+    await send({ type: "done", rows: stored?.rows, metadata, ms: performance.now() - started, checks });
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     await send({ type: "error", message: e.message, stack: e.stack });
   } finally {
     warehouse?.close();
   }
+}
+
+/** Calls each of the asset's checks on its value: `true`/`false` or `{ passed, failures, message }`; a throw is an error. */
+async function runChecks(definition: AssetLike, value: unknown, ctx: unknown): Promise<TsCheckOutcome[]> {
+  const out: TsCheckOutcome[] = [];
+  for (const check of definition.options?.checks ?? []) {
+    const t0 = performance.now();
+    try {
+      const r = await check.fn(value, ctx);
+      if (typeof r === "boolean") out.push({ name: check.name, passed: r, ms: performance.now() - t0 });
+      else if (r && typeof r === "object" && typeof (r as { passed?: unknown }).passed === "boolean") {
+        const v = r as { passed: boolean; failures?: unknown; message?: unknown };
+        const outcome: TsCheckOutcome = { name: check.name, passed: v.passed, ms: performance.now() - t0 };
+        if (typeof v.failures === "number") outcome.failures = v.failures;
+        if (typeof v.message === "string") outcome.message = v.message;
+        out.push(outcome);
+      } else {
+        out.push({ name: check.name, passed: false, ms: performance.now() - t0, error: `the check returned ${JSON.stringify(r) ?? String(r)}, not true/false or { passed }` });
+      }
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      out.push({ name: check.name, passed: false, ms: performance.now() - t0, error: e.stack ?? e.message });
+    }
+  }
+  return out;
 }
 
 function findAsset(module: Record<string, unknown>, request: TsStepRequest, runtime: RuntimeModule): AssetLike {

@@ -23,9 +23,24 @@ export interface TsStepRequest {
   storageDir: string;
   /** Transpiled modules (see transpile.ts). */
   cacheDir: string;
+  /** Run the asset's `checks` on the value after storing it (default true). */
+  runChecks?: boolean;
+  /** Only run the checks, on the value stored by the last materialization (loaded through the IO manager). */
+  checksOnly?: boolean;
+}
+
+/** The outcome of one TS check. */
+export interface TsCheckOutcome {
+  name: string;
+  passed: boolean;
+  failures?: number;
+  message?: string;
+  ms: number;
+  /** The check threw: it neither passed nor failed. */
+  error?: string;
 }
 
 export type TsStepMessage =
   | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string }
-  | { type: "done"; rows?: number; metadata: Record<string, unknown>; ms: number }
+  | { type: "done"; rows?: number; metadata: Record<string, unknown>; ms: number; checks?: TsCheckOutcome[] }
   | { type: "error"; message: string; stack?: string };

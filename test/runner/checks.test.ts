@@ -1,0 +1,139 @@
+/**
+ * Checks run after each materialization on the embedded engine (real DuckDB, the built CLI): the
+ * example's dbt tests and TS checks pass; a failing error-severity test fails its model and skips
+ * what is downstream (as `dbt build`); warn-severity tests, `warn_if` / `error_if`, `where`,
+ * project `{% test %}` macros with arguments, singular tests; results and the failing query in the
+ * history; `--no-checks`; `check-assets`.
+ */
+import assert from "node:assert/strict";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { after, describe, test } from "node:test";
+import { HistoryStore } from "../../server/src/run/history";
+import { Warehouse } from "../../server/src/run/embedded/warehouse";
+import { runCli } from "../helpers/cli";
+import { copyExample } from "../helpers/workspace";
+
+const FAILING = path.resolve(__dirname, "fixtures/checks-failing");
+
+type Event = Record<string, unknown> & { type: string };
+
+function run(root: string, args: string[]) {
+  const result = runCli(root, args);
+  const events = result.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Event);
+  return { ...result, events, checks: new Map(events.filter((e) => e.type === "check_result").map((e) => [e.name as string, e])) };
+}
+
+describe("asset checks on the embedded engine", () => {
+  const cleanup: (() => void)[] = [];
+  after(() => cleanup.forEach((c) => c()));
+  const fresh = (overlay?: string) => {
+    const ws = copyExample();
+    cleanup.push(ws.dispose);
+    if (overlay) cpSync(overlay, ws.root, { recursive: true });
+    return ws.root;
+  };
+
+  test("the example: every dbt test and TS check passes and is recorded", () => {
+    const root = fresh();
+    const r = run(root, ["materialize", "+forecast_vs_actual +customers", "--json"]);
+    assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
+    assert.deepEqual([...r.checks.keys()].sort(), [
+      "accepted_values_fct_orders_910d5f3356b5e7a6f7932211f0768f81",
+      "assert_order_amounts_are_paid",
+      "has_predictions",
+      "not_null_customers_customer_id",
+      "not_null_fct_orders_order_id",
+      "predictions_not_negative",
+      "relationships_fct_orders_87c309d217e7e6d2f626e8c50eeb4b99",
+      "unique_customers_customer_id",
+      "unique_fct_orders_order_id",
+    ]);
+    for (const [name, e] of r.checks) assert.equal(e.status, "passed", `${name}: ${String(e.message)}`);
+    assert.equal(r.checks.get("predictions_not_negative")!.failures, 0);
+    const history = HistoryStore.open(root);
+    const last = history.lastCheck("jaffle_forecast.unique_fct_orders_order_id")!;
+    assert.equal(last.status, "passed");
+    assert.equal(last.failures, 0);
+    assert.equal(last.compiledSql, undefined, "a pass keeps no query");
+    assert.equal(history.checkResults(last.runId).length, 9);
+    assert.equal(history.lastCheck("forecasting/predicted_orders:has_predictions")!.status, "passed");
+  });
+
+  test("a failing error test fails its model and skips downstream; warnings warn; the failing query is kept", async () => {
+    const root = fresh(FAILING);
+    const r = run(root, ["materialize", "+forecast_vs_actual +customers", "--json"]);
+    assert.equal(r.code, 1);
+    const status = (name: string) => r.checks.get(name)?.status;
+    assert.equal(status("accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443"), "failed");
+    assert.equal(r.checks.get("accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443")!.failures, 1);
+    assert.equal(status("is_positive_fct_orders_amount"), "warned");
+    assert.equal(r.checks.get("is_positive_fct_orders_amount")!.failures, 6);
+    assert.equal(status("assert_no_returned_orders"), "warned");
+    assert.equal(r.checks.get("assert_no_returned_orders")!.failures, 7);
+    assert.equal(status("at_least_fct_orders_order_id__1"), "passed");
+    assert.equal(status("unique_fct_orders_order_id"), "passed");
+    // customers was not built: its tests did not run.
+    assert.equal(status("not_null_customers_customer_id"), "skipped");
+    const end = r.events.at(-1)!;
+    assert.deepEqual((end.failed as { assetId: string; error: string }[]).map((f) => f.assetId), ["fct_orders"]);
+    assert.match((end.failed as { error: string }[])[0].error, /accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443 failed \(1 failing row\)/);
+    assert.ok((end.skipped as string[]).includes("customers"));
+    assert.ok((end.skipped as string[]).includes("forecast_vs_actual"));
+    const history = HistoryStore.open(root);
+    assert.equal(history.lastMaterialization("fct_orders")!.status, "failed");
+    const failed = history.lastCheck("jaffle_forecast.accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443")!;
+    assert.match(failed.compiledSql!, /where value_field not in \(\s*'placed','shipped','completed','return_pending'\s*\)/);
+    // The kept query finds the failing rows when run by hand.
+    const wh = await Warehouse.open(path.join(root, ".tributary/warehouse.duckdb"), { readOnly: true });
+    try {
+      const rows = await wh.query<{ value_field: string; n_records: unknown }>(failed.compiledSql!);
+      assert.deepEqual(rows.map((x) => [x.value_field, Number(x.n_records)]), [["returned", 7]]);
+    } finally {
+      wh.close();
+    }
+  });
+
+  test("--no-checks materializes without testing; check-assets then tests the data that is there", () => {
+    const root = fresh(FAILING);
+    const built = run(root, ["materialize", "+customers", "--no-checks", "--json"]);
+    assert.equal(built.code, 0, built.stderr);
+    assert.equal(built.checks.size, 0);
+    const materializedBefore = HistoryStore.open(root).materializations("customers").length;
+
+    const customers = run(root, ["check-assets", "customers", "--json"]);
+    assert.equal(customers.code, 0, "warnings only");
+    assert.equal(customers.checks.get("is_positive_customers_number_of_orders")!.status, "warned");
+    assert.equal(customers.checks.get("is_positive_customers_number_of_orders")!.failures, 17);
+    assert.equal(customers.checks.get("not_null_customers_customer_id")!.status, "passed");
+    assert.equal(customers.events.filter((e) => e.type === "asset_materialized").length, 0);
+
+    const orders = run(root, ["check-assets", "fct_orders"]);
+    assert.equal(orders.code, 1);
+    assert.match(orders.stdout, /✗ check accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443 failed \(1 failing row\)/);
+    assert.match(orders.stdout, /checks: 3 passed, 1 failed, 2 warned, 0 errored, 0 skipped/);
+    const history = HistoryStore.open(root);
+    assert.equal(history.materializations("customers").length, materializedBefore, "check-assets materializes nothing");
+    assert.equal(history.lastMaterialization("fct_orders")!.status, "success");
+  });
+
+  test("a blocking TS check that fails fails its asset and skips the dbt model reading it; a non-blocking one warns", () => {
+    const root = fresh();
+    const file = path.join(root, "assets/forecast.ts");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8")
+        .replace("rows.length > 0", "rows.length > 100000")
+        .replace('name: "predictions_not_negative",', 'name: "predictions_not_negative",\n        blocking: false,')
+        .replace("r.predicted_orders < 0", "r.predicted_orders >= 0"),
+    );
+    const r = run(root, ["materialize", "+forecast_vs_actual", "--json"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.checks.get("has_predictions")!.status, "failed");
+    assert.equal(r.checks.get("predictions_not_negative")!.status, "warned");
+    assert.ok(Number(r.checks.get("predictions_not_negative")!.failures) > 0);
+    const end = r.events.at(-1)!;
+    assert.deepEqual((end.failed as { assetId: string }[]).map((f) => f.assetId), ["forecasting/predicted_orders"]);
+    assert.ok((end.skipped as string[]).includes("forecast_vs_actual"));
+  });
+});
