@@ -137,3 +137,70 @@ describe("asset checks on the embedded engine", () => {
     assert.ok((end.skipped as string[]).includes("forecast_vs_actual"));
   });
 });
+
+describe("asset checks on the dbt engine (the fake dbt reads the tests as dbt does)", () => {
+  const cleanup: (() => void)[] = [];
+  after(() => cleanup.forEach((c) => c()));
+  const FAKE_DBT_DIR = path.resolve(__dirname, "../fixtures/fake-dbt");
+  const fresh = () => {
+    const ws = copyExample();
+    cleanup.push(ws.dispose);
+    return ws.root;
+  };
+  const dbt = (root: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const result = runCli(root, [...args, "--engine", "dbt", "--json"], { PATH: `${FAKE_DBT_DIR}${path.delimiter}${process.env.PATH}`, ...env });
+    const events = result.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Event);
+    return { ...result, events, checks: new Map(events.filter((e) => e.type === "check_result").map((e) => [e.name as string, e])) };
+  };
+
+  test("dbt build's test results become check results under the same names as the index's", () => {
+    const root = fresh();
+    const r = dbt(root, ["materialize", "+customers"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([...r.checks.keys()].sort(), [
+      "accepted_values_fct_orders_910d5f3356b5e7a6f7932211f0768f81",
+      "assert_order_amounts_are_paid",
+      "not_null_customers_customer_id",
+      "not_null_fct_orders_order_id",
+      "relationships_fct_orders_87c309d217e7e6d2f626e8c50eeb4b99",
+      "unique_customers_customer_id",
+      "unique_fct_orders_order_id",
+    ]);
+    for (const e of r.checks.values()) assert.equal(e.status, "passed");
+    assert.equal(HistoryStore.open(root).lastCheck("jaffle_forecast.unique_fct_orders_order_id")!.status, "passed");
+  });
+
+  test("a failing test fails its model and skips downstream; a warn-severity one warns; the compiled query is kept", () => {
+    const root = fresh();
+    const yml = path.join(root, "models/marts/schema.yml");
+    writeFileSync(yml, readFileSync(yml, "utf8").replace("          - unique\n", "          - unique:\n              config: {severity: warn}\n"));
+    const r = dbt(root, ["materialize", "+customers"], { FAKE_DBT_TEST_FAIL: "unique_fct_orders_order_id,not_null_fct_orders_order_id" });
+    assert.equal(r.code, 1);
+    assert.equal(r.checks.get("unique_fct_orders_order_id")!.status, "warned");
+    assert.equal(r.checks.get("not_null_fct_orders_order_id")!.status, "failed");
+    assert.equal(r.checks.get("not_null_fct_orders_order_id")!.failures, 3);
+    const end = r.events.at(-1)!;
+    assert.deepEqual((end.failed as { assetId: string }[]).map((f) => f.assetId), ["fct_orders"]);
+    assert.match((end.failed as { error: string }[])[0].error, /test not_null_fct_orders_order_id failed \(3 failing rows\)/);
+    assert.ok((end.skipped as string[]).includes("customers"));
+    const failed = HistoryStore.open(root).lastCheck("jaffle_forecast.not_null_fct_orders_order_id")!;
+    assert.match(failed.compiledSql!, /not_null_fct_orders_order_id/);
+  });
+
+  test("--no-checks excludes the tests from dbt build; check-assets runs `dbt test`", () => {
+    const root = fresh();
+    const argsFile = path.join(root, "dbt-args.json");
+    const built = dbt(root, ["materialize", "+fct_orders", "--no-checks"], { FAKE_DBT_ARGS_FILE: argsFile, FAKE_DBT_TEST_FAIL: "not_null_fct_orders_order_id" });
+    assert.equal(built.code, 0, built.stderr);
+    assert.equal(built.checks.size, 0);
+    const argv = JSON.parse(readFileSync(argsFile, "utf8")) as string[];
+    assert.deepEqual(argv.slice(argv.indexOf("--exclude"), argv.indexOf("--exclude") + 3), ["--exclude", "resource_type:test", "resource_type:unit_test"]);
+    const checked = dbt(root, ["check-assets", "fct_orders"], { FAKE_DBT_ARGS_FILE: argsFile, FAKE_DBT_TEST_FAIL: "not_null_fct_orders_order_id" });
+    assert.equal(checked.code, 1);
+    assert.equal(JSON.parse(readFileSync(argsFile, "utf8"))[0], "test");
+    assert.equal(checked.checks.get("not_null_fct_orders_order_id")!.status, "failed");
+    assert.equal(checked.checks.get("unique_fct_orders_order_id")!.status, "passed");
+    assert.equal(checked.events.filter((e) => e.type === "asset_materialized").length, 0);
+    assert.equal(HistoryStore.open(root).lastMaterialization("fct_orders")!.status, "success");
+  });
+});

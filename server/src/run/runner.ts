@@ -12,7 +12,7 @@ import type { MaterializationRecord, RunStatus, StepStatus } from "../protocol/h
 import type { WorkspaceIndex } from "../index/workspace";
 import type { RunContext } from "./context";
 import { dbtChecksOf, embeddedTests, outcomeOf } from "./checks";
-import { runDbtStep, type DbtCliNode } from "./dbtCli";
+import { runDbtStep, type DbtCliNode, type DbtTestResult } from "./dbtCli";
 import { runEmbeddedStep } from "./embedded/engine";
 import { Warehouse } from "./embedded/warehouse";
 import { acquireWarehouseLock, HistoryStore, newRunId, type WarehouseLock } from "./history";
@@ -357,8 +357,17 @@ class StepExecutor {
           signal: this.options.signal,
           onNodeEvent: onNode,
           onLog: (line) => this.logLine(step, log, "dbt", line),
+          tests: this.options.checksOnly ? "only" : this.options.checks === false ? "exclude" : "include",
         });
-        for (const r of result.results) this.finishNode(step, r.id, starts, r.ms ?? 0, r.status, r.rows, r.message, log, failures);
+        const blocked = this.recordDbtTests(step, result.tests);
+        if (this.options.checksOnly) {
+          for (const [assetId, why] of blocked) this.summary.failed.push({ assetId, error: why.join("; ") });
+          return [];
+        }
+        for (const r of result.results) {
+          const why = r.status === "success" ? blocked.get(r.id) : undefined;
+          this.finishNode(step, r.id, starts, r.ms ?? 0, why ? "error" : r.status, r.rows, why ? why.join("; ") : r.message, log, failures);
+        }
         if (result.results.length === 0 && !result.cancelled && result.exitCode !== 0) {
           for (const n of nodes) failures.push({ assetId: n.id, error: `dbt exited with code ${result.exitCode}:\n${result.log.slice(-1500)}` });
         }
@@ -407,6 +416,26 @@ class StepExecutor {
     } finally {
       release();
     }
+  }
+
+  /** Records the tests `dbt build` / `dbt test` ran; returns, per asset, why its blocking tests failed. */
+  private recordDbtTests(step: PlanStep, tests: DbtTestResult[]): Map<string, string[]> {
+    const checks = this.ctx.index.checks().byId;
+    const blocked = new Map<string, string[]>();
+    for (const t of tests) {
+      const parts = t.uniqueId.split(".");
+      const name = parts[0] === "unit_test" ? parts[parts.length - 1] : parts[2] ?? t.name;
+      const known = checks.get(`${parts[1]}.${name}`);
+      const assets = known?.assets ?? (t.attachedTo ? [t.attachedTo] : []);
+      const check = { id: known?.id ?? `${parts[1]}.${name}`, name, assets, severity: known?.severity ?? ("error" as const) };
+      const status: CheckOutcome = t.status === "pass" ? "passed" : t.status === "fail" ? "failed" : t.status === "warn" ? "warned" : t.status;
+      this.recordCheck(step, check, status, { failures: t.failures, ms: t.ms ?? 0, message: status === "passed" ? undefined : t.message, compiledSql: t.compiledSql });
+      if (status === "failed" || status === "error") {
+        const why = `test ${name} ${status === "failed" ? `failed${t.failures !== undefined ? ` (${t.failures} failing row${t.failures === 1 ? "" : "s"})` : ""}` : `errored: ${t.message ?? ""}`}`;
+        for (const a of assets) blocked.set(a, [...(blocked.get(a) ?? []), why]);
+      }
+    }
+    return blocked;
   }
 
   private finishNode(step: PlanStep, id: string, starts: Map<string, Date>, ms: number, status: string, rows: number | undefined, error: string | undefined, log: string[], failures: { assetId: string; error: string }[]): void {
