@@ -30,6 +30,7 @@ import {
   RunsRequest,
   SelectRequest,
   StatusesRequest,
+  ChecksRequest,
   type AssetsAtResult,
   type PlanResult,
   type IndexStats,
@@ -41,7 +42,7 @@ import { codeLenses } from "./features/lenses";
 import { assetAt, pathToUri, uriToPath } from "./features/lookup";
 import { neighbourhood } from "./features/neighbourhood";
 import { definition, references } from "./features/navigation";
-import { plan, runs, select, statusMap } from "./features/runs";
+import { checksOf, plan, runs, select, statusMap } from "./features/runs";
 import { jobDiagnostics } from "./jobs/jobs";
 import { listJobs } from "./jobs/list";
 import * as path from "node:path";
@@ -200,7 +201,7 @@ export function startServer(connection: Connection): void {
     }
   });
 
-  connection.onHover((params, token) => safe("hover", token, null, (i) => hover(i, roots, uriToPath(params.textDocument.uri), params.position, status)));
+  connection.onHover((params, token) => safe("hover", token, null, (i) => hover(i, roots, uriToPath(params.textDocument.uri), params.position, status, statuses.checks)));
   connection.onDefinition((params, token) => safe("definition", token, [], (i) => definition(i, uriToPath(params.textDocument.uri), params.position)));
   connection.onReferences((params, token) => safe("references", token, [], (i) => references(i, uriToPath(params.textDocument.uri), params.position, params.context.includeDeclaration)));
   connection.onCompletion((params, token) =>
@@ -211,7 +212,8 @@ export function startServer(connection: Connection): void {
       return complete(i, uriToPath(params.textDocument.uri), params.position, prefix);
     }),
   );
-  connection.onCodeLens((params, token) => safe("codeLens", token, [], (i) => codeLenses(i, uriToPath(params.textDocument.uri), status)));
+  connection.onCodeLens((params, token) => safe("codeLens", token, [], (i) => codeLenses(i, uriToPath(params.textDocument.uri), status, statuses.checks)));
+  connection.onRequest(ChecksRequest, (params, token) => safe("checks", token, { checks: [] }, (i) => checksOf(i, statuses, params)));
   connection.onDocumentSymbol((params, token) => safe("documentSymbol", token, [], (i) => documentSymbols(i, uriToPath(params.textDocument.uri))));
   connection.onWorkspaceSymbol((params, token) => safe("workspaceSymbol", token, [], (i) => workspaceSymbols(i, params.query)));
 

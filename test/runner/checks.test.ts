@@ -84,6 +84,16 @@ describe("asset checks on the embedded engine", () => {
     assert.equal(history.lastMaterialization("fct_orders")!.status, "failed");
     const failed = history.lastCheck("jaffle_forecast.accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443")!;
     assert.match(failed.compiledSql!, /where value_field not in \(\s*'placed','shipped','completed','return_pending'\s*\)/);
+    // `status` and `history` show the checks' last results.
+    const statusJson = JSON.parse(runCli(root, ["status", "fct_orders", "--json"]).stdout) as { checks: { name: string; status: string; failures?: number; compiledSql?: string }[] }[];
+    const accepted = statusJson[0].checks.find((c) => c.name.startsWith("accepted_values"))!;
+    assert.deepEqual([accepted.status, accepted.failures], ["failed", 1]);
+    assert.equal(statusJson[0].checks.find((c) => c.name === "unique_fct_orders_order_id")!.status, "passed");
+    assert.match(runCli(root, ["status", "customers"]).stdout, /0\/2 checks passed · 2 not run\n.*○ not_null_customers_customer_id — skipped/);
+    const runs = JSON.parse(runCli(root, ["history", "--json"]).stdout) as { id: string; checks: { name: string; status: string }[] }[];
+    assert.equal(runs[0].checks.length, r.checks.size);
+    const materializations = JSON.parse(runCli(root, ["history", "fct_orders", "--json"]).stdout) as { status: string; checks: { name: string; status: string }[] }[];
+    assert.equal(materializations[0].checks.find((c) => c.name.startsWith("accepted_values"))!.status, "failed");
     // The kept query finds the failing rows when run by hand.
     const wh = await Warehouse.open(path.join(root, ".tributary/warehouse.duckdb"), { readOnly: true });
     try {

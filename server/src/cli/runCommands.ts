@@ -15,6 +15,7 @@ import { HistoryStore } from "../run/history";
 import { relationSql } from "../run/ts/io";
 import { findDbtExecutable } from "../run/dbtCli";
 import { currentCodeVersion, runPlan, type Engine, type RunEvent, type RunSummary } from "../run/runner";
+import { checkSummaries, describeCheck, describeChecks } from "../run/checkStatus";
 import { computeStatus, describeStatus, formatDuration } from "../run/status";
 
 export class CliError extends Error {}
@@ -212,14 +213,18 @@ export function status(index: WorkspaceIndex, root: string, selection: string | 
   const history = HistoryStore.open(root);
   const statuses = computeStatus(index.graph, history, (id) => currentCodeVersion(index, id));
   const ids = selection ? select(index, root, selection) : index.graph.topologicalOrder();
-  const rows = ids.filter((id) => statuses.has(id)).map((id) => ({ key: index.graph.get(id)!.key, ...statuses.get(id)! }));
+  const byAsset = index.checks().byAsset;
+  const rows = ids.filter((id) => statuses.has(id)).map((id) => ({ key: index.graph.get(id)!.key, ...statuses.get(id)!, checks: checkSummaries(byAsset.get(id) ?? [], history) }));
   if (json) {
-    process.stdout.write(JSON.stringify(rows.map((r) => ({ key: r.key, state: r.state, reason: r.reason, lastMaterialization: r.lastSuccess ?? r.last }))) + "\n");
+    process.stdout.write(JSON.stringify(rows.map((r) => ({ key: r.key, state: r.state, reason: r.reason, lastMaterialization: r.lastSuccess ?? r.last, checks: r.checks }))) + "\n");
     return;
   }
   for (const row of rows) {
     const line = describeStatus(row);
     console.log(`${formatKey(row.key).padEnd(36)} ${line.status.padEnd(8)} ${line.detail ?? ""}`);
+    if (row.checks.length === 0) continue;
+    console.log(`${"".padEnd(36)} ${describeChecks(row.checks)}`);
+    for (const c of row.checks) if (c.status !== "passed") console.log(`${"".padEnd(38)}${describeCheck(c)}`);
   }
 }
 
@@ -227,21 +232,31 @@ export function history(index: WorkspaceIndex, root: string, key: string | undef
   const store = HistoryStore.open(root);
   if (!key) {
     const runs = store.runs(20);
-    if (json) process.stdout.write(JSON.stringify(runs.map(({ plan: _plan, ...r }) => r)) + "\n");
-    else for (const r of runs) console.log(`${r.id}  ${r.status.padEnd(11)} ${r.selection}${r.error ? `  — ${r.error}` : ""}`);
+    if (json) process.stdout.write(JSON.stringify(runs.map(({ plan: _plan, ...r }) => ({ ...r, checks: store.checkResults(r.id) }))) + "\n");
+    else {
+      for (const r of runs) {
+        console.log(`${r.id}  ${r.status.padEnd(11)} ${r.selection}${r.error ? `  — ${r.error}` : ""}`);
+        const checks = store.checkResults(r.id);
+        const count = (s: string) => checks.filter((c) => c.status === s).length;
+        if (checks.length) console.log(`${"".padEnd(22)}checks: ${count("passed")} passed, ${count("failed")} failed, ${count("warned")} warned${count("error") ? `, ${count("error")} errored` : ""}${count("skipped") ? `, ${count("skipped")} skipped` : ""}`);
+      }
+    }
     return;
   }
   const ids = select(index, root, key);
   const id = ids.find((i) => i === key) ?? ids[0];
   if (!id) throw new CliError(`No asset matches '${key}'.`);
   const records = store.materializations(id, 50);
+  // Each materialization with the results of the asset's checks in that run.
+  const checksOf = (runId: string) => store.checkResults(runId).filter((c) => c.assets.includes(id));
   if (json) {
-    process.stdout.write(JSON.stringify(records) + "\n");
+    process.stdout.write(JSON.stringify(records.map((m) => ({ ...m, checks: checksOf(m.runId) }))) + "\n");
     return;
   }
   if (records.length === 0) console.log(`${key}: never materialized`);
   for (const m of records) {
     console.log(`${m.endedAt}  ${m.status.padEnd(7)} run ${m.runId}  ${formatDuration(m.durationMs)}${m.rows === undefined ? "" : `  ${m.rows} rows`}  code ${m.codeVersion}${m.error ? `\n    ${m.error.split("\n")[0]}` : ""}`);
+    for (const c of checksOf(m.runId)) console.log(`    ${c.status === "passed" ? "✓" : c.status === "warned" ? "⚠" : c.status === "skipped" ? "○" : "✗"} ${c.name} ${c.status}${c.failures ? ` (${c.failures} failing rows)` : ""}`);
   }
 }
 
