@@ -18,7 +18,8 @@ export type CommandId =
   | "tributary.openAsset"
   | "tributary.assetsByGroup"
   | "tributary.assetsByKind"
-  | "tributary.runJob";
+  | "tributary.runJob"
+  | "tributary.openCheckQuery";
 
 export interface CommandSpec {
   id: CommandId;
@@ -45,6 +46,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { id: "tributary.assetsByGroup", title: "Group Assets by Group", needsServer: false, executes: false },
   { id: "tributary.assetsByKind", title: "Group Assets by Kind", needsServer: false, executes: false },
   { id: "tributary.runJob", title: "Run Job Now", needsServer: false, executes: true, icon: "$(play)" },
+  { id: "tributary.openCheckQuery", title: "Open Check Query", needsServer: true, executes: false },
 ];
 
 /** Files where the editor context menu offers materialize and lineage. */

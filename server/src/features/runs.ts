@@ -5,7 +5,7 @@ import { planSelection } from "../plan/planner";
 import type { CheckSummary } from "../protocol/checks";
 import type { ChecksParams, PlanParams, PlanResult, RunsResult, SelectResult } from "../protocol/requests";
 import type { StatusMap } from "../protocol/webview";
-import { checkCounts, describeChecks } from "../run/checkStatus";
+import { checkCounts, checkSummaries, describeChecks } from "../run/checkStatus";
 import { describeStatus } from "../run/status";
 import type { StatusService } from "./status";
 
@@ -42,6 +42,7 @@ export function statusMap(index: WorkspaceIndex, statuses: StatusService, ids?: 
 /** The checks of an asset, or one check, with their last results. */
 export function checksOf(index: WorkspaceIndex, statuses: StatusService, params: ChecksParams): { checks: CheckSummary[] } {
   if (params.assetId) return { checks: statuses.checks(params.assetId) };
+  if (!params.checkId) return { checks: checkSummaries(index.checks().checks, statuses.history()) };
   const check = params.checkId ? index.checks().byId.get(params.checkId) : undefined;
   if (!check) return { checks: [] };
   return { checks: statuses.checks(check.assets[0]).filter((c) => c.id === check.id) };

@@ -69,6 +69,8 @@ export interface CheckResultRecord {
 export interface CheckSummary {
   id: string;
   name: string;
+  /** The asset ids it checks. */
+  assets: string[];
   kind: CheckKind;
   severity: "error" | "warn";
   /** `not run` when the history has no result for it. */

@@ -87,7 +87,7 @@ export const StatusesRequest = new RequestType<StatusesParams, StatusMap, void>(
 export interface ChecksParams {
   /** The checks of this asset... */
   assetId?: string;
-  /** ...or this one check. */
+  /** ...or this one check (neither: every check). */
   checkId?: string;
 }
 /** client -> server: checks with their last results (and, for failed ones, the query that found the rows). */

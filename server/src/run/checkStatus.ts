@@ -17,7 +17,7 @@ export interface CheckCounts {
 export function checkSummaries(checks: readonly AssetCheck[], history: HistoryStore | undefined): CheckSummary[] {
   return checks.map((c) => {
     const last = history?.lastCheck(c.id);
-    const out: CheckSummary = { id: c.id, name: c.name, kind: c.kind, severity: c.severity, status: last?.status ?? "not run", file: c.file, line: c.span.start.line + 1 };
+    const out: CheckSummary = { id: c.id, name: c.name, assets: c.assets, kind: c.kind, severity: c.severity, status: last?.status ?? "not run", file: c.file, line: c.span.start.line + 1 };
     if (last?.failures !== undefined) out.failures = last.failures;
     if (last) out.at = last.at;
     if (last?.compiledSql) out.compiledSql = last.compiledSql;
