@@ -43,14 +43,14 @@ describe("checks in the language server", () => {
     await waitFor(async () => /\*\*Checks:\*\* 4\/5 checks passed · 1 not run/.test(await hoverText(fct)), "passed checks in the hover");
     assert.match(await hoverText(fct), /✓ `unique_fct_orders_order_id` — passed/);
     // relationships reads stg_customers, which +fct_orders does not build: not run.
-    assert.match(await hoverText(fct), /○ `relationships_fct_orders_87c309d217e7e6d2f626e8c50eeb4b99` — skipped/);
+    assert.match(await hoverText(fct), /○ `relationships_fct_orders_customer_id__customer_id__ref_stg_customers_` — skipped/);
 
     cpSync(FAILING, ws.root, { recursive: true });
     const changed = ["models/marts/schema.yml", "tests/generic/is_positive.sql", "macros/at_least.sql", "tests/assert_no_returned_orders.sql"];
     await client.connection.sendNotification("workspace/didChangeWatchedFiles", { changes: changed.map((f, i) => ({ uri: uri(path.join(ws.root, f)), type: i === 0 ? 2 : 1 })) });
     const bad = runCli(ws.root, ["materialize", "fct_orders"]);
     assert.equal(bad.code, 1);
-    const failedName = "accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443";
+    const failedName = "accepted_values_fct_orders_status__placed__shipped__completed__return_pending";
     await waitFor(async () => new RegExp(`✗ \`${failedName}\` — failed, 1 failing row · \\[open the failing query\\]\\(command:tributary\\.openCheckQuery`).test(await hoverText(fct)), "the failure in the hover");
     const lens = (await lensTitles(fct)).find((c) => c.command === "tributary.openCheckQuery");
     assert.ok(lens, "a lens opening the failing query");

@@ -39,13 +39,13 @@ describe("asset checks on the embedded engine", () => {
     const r = run(root, ["materialize", "+forecast_vs_actual +customers", "--json"]);
     assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
     assert.deepEqual([...r.checks.keys()].sort(), [
-      "accepted_values_fct_orders_910d5f3356b5e7a6f7932211f0768f81",
+      "accepted_values_fct_orders_status__placed__shipped__completed__return_pending__returned",
       "assert_order_amounts_are_paid",
       "has_predictions",
       "not_null_customers_customer_id",
       "not_null_fct_orders_order_id",
       "predictions_not_negative",
-      "relationships_fct_orders_87c309d217e7e6d2f626e8c50eeb4b99",
+      "relationships_fct_orders_customer_id__customer_id__ref_stg_customers_",
       "unique_customers_customer_id",
       "unique_fct_orders_order_id",
     ]);
@@ -65,8 +65,8 @@ describe("asset checks on the embedded engine", () => {
     const r = run(root, ["materialize", "+forecast_vs_actual +customers", "--json"]);
     assert.equal(r.code, 1);
     const status = (name: string) => r.checks.get(name)?.status;
-    assert.equal(status("accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443"), "failed");
-    assert.equal(r.checks.get("accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443")!.failures, 1);
+    assert.equal(status("accepted_values_fct_orders_status__placed__shipped__completed__return_pending"), "failed");
+    assert.equal(r.checks.get("accepted_values_fct_orders_status__placed__shipped__completed__return_pending")!.failures, 1);
     assert.equal(status("is_positive_fct_orders_amount"), "warned");
     assert.equal(r.checks.get("is_positive_fct_orders_amount")!.failures, 6);
     assert.equal(status("assert_no_returned_orders"), "warned");
@@ -77,12 +77,12 @@ describe("asset checks on the embedded engine", () => {
     assert.equal(status("not_null_customers_customer_id"), "skipped");
     const end = r.events.at(-1)!;
     assert.deepEqual((end.failed as { assetId: string; error: string }[]).map((f) => f.assetId), ["fct_orders"]);
-    assert.match((end.failed as { error: string }[])[0].error, /accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443 failed \(1 failing row\)/);
+    assert.match((end.failed as { error: string }[])[0].error, /accepted_values_fct_orders_status__placed__shipped__completed__return_pending failed \(1 failing row\)/);
     assert.ok((end.skipped as string[]).includes("customers"));
     assert.ok((end.skipped as string[]).includes("forecast_vs_actual"));
     const history = HistoryStore.open(root);
     assert.equal(history.lastMaterialization("fct_orders")!.status, "failed");
-    const failed = history.lastCheck("jaffle_forecast.accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443")!;
+    const failed = history.lastCheck("jaffle_forecast.accepted_values_fct_orders_status__placed__shipped__completed__return_pending")!;
     assert.match(failed.compiledSql!, /where value_field not in \(\s*'placed','shipped','completed','return_pending'\s*\)/);
     // `status` and `history` show the checks' last results.
     const statusJson = JSON.parse(runCli(root, ["status", "fct_orders", "--json"]).stdout) as { checks: { name: string; status: string; failures?: number; compiledSql?: string }[] }[];
@@ -120,7 +120,7 @@ describe("asset checks on the embedded engine", () => {
 
     const orders = run(root, ["check-assets", "fct_orders"]);
     assert.equal(orders.code, 1);
-    assert.match(orders.stdout, /✗ check accepted_values_fct_orders_e722965dd289e090819c2a2c077f4443 failed \(1 failing row\)/);
+    assert.match(orders.stdout, /✗ check accepted_values_fct_orders_status__placed__shipped__completed__return_pending failed \(1 failing row\)/);
     assert.match(orders.stdout, /checks: 3 passed, 1 failed, 2 warned, 0 errored, 0 skipped/);
     const history = HistoryStore.open(root);
     assert.equal(history.materializations("customers").length, materializedBefore, "check-assets materializes nothing");
@@ -168,11 +168,11 @@ describe("asset checks on the dbt engine (the fake dbt reads the tests as dbt do
     const r = dbt(root, ["materialize", "+customers"]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual([...r.checks.keys()].sort(), [
-      "accepted_values_fct_orders_910d5f3356b5e7a6f7932211f0768f81",
+      "accepted_values_fct_orders_status__placed__shipped__completed__return_pending__returned",
       "assert_order_amounts_are_paid",
       "not_null_customers_customer_id",
       "not_null_fct_orders_order_id",
-      "relationships_fct_orders_87c309d217e7e6d2f626e8c50eeb4b99",
+      "relationships_fct_orders_customer_id__customer_id__ref_stg_customers_",
       "unique_customers_customer_id",
       "unique_fct_orders_order_id",
     ]);

@@ -26,10 +26,10 @@ function workspace(files: Record<string, string>): { root: string; index: Worksp
 const PROJECT = "name: shop\nconfig-version: 2\nprofile: shop\n";
 
 describe("dbt test names", () => {
-  test("short names are type_target_args; long ones are hashed exactly as dbt-core does", () => {
+  test("names are type_target_args (dbt's node name); from 64 characters on the alias is hashed exactly as dbt-core does", () => {
     assert.equal(genericTestName("not_null", "orders", { column_name: "order_id" }).short, "not_null_orders_order_id");
     assert.equal(genericTestName("source_unique", "jaffle_raw_orders", { column_name: "id" }).short, "source_unique_jaffle_raw_orders_id");
-    // Names dbt gives jaffle_shop's tests (seen in its manifests and in dbt-core's own tests).
+    // Name and alias dbt gives jaffle_shop's test (dbt-core's own test of generic test arguments asserts both).
     const values = ["placed", "shipped", "completed", "return_pending", "returned"];
     assert.deepEqual(genericTestName("accepted_values", "orders", { column_name: "status", values }), {
       short: "accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758",
@@ -203,9 +203,41 @@ function computedName() { return "x"; }
     assert.deepEqual(byAsset.get("fct_orders")?.map((c) => c.name), [
       "not_null_fct_orders_order_id",
       "unique_fct_orders_order_id",
-      "relationships_fct_orders_87c309d217e7e6d2f626e8c50eeb4b99",
-      "accepted_values_fct_orders_910d5f3356b5e7a6f7932211f0768f81",
+      "relationships_fct_orders_customer_id__customer_id__ref_stg_customers_",
+      "accepted_values_fct_orders_status__placed__shipped__completed__return_pending__returned",
       "assert_order_amounts_are_paid",
     ]);
+    const accepted = index.checks().byId.get("jaffle_forecast.accepted_values_fct_orders_status__placed__shipped__completed__return_pending__returned")!;
+    assert.equal(accepted.alias, "accepted_values_fct_orders_910d5f3356b5e7a6f7932211f0768f81");
+    assert.equal(index.checks().byId.get("jaffle_forecast.unique_fct_orders_order_id")!.alias, "unique_fct_orders_order_id");
+  });
+
+  test("a project shaped like dbt-labs/jaffle-shop: the names dbt gives its tests", () => {
+    const index = new WorkspaceIndex({ roots: [path.resolve(__dirname, "../fixtures/jaffle-shop-shaped")] });
+    index.load();
+    const byAsset = (id: string) => index.checks().byAsset.get(id)?.map((c) => c.name);
+    // The dbt_utils and accepted_values / relationships names below are those dbt prints for jaffle-shop.
+    assert.deepEqual(byAsset("orders"), [
+      "dbt_utils_expression_is_true_orders_order_items_subtotal_subtotal",
+      "dbt_utils_expression_is_true_orders_order_total_subtotal_tax_paid",
+      "not_null_orders_order_id",
+      "unique_orders_order_id",
+      "relationships_orders_customer_id__customer_id__ref_stg_customers_",
+      "test_order_totals_add_up",
+    ]);
+    assert.deepEqual(byAsset("customers"), [
+      "dbt_utils_expression_is_true_customers_lifetime_spend_pretax_lifetime_tax_paid_lifetime_spend",
+      "not_null_customers_customer_id",
+      "unique_customers_customer_id",
+      "accepted_values_customers_customer_type__new__returning",
+    ]);
+    assert.deepEqual(byAsset("stg_orders"), ["dbt_utils_expression_is_true_stg_orders_order_total_tax_paid_subtotal", "not_null_stg_orders_order_id", "unique_stg_orders_order_id"]);
+    const relationships = index.checks().byId.get("jaffle_shop.relationships_orders_customer_id__customer_id__ref_stg_customers_")!;
+    assert.deepEqual(relationships.reads, ["stg_customers"]);
+    assert.equal(index.checks().byId.get("jaffle_shop.test_order_totals_add_up")!.kind, "unit");
+    const expression = index.checks().byId.get("jaffle_shop.dbt_utils_expression_is_true_orders_order_total_subtotal_tax_paid")!;
+    assert.deepEqual([expression.testName, expression.args], ["dbt_utils.expression_is_true", { expression: "order_total = subtotal + tax_paid" }]);
+    assert.match(expression.alias!, /^dbt_utils_expression_is_true_o_[0-9a-f]{32}$/);
+    assert.deepEqual([...index.diagnostics().values()].flat().filter((d) => d.severity !== "info").map((d) => d.message), []);
   });
 });

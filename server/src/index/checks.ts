@@ -122,10 +122,13 @@ function genericChecks(test: YamlDataTest, file: string, project: string, nodes:
     let typeName = test.resource === "source" ? `source_${bare}` : bare;
     if (namespace) typeName = `${namespace}_${typeName}`;
     const targetName = test.resource === "source" ? `${test.sourceName}_${test.target}` : node.version !== undefined ? `${test.target}_v${node.version}` : test.target;
-    const name = test.customName ?? genericTestName(typeName, targetName, args).short;
+    // dbt names the test node with the full name (its unique id, `dbt build`'s log, --select) and
+    // gives it the hashed short name as alias (the compiled file, the store_failures table).
+    const names = test.customName ? { full: test.customName, short: test.customName } : genericTestName(typeName, targetName, args);
     const check: AssetCheck = {
-      id: `${project}.${name}`,
-      name,
+      id: `${project}.${names.full}`,
+      name: names.full,
+      alias: names.short,
       kind: "generic",
       testName: test.testName,
       assets: [node.id],

@@ -21,8 +21,10 @@ export interface CheckConfig {
 export interface AssetCheck {
   /** Unique in the graph: dbt checks `<project>.<name>`, TS checks `<asset id>:<name>`. */
   id: string;
-  /** dbt's test name (`not_null_orders_order_id`, hashed past 63 characters) or the TS check's name. */
+  /** dbt's test name (`not_null_orders_order_id`, as in its unique id) or the TS check's name. */
   name: string;
+  /** dbt's alias of a generic test: the name, or from 64 characters on its first 30 and an MD5 (the compiled file's name). */
+  alias?: string;
   kind: CheckKind;
   /** The generic test (`not_null`, `dbt_utils.expression_is_true`); absent for singular / TS checks. */
   testName?: string;
