@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
+import { parseSelection, selectAssets } from "../../server/src/graph/selection";
 import { genericTestName } from "../../server/src/index/checks";
 import { parsePropertiesYaml } from "../../server/src/index/dbt/yaml";
 import { WorkspaceIndex } from "../../server/src/index/workspace";
@@ -239,5 +240,26 @@ function computedName() { return "x"; }
     assert.deepEqual([expression.testName, expression.args], ["dbt_utils.expression_is_true", { expression: "order_total = subtotal + tax_paid" }]);
     assert.match(expression.alias!, /^dbt_utils_expression_is_true_o_[0-9a-f]{32}$/);
     assert.deepEqual([...index.diagnostics().values()].flat().filter((d) => d.severity !== "info").map((d) => d.message), []);
+  });
+
+  test("selection: test_name: and test_type: pick the assets that have such checks", () => {
+    const index = new WorkspaceIndex({ roots: [path.resolve(__dirname, "../fixtures/jaffle-shop-shaped")] });
+    index.load();
+    const pick = (text: string) => {
+      const r = selectAssets(text, index.graph, { checks: (id) => index.checks().byAsset.get(id) ?? [] });
+      assert.ok(r.ok, text);
+      return [...r.ids].sort();
+    };
+    assert.deepEqual(pick("test_name:accepted_values"), ["customers"]);
+    assert.deepEqual(pick("test_name:expression_is_true"), ["customers", "orders", "stg_orders"]);
+    assert.deepEqual(pick("test_name:dbt_utils.expression_is_true and not kind:model"), []);
+    assert.deepEqual(pick("test_name:relationships_orders_*"), ["orders"]);
+    assert.deepEqual(pick("test_type:unit"), ["orders"]);
+    assert.deepEqual(pick("test_type:data"), ["customers", "orders", "stg_orders"]);
+    assert.deepEqual(pick("+test_type:unit"), ["orders", "stg_orders"]);
+    const bad = parseSelection("test_type:flaky");
+    assert.ok(!bad.ok);
+    assert.equal(bad.error.column, 11);
+    assert.match(bad.error.message, /unknown test type 'flaky'/);
   });
 });

@@ -25,7 +25,7 @@ export function select(index: WorkspaceIndex, root: string, text: string): strin
   // Statuses hash every model file: computed only when the selection uses `status:`.
   let statuses: Map<string, AssetStatus> | undefined;
   const statusOf = (id: string) => (statuses ??= computeStatus(index.graph, HistoryStore.open(root), (asset) => currentCodeVersion(index, asset))).get(id)?.state;
-  const result = selectAssets(text, index.graph, { status: statusOf, root });
+  const result = selectAssets(text, index.graph, { status: statusOf, root, checks: (id) => index.checks().byAsset.get(id) ?? [] });
   if (!result.ok) throw new CliError(`Invalid selection: ${describeSelectionError(result.error, text)}`);
   return [...result.ids];
 }

@@ -10,7 +10,7 @@ import { describeStatus } from "../run/status";
 import type { StatusService } from "./status";
 
 export function select(index: WorkspaceIndex, statuses: StatusService, roots: string[], selection: string): SelectResult {
-  const result = selectAssets(selection, index.graph, { status: (id) => statuses.status(id)?.state, root: roots });
+  const result = selectAssets(selection, index.graph, { status: (id) => statuses.status(id)?.state, root: roots, checks: (id) => index.checks().byAsset.get(id) ?? [] });
   if (!result.ok) return { error: { column: result.error.column, message: describeSelectionError(result.error) } };
   const ids = [...result.ids];
   const plan = ids.length ? planSelection(index.graph, ids) : undefined;
