@@ -73,6 +73,7 @@ describe("asset checks on the embedded engine", () => {
     assert.equal(r.checks.get("assert_no_returned_orders")!.failures, 7);
     assert.equal(status("at_least_fct_orders_order_id__1"), "passed");
     assert.equal(status("unique_fct_orders_order_id"), "passed");
+    assert.equal(status("dbt_utils_expression_is_true_fct_orders_amount_0"), "passed", String(r.checks.get("dbt_utils_expression_is_true_fct_orders_amount_0")?.message));
     // customers was not built: its tests did not run.
     assert.equal(status("not_null_customers_customer_id"), "skipped");
     const end = r.events.at(-1)!;
@@ -121,7 +122,7 @@ describe("asset checks on the embedded engine", () => {
     const orders = run(root, ["check-assets", "fct_orders"]);
     assert.equal(orders.code, 1);
     assert.match(orders.stdout, /✗ check accepted_values_fct_orders_status__placed__shipped__completed__return_pending failed \(1 failing row\)/);
-    assert.match(orders.stdout, /checks: 3 passed, 1 failed, 2 warned, 0 errored, 0 skipped/);
+    assert.match(orders.stdout, /checks: 4 passed, 1 failed, 2 warned, 0 errored, 0 skipped/);
     const history = HistoryStore.open(root);
     assert.equal(history.materializations("customers").length, materializedBefore, "check-assets materializes nothing");
     assert.equal(history.lastMaterialization("fct_orders")!.status, "success");
