@@ -138,9 +138,23 @@ describe("asset checks on the embedded engine", () => {
         .replace('name: "predictions_not_negative",', 'name: "predictions_not_negative",\n        blocking: false,')
         .replace("r.predicted_orders < 0", "r.predicted_orders >= 0"),
     );
+    // A check declared apart from its asset, with check(), in another file.
+    writeFileSync(
+      path.join(root, "assets/checks.ts"),
+      `import { check } from "tributary-assets";
+import { predictedOrders } from "./forecast";
+
+export const datesAreIso = check({ asset: predictedOrders, name: "dates_are_iso", blocking: false }, (rows: { order_date: string }[]) => {
+  const bad = rows.filter((r) => !/^\\d{4}-\\d{2}-\\d{2}$/.test(String(r.order_date))).length;
+  return { passed: bad === 0, failures: bad, message: bad ? "dates that are not YYYY-MM-DD" : undefined };
+});
+`,
+    );
     const r = run(root, ["materialize", "+forecast_vs_actual", "--json"]);
     assert.equal(r.code, 1);
     assert.equal(r.checks.get("has_predictions")!.status, "failed");
+    assert.equal(r.checks.get("dates_are_iso")!.status, "passed", String(r.checks.get("dates_are_iso")?.message));
+    assert.equal(r.checks.get("dates_are_iso")!.checkId, "forecasting/predicted_orders:dates_are_iso");
     assert.equal(r.checks.get("predictions_not_negative")!.status, "warned");
     assert.ok(Number(r.checks.get("predictions_not_negative")!.failures) > 0);
     const end = r.events.at(-1)!;

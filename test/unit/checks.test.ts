@@ -196,6 +196,30 @@ function computedName() { return "x"; }
     assert.equal(diags[0].span.start.line, 7);
   });
 
+  test("check() declared apart from its asset: by constant (through imports) or key; unexported and unknown ones are diagnosed", () => {
+    const { root, index } = workspace({
+      "assets/a.ts": `import { asset } from "tributary-assets";
+export const scores = asset({ key: "ml/scores" }, async () => []);
+`,
+      "assets/checks.ts": `import { check as assetCheck } from "tributary-assets";
+import { scores } from "./a";
+export const nonEmpty = assetCheck({ asset: scores, name: "non_empty" }, (rows: unknown[]) => rows.length > 0);
+export const byKey = assetCheck({ asset: "ml/scores", name: "by_key", blocking: false }, () => true);
+const hidden = assetCheck({ asset: scores, name: "hidden" }, () => true);
+export const lost = assetCheck({ asset: "ml/nothing", name: "lost" }, () => true);
+void hidden;
+`,
+    });
+    roots.push(root);
+    assert.deepEqual(index.checks().byAsset.get("ml/scores")?.map((c) => [c.id, c.severity, c.exportName ?? null]), [
+      ["ml/scores:non_empty", "error", "nonEmpty"],
+      ["ml/scores:by_key", "warn", "byKey"],
+      ["ml/scores:hidden", "error", null],
+    ]);
+    const diags = [...index.diagnostics().values()].flat().filter((d) => d.file.endsWith("checks.ts")).map((d) => [d.code, d.span.start.line]);
+    assert.deepEqual(diags.sort(), [["ts-check-not-exported", 4], ["unknown-dep", 5]]);
+  });
+
   test("the example's tests: dbt names, attached to fct_orders and customers", () => {
     const index = new WorkspaceIndex({ roots: [path.resolve(__dirname, "../../examples/jaffle-forecast")] });
     index.load();

@@ -223,6 +223,48 @@ export function job(options: JobOptions): JobDefinition {
   return def;
 }
 
+// ---------------------------------------------------------------- check()
+
+export interface CheckOptions {
+  /** The asset checked: its definition or its key. */
+  asset: AssetDep;
+  name: string;
+  /** Default true: a failure fails the asset and skips its downstream. `false`: a failure is a warning. */
+  blocking?: boolean;
+  description?: string;
+}
+
+export interface CheckDefinition {
+  kind: "check";
+  name: string;
+  assetKey: string[];
+  blocking: boolean;
+  description?: string;
+  fn: AssetCheckSpec["fn"];
+}
+
+/**
+ * Declares a check apart from its asset (export it): it runs right after each materialization of
+ * the asset, on the value the asset returned, like the asset's own `checks`.
+ */
+export function check(options: CheckOptions, fn: AssetCheckSpec["fn"]): CheckDefinition {
+  if (options === null || typeof options !== "object") throw new TypeError("check(): the first argument must be an options object with `asset` and `name`.");
+  if (typeof options.name !== "string" || options.name === "") throw new TypeError("check(): `name` is required (a non-empty string).");
+  const what = `check("${options.name}")`;
+  if (options.asset === undefined || options.asset === null) throw new TypeError(`${what}: \`asset\` is required (an asset definition or a key).`);
+  const assetKey = isAssetDefinition(options.asset) ? [...options.asset.key] : toAssetKey(options.asset as AssetKeyInput, `${what}: \`asset\``);
+  if (typeof fn !== "function") throw new TypeError(`${what}: the check function (second argument) is missing.`);
+  const def: CheckDefinition = { kind: "check", name: options.name, assetKey, blocking: options.blocking !== false, fn };
+  if (options.description !== undefined) def.description = options.description;
+  return def;
+}
+
+export function isCheckDefinition(x: unknown): x is CheckDefinition {
+  if (x === null || typeof x !== "object") return false;
+  const d = x as Partial<CheckDefinition>;
+  return d.kind === "check" && typeof d.name === "string" && Array.isArray(d.assetKey) && typeof d.fn === "function";
+}
+
 // ---------------------------------------------------------------- guards
 
 export function isAssetDefinition(x: unknown): x is AssetDefinition {

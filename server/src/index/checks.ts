@@ -11,6 +11,7 @@ import type { AssetNode, IndexDiagnostic, Span } from "../protocol/types";
 import { parseDependsOn } from "./dbt/yaml";
 import type { JinjaExpr, SqlFacts, TsFacts, YamlDataTest } from "./facts";
 import type { ProjectFiles } from "./link";
+import { resolveTsRef } from "./ts/resolveDeps";
 
 export interface CheckIndex {
   checks: AssetCheck[];
@@ -60,6 +61,17 @@ export function buildChecks(projects: ProjectFiles[], graph: AssetGraph, ts: Map
       const assetId = def.key?.join("/");
       if (!assetId || !graph.get(assetId)) continue;
       add({ id: `${assetId}:${c.name}`, name: c.name, kind: "ts", assets: [assetId], reads: [], severity: c.blocking === false ? "warn" : "error", config: {}, enabled: true, file, span: c.span, ...(c.description ? { description: c.description } : {}) });
+    }
+    for (const c of facts.checks ?? []) {
+      const assetId = c.asset.type === "key" ? c.asset.key.join("/") : resolveTsRef(c.asset.name, file, (f) => ts.get(f))?.asset.key?.join("/");
+      if (!assetId || !graph.get(assetId)) {
+        out.diagnostics.push({ file, span: c.asset.span, severity: "error", code: "unknown-dep", message: `Check \`${c.name}\` is on an unknown asset.` });
+        continue;
+      }
+      const check: AssetCheck = { id: `${assetId}:${c.name}`, name: c.name, kind: "ts", assets: [assetId], reads: [], severity: c.blocking === false ? "warn" : "error", config: {}, enabled: true, file, span: c.span };
+      if (c.description) check.description = c.description;
+      if (c.exportName) check.exportName = c.exportName;
+      add(check);
     }
   }
   return out;

@@ -337,6 +337,13 @@ export interface TsAssetDef {
   checks?: TsCheckDef[];
 }
 
+/** `check({ asset, name, blocking }, fn)`, declared apart from its asset. */
+export interface TsStandaloneCheck extends TsCheckDef {
+  asset: TsDep;
+  /** The export the runner loads it by. */
+  exportName?: string;
+}
+
 export interface TsCheckDef {
   name: string;
   span: Span;
@@ -385,6 +392,8 @@ export interface TsFacts {
   importsTributary: boolean;
   assets: TsAssetDef[];
   jobs: TsJobDef[];
+  /** `check()` calls, when there are any. */
+  checks?: TsStandaloneCheck[];
   imports: TsImport[];
   exports: TsExport[];
   diagnostics: IndexDiagnostic[];

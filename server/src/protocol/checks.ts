@@ -41,6 +41,8 @@ export interface AssetCheck {
   enabled: boolean;
   project?: string;
   description?: string;
+  /** A TS check declared with `check()`: the export of `file` the runner loads. */
+  exportName?: string;
   /** Where it is declared (the YAML test entry, the test SQL file, the TS check). */
   file: string;
   span: Span;

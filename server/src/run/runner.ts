@@ -273,7 +273,8 @@ class StepExecutor {
     const started = new Date();
     this.emit({ type: "asset_start", runId: this.runId, stepId: step.id, assetId });
     const cacheDir = path.join(this.ctx.root, ".tributary", "build");
-    precompile(cacheDir, localModules(this.ctx.index, node.file!));
+    const externalChecks = (this.ctx.index.checks().byAsset.get(assetId) ?? []).filter((c) => c.kind === "ts" && c.exportName).map((c) => ({ file: c.file, exportName: c.exportName! }));
+    precompile(cacheDir, [...new Set([node.file!, ...externalChecks.map((c) => c.file)].flatMap((f) => localModules(this.ctx.index, f)))]);
     try {
       const result = await runTsStep(
         {
@@ -288,6 +289,7 @@ class StepExecutor {
           cacheDir,
           runChecks: this.options.checks !== false || this.options.checksOnly === true,
           checksOnly: this.options.checksOnly === true,
+          externalChecks,
         },
         { signal: this.options.signal, nodePath: this.options.nodePath, onLog: (level, message) => this.logLine(step, [], level, message) },
       );

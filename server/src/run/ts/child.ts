@@ -10,6 +10,7 @@ import type { TsCheckOutcome, TsStepMessage, TsStepRequest } from "./protocol";
 import { Warehouse } from "../embedded/warehouse";
 
 interface RuntimeModule {
+  isCheckDefinition?(x: unknown): boolean;
   getIOManager(name: string): { load(key: string[], ctx: unknown): Promise<unknown>; store(key: string[], value: unknown, ctx: unknown): Promise<{ rows?: number; metadata?: Record<string, unknown> } | void> } | undefined;
   isAssetDefinition(x: unknown): boolean;
 }
@@ -54,7 +55,7 @@ async function run(request: TsStepRequest): Promise<void> {
     const definition = findAsset(module, request, runtime);
     if (request.checksOnly) {
       const value = request.output.io === "json" ? loadJson(request.storageDir, request.key) : request.output.io === "table" ? await loadTable(await openWarehouse(), needRelation(request.output.relation, request.key)) : await customManager(runtime, request.output.io).load(request.key, ctx);
-      await send({ type: "done", metadata, ms: performance.now() - started, checks: await runChecks(definition, value, ctx) });
+      await send({ type: "done", metadata, ms: performance.now() - started, checks: await runChecks(checksOf(definition, request, runtime), value, ctx) });
       return;
     }
     const inputs: Record<string, unknown> = {};
@@ -69,7 +70,7 @@ async function run(request: TsStepRequest): Promise<void> {
     else if (request.output.io === "table") stored = await storeTable(await openWarehouse(), needRelation(request.output.relation, request.key), value, path.join(request.storageDir, ".scratch"));
     else stored = await customManager(runtime, request.output.io).store(request.key, value, ctx);
     Object.assign(metadata, stored?.metadata ?? {});
-    const checks = request.runChecks === false ? undefined : await runChecks(definition, value, ctx);
+    const checks = request.runChecks === false ? undefined : await runChecks(checksOf(definition, request, runtime), value, ctx);
     await send({ type: "done", rows: stored?.rows, metadata, ms: performance.now() - started, checks });
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
@@ -80,9 +81,9 @@ async function run(request: TsStepRequest): Promise<void> {
 }
 
 /** Calls each of the asset's checks on its value: `true`/`false` or `{ passed, failures, message }`; a throw is an error. */
-async function runChecks(definition: AssetLike, value: unknown, ctx: unknown): Promise<TsCheckOutcome[]> {
+async function runChecks(checks: { name: string; fn: (value: unknown, ctx: unknown) => unknown }[], value: unknown, ctx: unknown): Promise<TsCheckOutcome[]> {
   const out: TsCheckOutcome[] = [];
-  for (const check of definition.options?.checks ?? []) {
+  for (const check of checks) {
     const t0 = performance.now();
     try {
       const r = await check.fn(value, ctx);
@@ -100,6 +101,21 @@ async function runChecks(definition: AssetLike, value: unknown, ctx: unknown): P
       const e = error instanceof Error ? error : new Error(String(error));
       out.push({ name: check.name, passed: false, ms: performance.now() - t0, error: e.stack ?? e.message });
     }
+  }
+  return out;
+}
+
+/** The asset's own `checks`, then the `check()` definitions the runner named (loaded from their modules). */
+function checksOf(definition: AssetLike, request: TsStepRequest, runtime: RuntimeModule): { name: string; fn: (value: unknown, ctx: unknown) => unknown }[] {
+  const out = [...(definition.options?.checks ?? [])];
+  for (const ref of request.externalChecks ?? []) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const value = (require(ref.file) as Record<string, unknown>)[ref.exportName];
+    if (!runtime.isCheckDefinition?.(value)) {
+      out.push({ name: ref.exportName, fn: () => { throw new Error(`${path.basename(ref.file)} does not export a check() named '${ref.exportName}'`); } });
+      continue;
+    }
+    out.push(value as { name: string; fn: (value: unknown, ctx: unknown) => unknown });
   }
   return out;
 }

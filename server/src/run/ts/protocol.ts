@@ -27,6 +27,8 @@ export interface TsStepRequest {
   runChecks?: boolean;
   /** Only run the checks, on the value stored by the last materialization (loaded through the IO manager). */
   checksOnly?: boolean;
+  /** Checks declared with `check()`, by module and export name (run after the asset's own). */
+  externalChecks?: { file: string; exportName: string }[];
 }
 
 /** The outcome of one TS check. */
