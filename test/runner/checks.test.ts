@@ -229,3 +229,45 @@ describe("asset checks on the dbt engine (the fake dbt reads the tests as dbt do
     assert.equal(HistoryStore.open(root).lastMaterialization("fct_orders")!.status, "success");
   });
 });
+
+describe("checks on dbt sources", () => {
+  const cleanup: (() => void)[] = [];
+  after(() => cleanup.forEach((c) => c()));
+
+  test("a selected source's tests run before the models reading it; a failing one skips them; check-assets runs them alone", () => {
+    const ws = copyExample();
+    cleanup.push(ws.dispose);
+    const root = ws.root;
+    writeFileSync(
+      path.join(root, "models/staging/raw.yml"),
+      `sources:
+  - name: raw
+    schema: main
+    tables:
+      - name: raw_orders
+        columns:
+          - name: id
+            data_tests: [unique, not_null]
+          - name: status
+            data_tests:
+              - accepted_values:
+                  arguments: {values: ['placed', 'shipped', 'completed', 'return_pending']}
+`,
+    );
+    writeFileSync(path.join(root, "models/staging/orders_from_source.sql"), "select * from {{ source('raw', 'raw_orders') }}");
+    assert.equal(runCli(root, ["materialize", "raw_orders"]).code, 0);
+
+    const only = run(root, ["check-assets", "key:raw/raw_orders", "--json"]);
+    assert.equal(only.code, 1);
+    assert.equal(only.checks.get("source_unique_raw_raw_orders_id")!.status, "passed");
+    assert.equal(only.checks.get("source_not_null_raw_raw_orders_id")!.status, "passed");
+    assert.equal(only.checks.get("source_accepted_values_raw_raw_orders_status__placed__shipped__completed__return_pending")!.status, "failed");
+
+    const r = run(root, ["materialize", "key:raw/raw_orders orders_from_source", "--json"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.checks.get("source_accepted_values_raw_raw_orders_status__placed__shipped__completed__return_pending")!.status, "failed");
+    const end = r.events.at(-1)!;
+    assert.ok((end.skipped as string[]).includes("orders_from_source"), JSON.stringify(end));
+    assert.deepEqual((end.failed as { assetId: string }[]).map((f) => f.assetId), ["raw/raw_orders"]);
+  });
+});

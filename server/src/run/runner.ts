@@ -129,9 +129,9 @@ class StepExecutor {
 
   /** Starts every step whose dependencies succeeded, up to the concurrency limit, until none is left. */
   async runAll(plan: Plan): Promise<void> {
-    if (this.options.checks !== false || this.options.checksOnly) this.assignChecks(plan);
+    const extra = this.options.checks !== false || this.options.checksOnly ? this.assignChecks(plan) : [];
     const limit = Math.max(1, this.options.concurrency ?? 2);
-    const pending = [...plan.steps];
+    const pending = [...plan.steps, ...extra];
     const running = new Set<Promise<void>>();
     while (pending.length > 0 || running.size > 0) {
       if (this.options.signal?.aborted) {
@@ -162,13 +162,28 @@ class StepExecutor {
     }
   }
 
-  private assignChecks(plan: Plan): void {
+  /**
+   * Gives each dbt check to the step holding the last planned asset it reads. Checks of selected
+   * external sources (which no step builds) go to the first dbt step of their project, or to an
+   * extra step of their own, returned.
+   */
+  private assignChecks(plan: Plan): PlanStep[] {
     const stepIndex = new Map<string, number>();
     plan.steps.forEach((step, i) => step.assets.forEach((a) => stepIndex.set(a, i)));
-    const all = dbtChecksOf(this.ctx.index, plan.steps.filter((s) => s.kind === "dbt").flatMap((s) => s.assets));
+    const all = dbtChecksOf(this.ctx.index, [...plan.steps.filter((s) => s.kind === "dbt").flatMap((s) => s.assets), ...plan.external]);
+    const extra: PlanStep[] = [];
     for (const check of all) {
-      const last = Math.max(...[...check.assets, ...check.reads].map((a) => stepIndex.get(a) ?? -1));
-      if (last < 0) continue;
+      let last = Math.max(...[...check.assets, ...check.reads].map((a) => stepIndex.get(a) ?? -1));
+      if (last < 0) {
+        if (!check.assets.every((a) => plan.external.includes(a))) continue;
+        last = plan.steps.findIndex((s) => s.kind === "dbt" && s.project === check.project);
+        if (last < 0) {
+          let own = extra.find((s) => s.project === check.project);
+          if (!own) extra.push((own = { id: `checks-${extra.length + 1}`, kind: "dbt", assets: [], project: check.project, dependsOn: [], parallelGroup: 0 }));
+          this.stepChecks.set(own.id, [...(this.stepChecks.get(own.id) ?? []), check]);
+          continue;
+        }
+      }
       const step = plan.steps[last];
       // Like dbt's `buildable` selection: a check reading a model this run does not build, and that
       // was never built, would only fail on a missing table.
@@ -179,6 +194,7 @@ class StepExecutor {
       }
       this.stepChecks.set(step.id, [...(this.stepChecks.get(step.id) ?? []), check]);
     }
+    return extra;
   }
 
   private recordCheck(step: PlanStep, check: { id: string; name: string; assets: string[]; severity: "error" | "warn" }, status: CheckOutcome, extra: { failures?: number; ms: number; message?: string; compiledSql?: string }): void {
@@ -394,7 +410,9 @@ class StepExecutor {
             const status = outcomeOf(r.status);
             this.logLine(step, log, status === "passed" ? "info" : status === "warned" ? "warn" : "error", `check ${check.name}: ${status}${r.failures ? ` (${r.failures} failing row${r.failures === 1 ? "" : "s"})` : ""}${r.error ? `: ${r.error}` : ""}`);
             this.recordCheck(step, check, status, { failures: r.failures, ms: r.ms, message: r.error, compiledSql: r.sql });
-            if (checksOnly && check.severity === "error" && (status === "failed" || status === "error")) for (const a of check.assets) checkFailures.push({ assetId: a, error: `check ${check.name} ${status}` });
+            // A blocking failure on data this step does not build (checking only, or a source's test) fails the step.
+            const external = checksOnly || !check.assets.some((a) => step.assets.includes(a));
+            if (external && check.severity === "error" && (status === "failed" || status === "error")) for (const a of check.assets) checkFailures.push({ assetId: a, error: `check ${check.name} ${status}${r.failures ? ` (${r.failures} failing row${r.failures === 1 ? "" : "s"})` : ""}` });
           },
           project: { name: project, root: projectFiles.project.root, vars: projectFiles.project.vars },
           target,
@@ -414,7 +432,7 @@ class StepExecutor {
       }
       // Checking only: a failed check fails the run, but the other steps' checks still run.
       if (checksOnly) this.summary.failed.push(...checkFailures);
-      return checksOnly ? [] : failures;
+      return checksOnly ? [] : [...checkFailures, ...failures];
     } finally {
       release();
     }

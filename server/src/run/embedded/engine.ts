@@ -264,7 +264,13 @@ export async function runEmbeddedStep(nodes: EmbeddedNode[], ctx: EmbeddedContex
   const failByTests = (failing: Map<string, string[]>) => {
     for (const [id, why] of failing) {
       const earlier = results.find((r) => r.id === id);
-      if (!earlier || earlier.status !== "success") continue;
+      if (!earlier) {
+        // Data this step does not build (a source): what reads it is skipped, as dbt build does.
+        failedIds.add(id);
+        renderer.failedIds.add(id);
+        continue;
+      }
+      if (earlier.status !== "success") continue;
       earlier.status = "error";
       earlier.error = why.join("; ");
       failedIds.add(id);
@@ -274,8 +280,8 @@ export async function runEmbeddedStep(nodes: EmbeddedNode[], ctx: EmbeddedContex
   };
 
   try {
-    // Tests that wait for no node of the step (checking data that is already there).
-    if (pendingTests.some((t) => t.waitFor.length === 0)) await runReadyTests(undefined);
+    // Tests that wait for no node of the step (checking data that is already there, a source).
+    if (pendingTests.some((t) => t.waitFor.length === 0)) failByTests(await runReadyTests(undefined));
     for (const node of nodes) {
       currentId = node.id;
       const t0 = performance.now();
