@@ -236,12 +236,18 @@ function literal(e: JinjaExpr): string | undefined {
 
 // ---------------------------------------------------------------- node lookup
 
+/** dbt nodes by name and sources by (source, table); built on first use (most projects of a big workspace have no tests). */
 class NodeLookup {
   private readonly byName = new Map<string, AssetNode[]>();
   private readonly sources = new Map<string, AssetNode[]>();
+  private built = false;
 
-  constructor(graph: AssetGraph) {
-    for (const n of graph.nodes.values()) {
+  constructor(private readonly graph: AssetGraph) {}
+
+  private build(): void {
+    if (this.built) return;
+    this.built = true;
+    for (const n of this.graph.nodes.values()) {
       if (n.kind === "dbt_model" || n.kind === "dbt_seed" || n.kind === "dbt_snapshot") push(this.byName, n.dbtName ?? n.key[n.key.length - 1], n);
       if (n.sourceName && n.dbtName) push(this.sources, `${n.sourceName}\u0000${n.dbtName}`, n);
     }
@@ -249,6 +255,7 @@ class NodeLookup {
 
   /** Nodes of a model / seed / snapshot, the project's own first; every version when none is asked. */
   dbt(project: string, kind: AssetNode["kind"], name: string, version?: string): AssetNode[] {
+    this.build();
     const all = (this.byName.get(name) ?? []).filter((n) => n.kind === kind && (version === undefined || n.version === version));
     const own = all.filter((n) => n.project === project);
     return own.length > 0 ? own : all.slice(0, 1);
@@ -256,6 +263,7 @@ class NodeLookup {
 
   /** `ref('m')` / `ref('pkg', 'm')`: the latest version when none is asked (the last one listed). */
   ref(project: string, args: string[], version?: string): AssetNode[] {
+    this.build();
     const name = args[args.length - 1];
     const pkg = args.length === 2 ? args[0] : undefined;
     const all = (this.byName.get(name) ?? []).filter((n) => version === undefined || n.version === version);
@@ -267,6 +275,7 @@ class NodeLookup {
   }
 
   source(project: string, sourceName: string, table: string): AssetNode[] {
+    this.build();
     const all = this.sources.get(`${sourceName}\u0000${table}`) ?? [];
     const own = all.filter((n) => n.project === project);
     return own.length > 0 ? own : all.slice(0, 1);

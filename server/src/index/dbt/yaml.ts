@@ -314,7 +314,8 @@ export function parsePropertiesYaml(text: string, file: string): YamlFacts {
   try {
     y = parseYamlFile(text, file);
     readProperties(y, facts);
-    readDataTests(y, facts);
+    // Most property files declare no test: a second walk only for those that may.
+    if (/tests["']?\s*:/.test(text)) readDataTests(y, facts);
   } catch (e) {
     // Defensive: a bug here must not take the index down.
     const diag: IndexDiagnostic = { file, span: ZERO_SPAN, severity: "error", code: "yaml-shape", message: `Property file could not be read: ${errorText(e)}` };
