@@ -58,6 +58,13 @@ describe("asset checks on the embedded engine", () => {
     assert.equal(last.compiledSql, undefined, "a pass keeps no query");
     assert.equal(history.checkResults(last.runId).length, 9);
     assert.equal(history.lastCheck("forecasting/predicted_orders:has_predictions")!.status, "passed");
+
+    // check-assets on a TS asset: its checks run on the stored value (the table), nothing is materialized.
+    const materialized = history.materializations("forecasting/predicted_orders").length;
+    const again = run(root, ["check-assets", "key:forecasting/predicted_orders", "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual([...again.checks.entries()].map(([n, e]) => [n, e.status]).sort(), [["has_predictions", "passed"], ["predictions_not_negative", "passed"]]);
+    assert.equal(HistoryStore.open(root).materializations("forecasting/predicted_orders").length, materialized);
   });
 
   test("a failing error test fails its model and skips downstream; warnings warn; the failing query is kept", async () => {
