@@ -55,6 +55,12 @@ describe("checks in the language server", () => {
     // The server reads the history as the run writes it: wait for the run's last results.
     await waitFor(async () => (await lensTitles(fct)).some((c) => c.command === "tributary.openCheckQuery" && /4\/7 checks passed · 1 failed · 2 warned$/.test(c.title)), "the lens with every result");
     const lens = (await lensTitles(fct)).find((c) => c.command === "tributary.openCheckQuery")!;
+    // Over the test in the YAML file: its own result, opening its query.
+    const yml = path.join(ws.root, "models/marts/schema.yml");
+    const ymlLenses = await lensTitles(yml);
+    const onTest = ymlLenses.find((c) => c.title.startsWith(`✗ ${failedName}`));
+    assert.deepEqual([onTest?.title, onTest?.command], [`✗ ${failedName} — failed, 1 failing row`, "tributary.openCheckQuery"]);
+    assert.ok(ymlLenses.some((c) => c.title === "⚠ is_positive_fct_orders_amount — warned, 6 failing rows (warn)"), JSON.stringify(ymlLenses.map((c) => c.title)));
     const { checks } = await client.connection.sendRequest(ChecksRequest, { checkId: lens.arguments![0] as string });
     assert.equal(checks.length, 1);
     assert.equal(checks[0].name, failedName);

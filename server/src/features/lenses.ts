@@ -1,7 +1,8 @@
 import type { CodeLens } from "vscode-languageserver";
 import type { WorkspaceIndex } from "../index/workspace";
 import { jobLenses } from "../jobs/jobs";
-import { describeChecks } from "../run/checkStatus";
+import type { CheckSummary } from "../protocol/checks";
+import { describeCheck, describeChecks } from "../run/checkStatus";
 import type { ChecksProvider, StatusProvider } from "./hover";
 
 /**
@@ -32,6 +33,18 @@ export function codeLenses(index: WorkspaceIndex, file: string, status?: StatusP
     if (summaries.length > 0) {
       const failed = summaries.find((s) => (s.status === "failed" || s.status === "error") && s.compiledSql) ?? summaries.find((s) => s.status === "warned" && s.compiledSql);
       lenses.push({ range, command: failed ? { title: describeChecks(summaries), command: "tributary.openCheckQuery", arguments: [failed.id] } : { title: describeChecks(summaries), command: "tributary.showRunHistory", arguments: [id] } });
+    }
+  }
+  // Over each test declared here (a YAML test entry, a singular test's SQL, a TS check): its last result.
+  if (checks) {
+    const here = index.checks().checks.filter((c) => c.file === file);
+    const summaries = new Map<string, CheckSummary>();
+    for (const assetId of new Set(here.map((c) => c.assets[0]))) for (const s of checks(assetId)) summaries.set(s.id, s);
+    for (const c of here) {
+      const s = summaries.get(c.id);
+      if (!s) continue;
+      const range = { start: c.span.start, end: c.span.start };
+      lenses.push({ range, command: s.compiledSql && s.status !== "passed" ? { title: describeCheck(s), command: "tributary.openCheckQuery", arguments: [s.id] } : { title: describeCheck(s), command: "tributary.showRunHistory", arguments: [c.assets[0]] } });
     }
   }
   // ▶ Run job · next run at … over each job({...}) call.
