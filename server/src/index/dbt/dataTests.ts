@@ -6,6 +6,7 @@
  */
 import { isMap, isScalar, isSeq } from "yaml";
 import type { Node as YamlNode } from "yaml";
+import type { Span } from "../../protocol/types";
 import type { YamlDataTest, YamlFacts, YamlUnitTest } from "../facts";
 import { addDiag, deref, isPlainObject, mapEntries, nodeSpan, scalarText, toPlain, valueSpan, type MapEntry, type YamlFile } from "./yaml";
 
@@ -103,11 +104,23 @@ function readTestList(y: YamlFile, entries: Map<string, MapEntry>, base: Pick<Ya
       if (!item) continue;
       const test = readTestEntry(y, item, listKey);
       if (!test) continue;
-      const def: YamlDataTest = { ...base, ...test, span: nodeSpan(y, item) };
+      const def: YamlDataTest = { ...base, ...test, span: entrySpan(y, item) };
       if (column !== undefined) def.column = column;
       out.push(def);
     }
   }
+}
+
+/** A test entry's range without trailing blanks (cheaper than `nodeSpan`: there are thousands of tests). */
+function entrySpan(y: YamlFile, item: YamlNode): Span {
+  const start = item.range?.[0] ?? 0;
+  let end = item.range?.[1] ?? start;
+  while (end > start) {
+    const c = y.text.charCodeAt(end - 1);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
+    end--;
+  }
+  return y.pos.span(start, end);
 }
 
 function readTestEntry(y: YamlFile, item: YamlNode, listKey: string): Pick<YamlDataTest, "testName" | "args" | "config" | "customName" | "description" | "column"> | undefined {
