@@ -67,6 +67,18 @@ describe("asset checks on the embedded engine", () => {
     assert.equal(HistoryStore.open(root).materializations("forecasting/predicted_orders").length, materialized);
   });
 
+  test("check-assets on a TS asset never materialized: its checks cannot run, the run fails, no materialization is recorded", () => {
+    const root = fresh();
+    const r = run(root, ["check-assets", "key:forecasting/predicted_orders order_forecast_model", "--json"]);
+    assert.equal(r.code, 1);
+    const end = r.events.at(-1)!;
+    assert.deepEqual((end.failed as { assetId: string }[]).map((f) => f.assetId), ["forecasting/predicted_orders"]);
+    assert.match((end.failed as { error: string }[])[0].error, /its checks could not run/);
+    const history = HistoryStore.open(root);
+    assert.equal(history.materializations("forecasting/predicted_orders").length, 0);
+    assert.equal(history.materializations("order_forecast_model").length, 0);
+  });
+
   test("a failing error test fails its model and skips downstream; warnings warn; the failing query is kept", async () => {
     const root = fresh(FAILING);
     const r = run(root, ["materialize", "+forecast_vs_actual +customers", "--json"]);

@@ -276,6 +276,8 @@ class StepExecutor {
 
   private async runTs(step: PlanStep, log: string[]): Promise<{ assetId: string; error: string }[]> {
     const assetId = step.assets[0];
+    // Checking only: an asset without TS checks has nothing to do.
+    if (this.options.checksOnly && !(this.ctx.index.checks().byAsset.get(assetId) ?? []).some((c) => c.kind === "ts")) return [];
     const graph = this.ctx.index.graph;
     const node = graph.get(assetId)!;
     const inputs: InputSpec[] = graph.upstream(assetId).map((up) => {
@@ -327,6 +329,11 @@ class StepExecutor {
         return [];
       }
       const error = result.error ?? result.status;
+      if (this.options.checksOnly) {
+        // The stored value could not be read (never materialized?): the checks could not run; nothing was materialized.
+        this.summary.failed.push({ assetId, error: `its checks could not run: ${firstLine(error)}` });
+        return [];
+      }
       this.record(step, assetId, started, result.ms, { ok: false, error }, result.log);
       return [{ assetId, error }];
     } finally {
