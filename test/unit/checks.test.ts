@@ -133,6 +133,8 @@ sources:
 `,
       "tests/assert_customers_have_orders.sql": "select * from {{ ref('customers') }} c left join {{ ref('orders') }} o using (customer_id) where o.id is null",
       "tests/generic/positive.sql": "{% test positive(model, column_name) %}select * from {{ model }} where {{ column_name }} <= 0{% endtest %}",
+      "seeds/countries.csv": "code,name\nFR,France\n",
+      "seeds/props.yml": "seeds:\n  - name: countries\n    columns:\n      - name: code\n        data_tests: [unique, positive]\n",
     });
     roots.push(root);
     const checks = index.checks();
@@ -143,6 +145,8 @@ sources:
       ["shop.not_null_orders_status", "generic", "orders", "", "error"],
       ["shop.source_unique_raw_payments_id", "generic", "raw/payments", "", "error"],
       ["shop.ut_orders", "unit", "orders", "", "error"],
+      ["shop.unique_countries_code", "generic", "countries", "", "error"],
+      ["shop.positive_countries_code", "generic", "countries", "", "error"],
       ["shop.assert_customers_have_orders", "singular", "customers,orders", "", "error"],
     ]);
     assert.deepEqual(checks.byAsset.get("customers")?.map((c) => c.name), ["assert_customers_have_orders"]);
