@@ -290,3 +290,62 @@ describe("checks on dbt sources", () => {
     assert.deepEqual((end.failed as { assetId: string }[]).map((f) => f.assetId), ["raw/raw_orders"]);
   });
 });
+
+describe("dbt unit tests on the embedded engine", () => {
+  const cleanup: (() => void)[] = [];
+  after(() => cleanup.forEach((c) => c()));
+
+  test("the model runs on the given rows (typed like its input) and is compared with the expected ones; a failing one fails the model", () => {
+    const ws = copyExample();
+    cleanup.push(ws.dispose);
+    const root = ws.root;
+    writeFileSync(
+      path.join(root, "models/staging/unit_tests.yml"),
+      `unit_tests:
+  - name: stg_orders_renames_columns
+    model: stg_orders
+    given:
+      - input: ref('raw_orders')
+        rows:
+          - {id: 1, user_id: 7, order_date: '2020-01-02', status: placed}
+          - {id: 2, user_id: 8, order_date: '2020-01-03'}
+    expect:
+      rows:
+        - {order_id: 1, customer_id: 7, order_date: '2020-01-02', status: placed}
+        - {order_id: 2, customer_id: 8, order_date: '2020-01-03', status: null}
+  - name: stg_orders_wrong_expectation
+    model: stg_orders
+    given:
+      - input: ref('raw_orders')
+        rows:
+          - {id: 1, user_id: 7, order_date: '2020-01-02', status: placed}
+    expect:
+      rows:
+        - {order_id: 1, customer_id: 7, status: shipped}
+  - name: csv_fixture
+    model: stg_payments
+    given:
+      - input: ref('raw_payments')
+        format: csv
+        rows: |
+          id,order_id,payment_method,amount
+          1,1,coupon,100
+    expect:
+      rows:
+        - {payment_id: 1}
+`,
+    );
+    const r = run(root, ["materialize", "+stg_orders +stg_payments", "--json"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.checks.get("stg_orders_renames_columns")!.status, "passed", String(r.checks.get("stg_orders_renames_columns")?.message));
+    assert.equal(r.checks.get("stg_orders_wrong_expectation")!.status, "failed");
+    assert.equal(r.checks.get("stg_orders_wrong_expectation")!.failures, 2, "the expected row is missing and the actual one is extra");
+    assert.equal(r.checks.get("csv_fixture")!.status, "error");
+    assert.match(String(r.checks.get("csv_fixture")!.message), /format 'csv' are not supported by the embedded engine/);
+    const end = r.events.at(-1)!;
+    assert.deepEqual((end.failed as { assetId: string }[]).map((f) => f.assetId).sort(), ["stg_orders", "stg_payments"]);
+    // The real tables were built from the seeds, untouched by the fixtures.
+    assert.equal(HistoryStore.open(root).lastMaterialization("stg_orders")!.status, "failed");
+    assert.match(HistoryStore.open(root).lastCheck("jaffle_forecast.stg_orders_wrong_expectation")!.compiledSql!, /except all/);
+  });
+});

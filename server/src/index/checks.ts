@@ -47,7 +47,7 @@ export function buildChecks(projects: ProjectFiles[], graph: AssetGraph, ts: Map
       for (const unit of facts.unitTests ?? []) {
         const target = nodes.dbt(project, "dbt_model", unit.model);
         if (target.length === 0) continue;
-        add({ id: `${project}.${unit.name}`, name: unit.name, kind: "unit", assets: [target[target.length - 1].id], reads: [], severity: "error", config: {}, enabled: true, project, file, span: unit.span, ...(unit.description ? { description: unit.description } : {}) });
+        add({ id: `${project}.${unit.name}`, name: unit.name, kind: "unit", assets: [target[target.length - 1].id], reads: [], severity: "error", config: {}, enabled: true, project, file, span: unit.span, unit: { given: unit.given ?? [], expect: unit.expect ?? {} }, ...(unit.description ? { description: unit.description } : {}) });
       }
     }
     for (const [file, facts] of p.tests ?? []) {

@@ -290,6 +290,9 @@ export interface YamlUnitTest {
   name: string;
   model: string;
   description?: string;
+  /** `given:` inputs (`input: ref('x')`, `rows:`, `format:`) and `expect:`, as written. */
+  given?: { input: string; rows?: unknown; format?: string }[];
+  expect?: { rows?: unknown; format?: string };
   span: Span;
   nameSpan: Span;
 }

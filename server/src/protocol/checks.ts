@@ -41,6 +41,8 @@ export interface AssetCheck {
   enabled: boolean;
   project?: string;
   description?: string;
+  /** A dbt unit test's fixtures: `given` inputs and `expect`ed rows, as written. */
+  unit?: { given: { input: string; rows?: unknown; format?: string }[]; expect: { rows?: unknown; format?: string } };
   /** A TS check declared with `check()`: the export of `file` the runner loads. */
   exportName?: string;
   /** Where it is declared (the YAML test entry, the test SQL file, the TS check). */

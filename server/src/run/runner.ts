@@ -410,7 +410,7 @@ class StepExecutor {
       const checkFailures: { assetId: string; error: string }[] = [];
       try {
         const results = await runEmbeddedStep(checksOnly ? [] : nodes, {
-          tests: embeddedTests(this.ctx.index, checks, checksOnly ? [] : step.assets),
+          tests: embeddedTests(this.ctx.index, checks, checksOnly ? [] : step.assets, this.ctx),
           onTestResult: (r) => {
             const check = checksById.get(r.id);
             if (!check) return;

@@ -62,6 +62,10 @@ export function readDataTests(y: YamlFile, facts: YamlFacts): void {
         const unit: YamlUnitTest = { name, model, span: nodeSpan(y, item), nameSpan: valueSpan(y, nameNode) };
         const description = scalarText(ue.get("description")?.value);
         if (description !== undefined) unit.description = description;
+        const given = toPlain(y, ue.get("given")?.value);
+        if (Array.isArray(given)) unit.given = given.filter((g): g is { input: string } => isPlainObject(g) && typeof g.input === "string");
+        const expect = toPlain(y, ue.get("expect")?.value);
+        if (isPlainObject(expect)) unit.expect = expect;
         unitTests.push(unit);
       }
     }

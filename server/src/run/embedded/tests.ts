@@ -8,8 +8,8 @@
  * tests render their file.
  */
 import type { CheckConfig } from "../../protocol/checks";
-import type { EmbeddedNode } from "./engine";
-import type { DbtRenderer, RenderedNode } from "./render";
+import type { EmbeddedNode, RelationResolver } from "./engine";
+import { DbtRenderer, type RenderedNode } from "./render";
 import type { Warehouse } from "./warehouse";
 
 export interface EmbeddedTest {
@@ -22,6 +22,15 @@ export interface EmbeddedTest {
     model: { ref: string; package?: string; version?: string } | { source: string; table: string };
     column?: string;
     args: Record<string, unknown>;
+  };
+  /**
+   * A dbt unit test: the model rendered with its inputs replaced by the `given` rows (typed like the
+   * real input's columns when it exists), compared with the `expect`ed rows.
+   */
+  unit?: {
+    node: EmbeddedNode;
+    given: { call: "ref" | "source"; args: string[]; rows: Record<string, unknown>[]; format?: string; relation?: { schema: string; identifier: string } }[];
+    expect: Record<string, unknown>[];
   };
   /** Singular test SQL file; for a generic test, the YAML file declaring it (for messages). */
   file: string;
@@ -57,6 +66,7 @@ export async function runTest(
   const t0 = performance.now();
   let sql: string | undefined;
   try {
+    if (test.unit) return await runUnitTest(test, renderer, wh, render, t0);
     const node: EmbeddedNode = { id: `test:${test.id}`, resourceType: "model", name: test.name, file: test.file, config: { materialized: "test" } };
     if (test.generic) node.sql = genericTestSql(test, renderer);
     sql = (await render(renderer, node, wh)).sql;
@@ -73,6 +83,69 @@ export async function runTest(
     const skipped = e instanceof Error && (e as { failedUpstream?: boolean }).failedUpstream === true;
     return { id: test.id, status: skipped ? "skipped" : "error", ms: performance.now() - t0, sql, error: `${test.name} (${test.file}): ${message}` };
   }
+}
+
+/** Temp tables of a unit test's fixtures are named after this, numbered. */
+const FIXTURE = "__tributary_unit_fixture";
+
+async function runUnitTest(
+  test: EmbeddedTest,
+  renderer: DbtRenderer,
+  wh: Warehouse,
+  render: (renderer: DbtRenderer, node: EmbeddedNode, wh: Warehouse) => Promise<RenderedNode>,
+  t0: number,
+): Promise<EmbeddedTestResult> {
+  const u = test.unit!;
+  const fixtures = new Map<string, string>();
+  for (const [i, g] of u.given.entries()) {
+    if (g.format && g.format !== "dict") throw new Error(`fixtures in format '${g.format}' are not supported by the embedded engine (dict rows are; the dbt engine runs the others)`);
+    const table = `${FIXTURE}_${i}`;
+    const typed = g.relation ? await wh.columns(g.relation.schema, g.relation.identifier) : [];
+    await wh.run(`create or replace temp table ${table} as ${rowsSql(g.rows, typed)}`);
+    fixtures.set(`${g.call}:${g.args.join(".")}`, table);
+  }
+  const base = renderer.opts.relations;
+  const fixture = (key: string) => {
+    const table = fixtures.get(key);
+    return table ? { kind: "relation" as const, database: "temp", schema: "main", identifier: table } : undefined;
+  };
+  const relations: RelationResolver = {
+    ref: (name, pkg, version) => fixture(`ref:${name}`) ?? base.ref(name, pkg, version),
+    source: (s, t) => fixture(`source:${s}.${t}`) ?? base.source(s, t),
+  };
+  const unitRenderer = new DbtRenderer({ ...renderer.opts, relations });
+  const sql = (await render(unitRenderer, { ...u.node, id: `unit:${test.id}` }, wh)).sql;
+  const columns = Object.keys(u.expect[0] ?? {});
+  if (columns.length === 0) throw new Error("the unit test expects no rows with columns (give `expect: rows:`)");
+  const actualTypes = (await wh.queryWithColumns(`select * from (${sql}) as __actual limit 0`)).columns;
+  const typed = columns.map((c) => actualTypes.find((t) => t.name.toLowerCase() === c.toLowerCase()) ?? { name: c, type: "" });
+  await wh.run(`create or replace temp table ${FIXTURE}_expected as ${rowsSql(u.expect, typed, columns)}`);
+  const cols = columns.map(quoteIdent).join(", ");
+  const diff = `(select ${cols} from (${sql}) as __actual except all select ${cols} from temp.main.${FIXTURE}_expected)
+union all
+(select ${cols} from temp.main.${FIXTURE}_expected except all select ${cols} from (${sql}) as __actual)`;
+  const failures = Number((await wh.query<{ n: unknown }>(`select count(*) as n from (${diff}) as __diff`))[0]?.n ?? 0);
+  for (const table of [...fixtures.values(), `${FIXTURE}_expected`]) await wh.run(`drop table if exists temp.main.${table}`);
+  return { id: test.id, status: failures === 0 ? "pass" : "fail", failures, ms: performance.now() - t0, sql: `-- rows that differ from the expected ones\n${diff}` };
+}
+
+/** `select ... union all select ...` of YAML rows; `typed` columns are cast (missing ones are typed nulls). */
+function rowsSql(rows: Record<string, unknown>[], typed: { name: string; type: string }[], only?: string[]): string {
+  const names = only ?? (typed.length > 0 ? typed.map((c) => c.name) : [...new Set(rows.flatMap((r) => Object.keys(r)))]);
+  const typeOf = (name: string) => typed.find((c) => c.name.toLowerCase() === name.toLowerCase())?.type;
+  const value = (row: Record<string, unknown>, name: string) => {
+    const key = Object.keys(row).find((k) => k.toLowerCase() === name.toLowerCase());
+    const v = key === undefined ? null : row[key];
+    const lit = v === null || v === undefined ? "null" : typeof v === "number" || typeof v === "bigint" ? String(v) : typeof v === "boolean" ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
+    const type = typeOf(name);
+    return `${type ? `cast(${lit} as ${type})` : lit} as ${quoteIdent(name)}`;
+  };
+  if (rows.length === 0) return `select ${names.map((n) => value({}, n)).join(", ")} where false`;
+  return rows.map((r) => `select ${names.map((n) => value(r, n)).join(", ")}`).join("\nunion all\n");
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }
 
 function truthy(v: unknown): boolean {
