@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
+import { genericTestName } from "../../server/src/index/checks";
 import { HistoryStore } from "../../server/src/run/history";
 import { Warehouse } from "../../server/src/run/embedded/warehouse";
 import { runCli } from "../helpers/cli";
@@ -114,6 +115,16 @@ describe("asset checks on the embedded engine", () => {
     assert.equal(runs[0].checks.length, r.checks.size);
     const materializations = JSON.parse(runCli(root, ["history", "fct_orders", "--json"]).stdout) as { status: string; checks: { name: string; status: string }[] }[];
     assert.equal(materializations[0].checks.find((c) => c.name.startsWith("accepted_values"))!.status, "failed");
+    // store_failures: the failing rows in <schema>_dbt_test__audit.<alias>, as dbt writes them.
+    const audit = await Warehouse.open(path.join(root, ".tributary/warehouse.duckdb"), { readOnly: true });
+    try {
+      const alias = genericTestName("accepted_values", "fct_orders", { column_name: "status", values: ["placed", "shipped", "completed", "return_pending"] }).short;
+      assert.match(alias, /^accepted_values_fct_orders_[0-9a-f]{32}$/);
+      const stored = await audit.query<{ value_field: string }>(`select value_field from "main_dbt_test__audit"."${alias}"`);
+      assert.deepEqual(stored.map((x) => x.value_field), ["returned"]);
+    } finally {
+      audit.close();
+    }
     // The kept query finds the failing rows when run by hand.
     const wh = await Warehouse.open(path.join(root, ".tributary/warehouse.duckdb"), { readOnly: true });
     try {

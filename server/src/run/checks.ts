@@ -30,6 +30,7 @@ export function embeddedTests(index: WorkspaceIndex, checks: AssetCheck[], stepA
     const test: EmbeddedTest = {
       id: c.id,
       name: c.name,
+      ...(c.alias ? { alias: c.alias } : {}),
       file: c.file,
       severity: c.severity,
       config: c.config,

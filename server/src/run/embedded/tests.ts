@@ -15,6 +15,8 @@ import type { Warehouse } from "./warehouse";
 export interface EmbeddedTest {
   id: string;
   name: string;
+  /** dbt's alias (the hashed name from 64 characters on): the table `store_failures` writes. */
+  alias?: string;
   /** A generic test; absent for a singular test (then `file` is its SQL). */
   generic?: {
     /** `not_null`, or `package.name`. */
@@ -70,7 +72,16 @@ export async function runTest(
     const node: EmbeddedNode = { id: `test:${test.id}`, resourceType: "model", name: test.name, file: test.file, config: { materialized: "test" } };
     if (test.generic) node.sql = genericTestSql(test, renderer);
     sql = (await render(renderer, node, wh)).sql;
-    const counted = testCountSql(sql, test.config);
+    let main = sql;
+    if (test.config.storeFailures) {
+      // dbt's test materialization: the failing rows into <schema>_dbt_test__audit.<alias>, counted from there.
+      const schema = `${renderer.opts.target.schema}_dbt_test__audit`;
+      const table = `"${schema}"."${(test.alias ?? test.name).replace(/"/g, '""')}"`;
+      await wh.run(`create schema if not exists "${schema}"`);
+      await wh.run(`create or replace table ${table} as ${sql}`);
+      main = `select * from ${table}`;
+    }
+    const counted = testCountSql(main, test.config);
     const rows = await wh.query<{ failures: unknown; should_warn: unknown; should_error: unknown }>(counted);
     const row = rows[0] ?? { failures: 0, should_warn: false, should_error: false };
     const failures = Number(row.failures ?? 0);
