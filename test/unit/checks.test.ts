@@ -40,6 +40,8 @@ describe("dbt test names", () => {
     assert.equal(genericTestName("relationships", "orders", { column_name: "customer_id", to: "ref('customers')", field: "customer_id" }).short, "relationships_orders_customer_id__customer_id__ref_customers_");
     // Python's str() of booleans and None, and dict values.
     assert.equal(genericTestName("t", "m", { b: true, n: null, d: { x: 1 } }).short, "t_m_True__1__None");
+    // A quoted column (`quote: true`) is cleaned like any argument.
+    assert.equal(genericTestName("not_null", "orders", { column_name: '"Order Status"' }).full, "not_null_orders__Order_Status_");
   });
 });
 
@@ -60,6 +62,9 @@ models:
           - unique:
               where: "id > 0"
               limit: 10
+      - name: Order Status
+        quote: true
+        data_tests: [not_null]
       - name: status
         data_tests:
           - name: status_is_known
@@ -90,6 +95,7 @@ unit_tests:
         ["model", null, "orders", null, "dbt_utils.expression_is_true", { expression: "amount >= 0" }, { severity: "warn" }, null],
         ["model", null, "orders", "id", "not_null", {}, {}, null],
         ["model", null, "orders", "id", "unique", {}, { where: "id > 0", limit: 10 }, null],
+        ["model", null, "orders", '"Order Status"', "not_null", {}, {}, null],
         ["model", null, "orders", "status", "accepted_values", { values: ["a", "b"] }, { warn_if: ">10", error_if: ">100", store_failures: true }, "status_is_known"],
         ["source", "raw", "orders", "id", "not_null", {}, {}, null],
       ],
@@ -99,7 +105,7 @@ unit_tests:
     assert.equal(shapes.length, 2, JSON.stringify(shapes));
     assert.match(shapes[0].message, /test name or a mapping|not a test name/);
     assert.match(shapes[1].message, /one key/);
-    assert.equal(shapes[1].span.start.line, 21);
+    assert.equal(shapes[1].span.start.line, 24);
   });
 });
 

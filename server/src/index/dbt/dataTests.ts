@@ -89,9 +89,11 @@ function readOwnerTests(y: YamlFile, entries: Map<string, MapEntry>, base: Pick<
   readTestList(y, entries, base, undefined, out);
   for (const col of mappings(y, entries.get("columns")?.value)) {
     const ce = mapEntries(y, col);
-    const column = scalarText(ce.get("name")?.value)?.trim();
-    if (!column) continue;
-    readTestList(y, ce, base, column, out);
+    const name = scalarText(ce.get("name")?.value)?.trim();
+    if (!name) continue;
+    // `quote: true`: dbt passes the column to its tests quoted (and names the tests after the quoted name).
+    const quoted = toPlain(y, ce.get("quote")?.value) === true;
+    readTestList(y, ce, base, quoted ? `"${name}"` : name, out);
   }
 }
 
