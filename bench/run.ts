@@ -3,6 +3,9 @@
  *   planMs10k          planning `+sink` over a generated 10,000-node graph (bench/plan.ts)
  *   perModelOverheadMs embedded engine time per model minus DuckDB's own query time, on a chain of
  *                      200 trivial models
+ *   checksPerModelMs   embedded engine: 5 generic dbt tests per model (not_null, unique, accepted_values,
+ *                      relationships, a where-filtered not_null) on 1,000 table models of 100 rows,
+ *                      time of the tests (render + DuckDB) per model; perCheckMs is that / 5
  *   exampleColdMs      `tributary materialize +forecast_vs_actual` on the example as a fresh process
  *   exampleWarmMs      the same run inside a warm process (index loaded, modules compiled)
  *   cancelMs           SIGINT to `tributary materialize` while a TS asset runs, until the process has exited
@@ -14,7 +17,7 @@ import * as path from "node:path";
 import { WorkspaceIndex } from "../server/src/index/workspace";
 import { planSelection } from "../server/src/plan/planner";
 import { RunContext } from "../server/src/run/context";
-import { runEmbeddedStep } from "../server/src/run/embedded/engine";
+import { runEmbeddedStep, type EmbeddedTest } from "../server/src/run/embedded/engine";
 import type { EmbeddedNode } from "../server/src/run/embedded/nodes";
 import { Warehouse } from "../server/src/run/embedded/warehouse";
 import { runPlan } from "../server/src/run/runner";
@@ -63,6 +66,62 @@ async function perModelOverhead(models = 200): Promise<number> {
       }
     }
     return median(samples);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function checksPerModel(models = 1000): Promise<{ perModel: number; perCheck: number; checks: number }> {
+  const dir = mkdtempSync(path.join(tmpdir(), "tributary-bench-checks-"));
+  try {
+    mkdirSync(path.join(dir, "models"));
+    const nodes: EmbeddedNode[] = [];
+    const tests: EmbeddedTest[] = [];
+    for (let i = 0; i < models; i++) {
+      const file = path.join(dir, "models", `m${i}.sql`);
+      writeFileSync(file, "select range as id, 'a' || (range % 3) as status, range % 10 as parent_id from range(100)");
+      nodes.push({ id: `m${i}`, resourceType: "model", name: `m${i}`, file, config: { materialized: "table" }, dependsOn: [] });
+      const test = (name: string, testName: string, column: string, args: Record<string, unknown> = {}, where?: string): EmbeddedTest => ({
+        id: `bench.${name}_m${i}_${column}`, name: `${name}_m${i}_${column}`, file, severity: "error", config: where ? { where } : {}, waitFor: [`m${i}`], attachedTo: [`m${i}`],
+        generic: { test: testName, model: { ref: `m${i}` }, column, args },
+      });
+      tests.push(
+        test("not_null", "not_null", "id"),
+        test("unique", "unique", "id"),
+        test("accepted_values", "accepted_values", "status", { values: ["a0", "a1", "a2"] }),
+        test("relationships", "relationships", "parent_id", { to: "ref('m0')", field: "id" }),
+        test("not_null_where", "not_null", "status", {}, "id > 10"),
+      );
+    }
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    const samples: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      const warehouse = await Warehouse.open(path.join(dir, `c${run}.duckdb`));
+      let testMs = 0;
+      const failed: string[] = [];
+      try {
+        await runEmbeddedStep(nodes, {
+          project: { name: "bench", root: dir, vars: {} },
+          target: { name: "dev", type: "duckdb", schema: "main", database: `c${run}`, path: path.join(dir, `c${run}.duckdb`), threads: 2 },
+          cliVars: {},
+          macroFiles: [],
+          relations: { ref: (name) => (byName.has(name) ? { kind: "node", node: byName.get(name)! } : undefined), source: () => undefined },
+          connection: warehouse,
+          viewCountMs: 0,
+          tests,
+          onTestResult: (r) => {
+            testMs += r.ms;
+            if (r.status !== "pass") failed.push(`${r.id}: ${r.status} ${r.error ?? ""}`);
+          },
+        });
+        if (failed.length) throw new Error(`bench tests did not pass: ${failed.slice(0, 3).join("; ")}`);
+        samples.push(testMs / models);
+      } finally {
+        warehouse.close();
+      }
+    }
+    const perModel = median(samples);
+    return { perModel, perCheck: perModel / 5, checks: tests.length };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -134,6 +193,7 @@ async function cancelLatency(): Promise<number> {
 async function main(): Promise<void> {
   const plan = await benchPlan();
   const perModelOverheadMs = await perModelOverhead();
+  const checks = await checksPerModel();
   const exampleColdMs = exampleCold();
   const exampleWarmMs = await exampleWarm();
   const cancelMs = await cancelLatency();
@@ -141,6 +201,9 @@ async function main(): Promise<void> {
     JSON.stringify({
       planMs10k: plan.planMs10k,
       perModelOverheadMs: round(perModelOverheadMs),
+      checksPerModelMs: round(checks.perModel),
+      perCheckMs: Math.round(checks.perCheck * 100) / 100,
+      checksRun: checks.checks,
       exampleColdMs: Math.round(exampleColdMs),
       exampleWarmMs: Math.round(exampleWarmMs),
       cancelMs: Math.round(cancelMs),

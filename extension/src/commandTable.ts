@@ -20,7 +20,8 @@ export type CommandId =
   | "tributary.assetsByKind"
   | "tributary.runJob"
   | "tributary.showCompiledSql"
-  | "tributary.previewResults";
+  | "tributary.previewResults"
+  | "tributary.openCheckQuery";
 
 export interface CommandSpec {
   id: CommandId;
@@ -51,6 +52,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   // Both render the project's Jinja (not a sandbox): trusted workspaces only.
   { id: "tributary.showCompiledSql", title: "Show Compiled SQL", needsServer: true, executes: true, icon: "$(file-code)" },
   { id: "tributary.previewResults", title: "Preview Results", needsServer: true, executes: true, icon: "$(table)" },
+  { id: "tributary.openCheckQuery", title: "Open Check Query", needsServer: true, executes: false },
 ];
 
 /** URI scheme of the read-only compiled SQL documents (sqlViews.ts). */

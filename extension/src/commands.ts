@@ -3,7 +3,7 @@
  * what to do when the language server is down or the workspace is not trusted.
  */
 import * as vscode from "vscode";
-import { AssetsAtRequest, GraphRequest, RefreshRequest } from "../../server/src/protocol/requests";
+import { AssetsAtRequest, ChecksRequest, GraphRequest, RefreshRequest } from "../../server/src/protocol/requests";
 import { COMMANDS, selectionFor, type CommandId } from "./commandTable";
 import type { TributaryClient } from "./client";
 import type { LineagePanel } from "./lineagePanel";
@@ -101,6 +101,23 @@ const HANDLERS: Record<CommandId, (ctx: CommandContext, arg?: unknown) => Promis
     const span = node.nameSpan ?? node.span;
     const range = span ? new vscode.Range(span.start.line, span.start.character, span.end.line, span.end.character) : undefined;
     await vscode.window.showTextDocument(vscode.Uri.file(node.file), { selection: range, viewColumn: vscode.ViewColumn.One });
+  },
+  // A check's last failing query (dbt's compiled test SQL) in a new SQL editor, to run by hand; a
+  // check that never failed opens where it is declared.
+  "tributary.openCheckQuery": async (ctx, arg) => {
+    const client = ctx.client.languageClient;
+    const checkId = typeof arg === "string" ? arg : (arg as { check?: { id?: string } } | undefined)?.check?.id;
+    if (!client || !checkId) return;
+    const [check] = (await client.sendRequest(ChecksRequest, { checkId })).checks;
+    if (!check) return;
+    if (check.compiledSql) {
+      const header = `-- ${check.name}: ${check.status}${check.failures !== undefined ? `, ${check.failures} failing row(s)` : ""}${check.at ? ` (${check.at})` : ""}\n-- The rows this query returns are the failures.\n`;
+      const doc = await vscode.workspace.openTextDocument({ language: "sql", content: header + check.compiledSql });
+      await vscode.window.showTextDocument(doc, { preview: false });
+      return;
+    }
+    const line = Math.max(0, check.line - 1);
+    await vscode.window.showTextDocument(vscode.Uri.file(check.file), { selection: new vscode.Range(line, 0, line, 0) });
   },
   "tributary.assetsByGroup": (ctx) => ctx.assetsTree.setGrouping("group"),
   "tributary.assetsByKind": (ctx) => ctx.assetsTree.setGrouping("kind"),

@@ -1,6 +1,7 @@
 /** The "Assets" tree (by group or by kind, with status icons) and the "Runs" tree (recent runs and their steps). */
 import * as vscode from "vscode";
-import { GraphRequest, RunsRequest, StatusesRequest, type RunsResult } from "../../server/src/protocol/requests";
+import type { CheckSummary } from "../../server/src/protocol/checks";
+import { ChecksRequest, GraphRequest, RunsRequest, StatusesRequest, type RunsResult } from "../../server/src/protocol/requests";
 import type { AssetNode } from "../../server/src/protocol/types";
 import type { StatusMap } from "../../server/src/protocol/webview";
 import type { TributaryClient } from "./client";
@@ -22,7 +23,16 @@ const KIND_LABELS: Record<AssetNode["kind"], string> = {
   ts_asset: "TypeScript assets",
 };
 
-type AssetItem = { type: "folder"; label: string; children: AssetNode[] } | { type: "asset"; node: AssetNode };
+type AssetItem = { type: "folder"; label: string; children: AssetNode[] } | { type: "asset"; node: AssetNode } | { type: "check"; check: CheckSummary };
+
+const CHECK_ICONS: Record<string, [string, string]> = {
+  passed: ["pass", "charts.green"],
+  failed: ["error", "charts.red"],
+  error: ["error", "charts.red"],
+  warned: ["warning", "charts.yellow"],
+  skipped: ["debug-step-over", "disabledForeground"],
+  "not run": ["circle-large-outline", "disabledForeground"],
+};
 
 export class AssetsTree implements vscode.TreeDataProvider<AssetItem> {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -30,6 +40,8 @@ export class AssetsTree implements vscode.TreeDataProvider<AssetItem> {
   private groupBy: "group" | "kind" = "group";
   private nodes: AssetNode[] = [];
   private statuses: StatusMap = {};
+  /** Asset id -> its checks with their last results. */
+  private checks = new Map<string, CheckSummary[]>();
 
   constructor(private readonly client: TributaryClient) {
     client.onGraphChanged(() => void this.reload());
@@ -45,11 +57,16 @@ export class AssetsTree implements vscode.TreeDataProvider<AssetItem> {
     if (!client) return;
     this.nodes = (await client.sendRequest(GraphRequest)).nodes;
     this.statuses = await client.sendRequest(StatusesRequest, {});
+    this.checks = new Map();
+    for (const check of (await client.sendRequest(ChecksRequest, {})).checks) {
+      for (const id of check.assets ?? []) this.checks.set(id, [...(this.checks.get(id) ?? []), check]);
+    }
     this.changed.fire();
   }
 
   getChildren(item?: AssetItem): AssetItem[] {
     if (item?.type === "folder") return item.children.map((node) => ({ type: "asset", node }));
+    if (item?.type === "asset") return (this.checks.get(item.node.id) ?? []).map((check) => ({ type: "check", check }));
     if (item) return [];
     const folders = new Map<string, AssetNode[]>();
     for (const node of this.nodes) {
@@ -65,11 +82,24 @@ export class AssetsTree implements vscode.TreeDataProvider<AssetItem> {
       folder.description = String(item.children.length);
       return folder;
     }
+    if (item.type === "check") {
+      const c = item.check;
+      const check = new vscode.TreeItem(c.name, vscode.TreeItemCollapsibleState.None);
+      check.id = `check:${c.id}`;
+      check.description = `${c.status}${c.failures ? ` · ${c.failures} failing` : ""}${c.severity === "warn" ? " · warn" : ""}`;
+      check.tooltip = `${c.kind} check ${c.name}: ${c.status}${c.at ? ` (${new Date(c.at).toLocaleString()})` : ""}`;
+      const [icon, colour] = CHECK_ICONS[c.status] ?? ["circle-outline", "foreground"];
+      check.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(colour));
+      check.contextValue = "tributary.check";
+      check.command = { command: "tributary.openCheckQuery", title: c.compiledSql ? "Open the failing query" : "Open", arguments: [c.id] };
+      return check;
+    }
     const node = item.node;
     const status = this.statuses[node.id];
-    const tree = new vscode.TreeItem(node.key.join("/"), vscode.TreeItemCollapsibleState.None);
+    const checks = this.checks.get(node.id) ?? [];
+    const tree = new vscode.TreeItem(node.key.join("/"), checks.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     tree.id = `asset:${node.id}`;
-    tree.description = status ? `${status.state}${node.kind === "ts_asset" ? " · ts" : ""}` : node.kind.replace("dbt_", "");
+    tree.description = `${status ? `${status.state}${node.kind === "ts_asset" ? " · ts" : ""}` : node.kind.replace("dbt_", "")}${status?.checks ? ` · ${status.checks.text}` : ""}`;
     // Keys come from the repository: added as text; the description is already inert markdown (server).
     const tooltip = new vscode.MarkdownString().appendMarkdown("**").appendText(node.key.join("/")).appendMarkdown(`** (${node.kind})`);
     if (node.description) tooltip.appendMarkdown(`\n\n${node.description}`);

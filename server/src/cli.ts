@@ -98,11 +98,27 @@ program
   .option("--wait", "wait for another run writing the warehouse instead of refusing")
   .option("--wait-timeout <seconds>", "with --wait: give up after this long", wholeNumber)
   .option("--concurrency <n>", "steps that may run at once", wholeNumber)
+  .option("--no-checks", "do not run the assets' checks (dbt tests, TS checks) after they materialize")
   .option("--json", "print one JSON event per line")
   .option("-C, --dir <dir>", "workspace folder", ".")
-  .action(async (selection: string | undefined, options: RunFlags & { retryFailed?: boolean; dir: string }) => {
+  .action(async (selection: string | undefined, options: RunFlags & { retryFailed?: boolean; checks: boolean; dir: string }) => {
     const { index, root, config } = openWorkspace(options.dir);
-    const summary = await materialize(index, root, selection, { ...runSettings(options, config), retryFailed: options.retryFailed });
+    const summary = await materialize(index, root, selection, { ...runSettings(options, config), retryFailed: options.retryFailed, checks: options.checks });
+    process.exitCode = exitCode(summary.status);
+  });
+
+program
+  .command("check-assets")
+  .description("run the checks (dbt tests, TS checks) of a selection on the data that is there, materializing nothing")
+  .argument("<selection>", "selection, e.g. 'fct_orders' or 'tag:finance'")
+  .addOption(new Option("--engine <engine>", "dbt engine").choices(["embedded", "dbt"]))
+  .option("--vars <yaml>", "dbt vars as JSON or YAML, like dbt's --vars")
+  .option("--wait", "wait for another run writing the warehouse instead of refusing")
+  .option("--json", "print one JSON event per line")
+  .option("-C, --dir <dir>", "workspace folder", ".")
+  .action(async (selection: string, options: { engine?: Engine; vars?: string; wait?: boolean; json?: boolean; dir: string }) => {
+    const { index, root, config } = openWorkspace(options.dir);
+    const summary = await materialize(index, root, selection, { ...runSettings(options, config), checksOnly: true });
     process.exitCode = exitCode(summary.status);
   });
 

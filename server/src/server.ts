@@ -30,6 +30,7 @@ import {
   RunsRequest,
   SelectRequest,
   StatusesRequest,
+  ChecksRequest,
   type AssetsAtResult,
   type PlanResult,
   type IndexStats,
@@ -41,7 +42,7 @@ import { codeLenses } from "./features/lenses";
 import { assetAt, pathToUri, uriToPath } from "./features/lookup";
 import { neighbourhood } from "./features/neighbourhood";
 import { definition, references } from "./features/navigation";
-import { plan, runs, select, statusMap } from "./features/runs";
+import { checksOf, plan, runs, select, statusMap } from "./features/runs";
 import { jobDiagnostics } from "./jobs/jobs";
 import { listJobs } from "./jobs/list";
 import * as path from "node:path";
@@ -236,7 +237,7 @@ export function startServer(connection: Connection): void {
   });
 
   connection.onHover(async (params, token) => {
-    const base = safe("hover", token, null, (i) => hover(i, roots, uriToPath(params.textDocument.uri), params.position, status));
+    const base = safe("hover", token, null, (i) => hover(i, roots, uriToPath(params.textDocument.uri), params.position, status, statuses.checks));
     if ((base && base.range) || !clientSettings.trusted || token.isCancellationRequested) return base;
     const document = documents.get(params.textDocument.uri);
     if (!document || !/\.sql$/i.test(params.textDocument.uri)) return base;
@@ -253,7 +254,8 @@ export function startServer(connection: Connection): void {
       return complete(i, uriToPath(params.textDocument.uri), params.position, prefix);
     }),
   );
-  connection.onCodeLens((params, token) => safe("codeLens", token, [], (i) => codeLenses(i, uriToPath(params.textDocument.uri), status)));
+  connection.onCodeLens((params, token) => safe("codeLens", token, [], (i) => codeLenses(i, uriToPath(params.textDocument.uri), status, statuses.checks)));
+  connection.onRequest(ChecksRequest, (params, token) => safe("checks", token, { checks: [] }, (i) => checksOf(i, statuses, params)));
   connection.onDocumentSymbol((params, token) => safe("documentSymbol", token, [], (i) => documentSymbols(i, uriToPath(params.textDocument.uri))));
   connection.onWorkspaceSymbol((params, token) => safe("workspaceSymbol", token, [], (i) => workspaceSymbols(i, params.query)));
 

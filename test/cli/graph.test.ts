@@ -17,7 +17,7 @@ describe("tributary graph / check", () => {
     const data = JSON.parse(stdout) as { assets: { key: string[]; kind: string; file: string; line: number; upstream: string[][]; downstream: string[][] }[]; diagnostics: unknown[] };
     assert.deepEqual(Object.keys(data).sort(), ["assets", "diagnostics"]);
     const fct = data.assets.find((a) => a.key.join("/") === "fct_orders")!;
-    assert.deepEqual(Object.keys(fct), ["key", "kind", "file", "line", "upstream", "downstream"]);
+    assert.deepEqual(Object.keys(fct), ["key", "kind", "file", "line", "upstream", "downstream", "checks"]);
     assert.equal(fct.kind, "dbt_model");
     assert.equal(fct.file, "models/marts/fct_orders.sql");
     assert.equal(fct.line, 1);

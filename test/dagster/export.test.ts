@@ -259,7 +259,7 @@ describe("tributary export dagster: a TypeScript-only workspace with checks", ()
         [
           'import { asset, job } from "tributary-assets";',
           'export const raw = asset({ key: ["ingest", "raw"], tags: { team: "growth" }, owners: ["data@example.org"] }, () => [{ x: 1 }]);',
-          'export const clean = asset({ key: "clean", deps: [raw], group: "core", checks: [{ name: "not_empty", fn: (v: unknown[]) => v.length > 0 }, { name: "small", severity: "warn", fn: () => true }] }, ({ raw }) => raw);',
+          'export const clean = asset({ key: "clean", deps: [raw], group: "core", checks: [{ name: "not_empty", fn: (v: unknown[]) => v.length > 0 }, { name: "small", blocking: false, fn: () => true }] }, ({ raw }) => raw);',
           'export const hourly = job({ name: "hourly", selection: "tag:team=growth+", schedule: "15 * * * *", timezone: "America/New_York" });',
           "",
         ].join("\n"),

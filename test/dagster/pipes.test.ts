@@ -124,8 +124,8 @@ describe("tributary run-asset under Dagster Pipes (a TS-only workspace)", () => 
         'import { asset } from "tributary-assets";',
         "const checks = [",
         "  { name: \"has_run_id\", fn: (v: any) => Boolean(v?.runId) },",
-        "  { name: \"us_only\", severity: \"warn\" as const, fn: (v: any) => ({ passed: v?.extras.region === \"us\", metadata: { region: v?.extras.region } }) },",
-        "  { name: \"explodes\", fn: () => { throw new Error(\"bad check\"); } },",
+        "  { name: \"us_only\", blocking: false, fn: (v: any) => ({ passed: v?.extras.region === \"us\", message: `region ${v?.extras.region}` }) },",
+        "  { name: \"explodes\", blocking: false, fn: () => { throw new Error(\"bad check\"); } },",
         "];",
         "export const echo = asset({ key: \"echo\", checks }, async (_inputs, ctx) => {",
         "  ctx.log.warn(`partition ${ctx.dagster?.partitionKey}`);",
@@ -155,16 +155,19 @@ describe("tributary run-asset under Dagster Pipes (a TS-only workspace)", () => 
     assert.deepEqual(metadata.link, { type: "url", raw_value: "https://example.org/x" });
   });
 
-  test("the asset's checks are reported after the materialization, with severity and metadata; a throwing check has failed", () => {
+  test("the asset's checks are reported after the materialization, with severity and metadata; a throwing check has failed; non-blocking ones only warn", () => {
     const r = viaPipes({ context: context(["echo"], { extras: { region: "eu" } }) }, ["run-asset", "echo", "--dir", root]);
     assert.deepEqual(r.problems, []);
     assert.equal(r.exit_code, 0, r.other_output);
     assert.deepEqual(methods(r).filter((m) => m.startsWith("report")), ["report_asset_materialization", "report_asset_check", "report_asset_check", "report_asset_check"]);
-    assert.deepEqual(only(r, "report_asset_check"), [
+    const reports = only(r, "report_asset_check");
+    assert.deepEqual(reports.slice(0, 2), [
       { asset_key: "echo", check_name: "has_run_id", passed: true, metadata: null, severity: "ERROR" },
-      { asset_key: "echo", check_name: "us_only", passed: false, metadata: { region: { type: "__infer__", raw_value: "eu" } }, severity: "WARN" },
-      { asset_key: "echo", check_name: "explodes", passed: false, metadata: { error: { type: "__infer__", raw_value: "bad check" } }, severity: "ERROR" },
+      { asset_key: "echo", check_name: "us_only", passed: false, metadata: { message: { type: "text", raw_value: "region eu" } }, severity: "WARN" },
     ]);
+    const explodes = reports[2] as { check_name: string; passed: boolean; severity: string; metadata: { message: { raw_value: string } } };
+    assert.deepEqual([explodes.check_name, explodes.passed, explodes.severity], ["explodes", false, "WARN"]);
+    assert.match(explodes.metadata.message.raw_value, /bad check/);
   });
 
   test("a failing asset reports no materialization, closes with the exception (message, name, stack) and exits 1", () => {

@@ -176,11 +176,11 @@ void describe("tributary-assets: the DESIGN.md example type-checks and runs", ()
 void describe("tributary-assets: asset() checks", () => {
   void test("checks are kept as written; a malformed check is a TypeError naming the asset and the check", () => {
     const fn = (rows: unknown[]) => rows.length > 0;
-    const a = asset({ key: "a", checks: [{ name: "not_empty", fn }, { name: "soft", severity: "warn", fn: () => true }] }, () => [1]);
-    assert.deepEqual(a.options.checks?.map((c) => [c.name, c.severity]), [["not_empty", undefined], ["soft", "warn"]]);
-    assert.throws(() => asset({ key: "b", checks: [{ name: "", fn }] }, () => 1), /asset\("b"\): `checks\[0\]` needs a `name`/);
-    // @ts-expect-error -- a severity outside error | warn
-    assert.throws(() => asset({ key: "c", checks: [{ name: "x", fn, severity: "fatal" }] }, () => 1), /check 'x': `severity` is "error" or "warn"/);
-    assert.throws(() => asset({ key: "d", checks: [{ name: "x", fn }, { name: "x", fn }] }, () => 1), /two checks are named 'x'/);
+    const a = asset({ key: "a", checks: [{ name: "not_empty", fn }, { name: "soft", blocking: false, fn: () => true }] }, () => [1]);
+    assert.deepEqual(a.options.checks?.map((c) => [c.name, c.blocking]), [["not_empty", undefined], ["soft", false]]);
+    assert.throws(() => asset({ key: "b", checks: [{ name: "", fn }] }, () => 1), /asset\("b"\): `checks\[0\]\.name` must be a non-empty string/);
+    // @ts-expect-error -- blocking is a boolean
+    assert.throws(() => asset({ key: "c", checks: [{ name: "x", fn, blocking: "yes" }] }, () => 1), /check "x": `blocking` is true or false/);
+    assert.throws(() => asset({ key: "d", checks: [{ name: "x", fn }, { name: "x", fn }] }, () => 1), /two checks are named "x"/);
   });
 });

@@ -448,7 +448,7 @@ describe("selection: errors", () => {
     { text: "()", column: 2, message: "expected a selector after '('" },
     { text: "roots()", column: 7, message: "expected a selector after '('" },
     { text: "a )", column: 3, message: "unexpected ')'" },
-    { text: "tga:x", column: 1, message: "unknown attribute 'tga' (expected one of key, tag, group, kind, owner, path, status)" },
+    { text: "tga:x", column: 1, message: "unknown attribute 'tga' (expected one of key, tag, group, kind, owner, path, status, test_name, test_type)" },
     { text: "x and Tga:x", column: 7, message: "unknown attribute 'Tga'" },
     { text: "kind:foo", column: 6, message: "unknown kind 'foo' (expected one of dbt, ts, model, seed, snapshot, source, exposure)" },
     { text: "status:old", column: 8, message: "unknown status 'old' (expected one of missing, fresh, stale, failed, running)" },

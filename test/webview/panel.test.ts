@@ -430,3 +430,26 @@ test("a 2,000-node graph opens as a grouped overview; a group opens in place; al
     await p.page.close();
   }
 });
+
+test("checks badge: failed / warned / passed counts on nodes, with the summary as tooltip; gone when there are none", async () => {
+  const p = await openWith(exampleGraph());
+  await p.send({
+    method: "statuses",
+    statuses: {
+      fct_orders: { state: "failed", checks: { total: 5, passed: 3, failed: 1, warned: 1, other: 0, text: "3/5 checks passed · 1 failed · 1 warned" } },
+      stg_orders: { state: "fresh", checks: { total: 2, passed: 1, failed: 0, warned: 1, other: 0, text: "1/2 checks passed · 1 warned" } },
+      customers: { state: "fresh", checks: { total: 2, passed: 2, failed: 0, warned: 0, other: 0, text: "2/2 checks passed" } },
+    },
+  });
+  await p.page.waitForSelector('g[data-id="fct_orders"] g.checks.checks-failed');
+  const badge = async (id: string) => p.page.$eval(`g[data-id="${id}"] g.checks`, (el) => ({ cls: el.getAttribute("class"), text: el.querySelector("text")!.textContent, title: el.querySelector("title")!.textContent }));
+  assert.deepEqual(await badge("fct_orders"), { cls: "checks checks-failed", text: "\u2717 1/5", title: "3/5 checks passed · 1 failed · 1 warned" });
+  assert.deepEqual(await badge("stg_orders"), { cls: "checks checks-warned", text: "\u26a0 1/2", title: "1/2 checks passed · 1 warned" });
+  if (await p.page.locator('g[data-id="customers"]').count()) assert.equal((await badge("customers")).text, "\u2713 2/2");
+  const stroke = await p.page.$eval('g[data-id="fct_orders"] g.checks rect', (el) => getComputedStyle(el).stroke);
+  const fresh = await p.page.$eval('g[data-id="stg_orders"] g.checks rect', (el) => getComputedStyle(el).stroke);
+  assert.notEqual(stroke, fresh, "failed and warned badges are coloured differently");
+  await p.send({ method: "statuses", statuses: { fct_orders: { state: "fresh" } } });
+  await p.page.waitForFunction(() => !document.querySelector('g[data-id="fct_orders"] g.checks'));
+  await p.page.close();
+});

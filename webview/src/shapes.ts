@@ -4,7 +4,7 @@
  * paths with arrowheads. Styling is classes only; colours are in panel.css.
  */
 import { select, type Selection } from "d3-selection";
-import type { AssetState } from "../../server/src/protocol/webview";
+import type { AssetState, PanelStatus } from "../../server/src/protocol/webview";
 import { CHEVRON_DOWN, CHEVRON_RIGHT, KIND_ICON, PLUS } from "./icons";
 import type { Box } from "./layoutTypes";
 import { KIND_LABEL, techOf, type GraphModel } from "./model";
@@ -125,7 +125,8 @@ export function sizeFrame(el: SVGGElement, box: Box): void {
 /** Classes (kind, status, selection, search) and the parts that show state. */
 export function styleItem(el: SVGGElement, item: ViewItem, ctx: DrawContext): void {
   if (item.type === "node") {
-    const state = ctx.model.status(item.id).state;
+    const status = ctx.model.status(item.id);
+    const state = status.state;
     const cls = ["node", `kind-${item.node.kind}`, `status-${state}`];
     if (ctx.selection.has(item.id)) cls.push("selected");
     if (ctx.centre.has(item.id)) cls.push("centre");
@@ -135,6 +136,7 @@ export function styleItem(el: SVGGElement, item: ViewItem, ctx: DrawContext): vo
     const stateText = el.querySelector("text.state");
     if (stateText && stateText.textContent !== state) stateText.textContent = state;
     styleExpander(el, item, ctx);
+    styleChecks(el, status.checks);
     return;
   }
   if (item.expanded) {
@@ -166,6 +168,30 @@ export function styleItem(el: SVGGElement, item: ViewItem, ctx: DrawContext): vo
     .attr("width", (d) => Math.max(0, d.w - 1))
     .attr("height", 5)
     .attr("rx", 1.5);
+}
+
+/**
+ * The checks badge: a pill on the node's top edge, `✗ 1/5` when a check failed, `⚠ 2/5` when some
+ * warned, else `✓ 4/5` (passed of all); its tooltip is the one-line summary.
+ */
+function styleChecks(el: SVGGElement, checks: PanelStatus["checks"]): void {
+  const existing = el.querySelector<SVGGElement>("g.checks");
+  if (!checks || checks.total === 0) {
+    existing?.remove();
+    return;
+  }
+  const badge = existing ? select(existing) : select(el).append("g").attr("class", "checks").attr("transform", "translate(12,-8)");
+  if (!existing) {
+    badge.append("rect").attr("height", 15).attr("rx", 7.5);
+    badge.append("text").attr("x", 7).attr("y", 11);
+    badge.append("title");
+  }
+  const [mark, n, level] = checks.failed ? ["\u2717", checks.failed, "failed"] : checks.warned ? ["\u26a0", checks.warned, "warned"] : ["\u2713", checks.passed, checks.passed === checks.total ? "passed" : "partial"];
+  const text = `${mark} ${n}/${checks.total}`;
+  badge.attr("class", `checks checks-${level}`).attr("aria-label", checks.text);
+  badge.select("text").text(text);
+  badge.select("rect").attr("width", 14 + text.length * 6.2);
+  badge.select("title").text(checks.text);
 }
 
 function styleExpander(el: SVGGElement, item: NodeItem, ctx: DrawContext): void {

@@ -78,6 +78,16 @@ export const predictedOrders = asset(
     group: "forecasting",
     io: "table",
     columns: ["order_date", "predicted_orders"],
+    checks: [
+      { name: "has_predictions", fn: (rows: { predicted_orders: number }[]) => rows.length > 0 },
+      {
+        name: "predictions_not_negative",
+        fn: (rows: { predicted_orders: number }[]) => {
+          const negative = rows.filter((r) => r.predicted_orders < 0).length;
+          return { passed: negative === 0, failures: negative };
+        },
+      },
+    ],
   },
   async ({ order_forecast_model, fct_orders }: { order_forecast_model: ForecastModel; fct_orders: Order[] }) =>
     predict(order_forecast_model, fct_orders), // rows -> DuckDB table forecasting.predicted_orders

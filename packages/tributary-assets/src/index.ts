@@ -70,20 +70,26 @@ export interface AssetOptions {
   columns?: readonly string[];
   codeVersion?: string;
   metadata?: Record<string, unknown>;
-  /** Checks run on the returned value after it is stored (reported to Dagster as asset checks). */
+  /** Checks run right after each materialization (Dagster's asset checks, dbt's tests). */
   checks?: readonly AssetCheckSpec[];
 }
 
-/** What a check function returns: pass/fail, or that with figures attached. */
-export type AssetCheckOutcome = boolean | { passed: boolean; metadata?: Record<string, unknown> };
+/** What a check's `fn` returns: `true` / `false`, or the verdict with details. */
+export interface AssetCheckResult {
+  passed: boolean;
+  /** Failing rows or items found, shown next to the check. */
+  failures?: number;
+  message?: string;
+}
 
-/** A named check of an asset's value, like a Dagster asset check. */
-export interface AssetCheckSpec {
+export interface AssetCheckSpec<T = unknown> {
+  /** Unique among the asset's checks; shown in the editor, the CLI and the history. */
   name: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the asset's value, whatever its function returns
-  fn: (value: any, ctx: AssetContext) => AssetCheckOutcome | Promise<AssetCheckOutcome>;
-  /** `error` (default) or `warn`: how bad a failure is (Dagster's check severity). */
-  severity?: "error" | "warn";
+  /** Receives the value the asset returned and the run context. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  fn: (value: T | any, ctx: AssetContext) => boolean | AssetCheckResult | Promise<boolean | AssetCheckResult>;
+  /** Default true: a failure fails the asset and skips its downstream. `false`: a failure is a warning. */
+  blocking?: boolean;
   description?: string;
 }
 
@@ -224,6 +230,48 @@ export function job(options: JobOptions): JobDefinition {
   return def;
 }
 
+// ---------------------------------------------------------------- check()
+
+export interface CheckOptions {
+  /** The asset checked: its definition or its key. */
+  asset: AssetDep;
+  name: string;
+  /** Default true: a failure fails the asset and skips its downstream. `false`: a failure is a warning. */
+  blocking?: boolean;
+  description?: string;
+}
+
+export interface CheckDefinition {
+  kind: "check";
+  name: string;
+  assetKey: string[];
+  blocking: boolean;
+  description?: string;
+  fn: AssetCheckSpec["fn"];
+}
+
+/**
+ * Declares a check apart from its asset (export it): it runs right after each materialization of
+ * the asset, on the value the asset returned, like the asset's own `checks`.
+ */
+export function check(options: CheckOptions, fn: AssetCheckSpec["fn"]): CheckDefinition {
+  if (options === null || typeof options !== "object") throw new TypeError("check(): the first argument must be an options object with `asset` and `name`.");
+  if (typeof options.name !== "string" || options.name === "") throw new TypeError("check(): `name` is required (a non-empty string).");
+  const what = `check("${options.name}")`;
+  if (options.asset === undefined || options.asset === null) throw new TypeError(`${what}: \`asset\` is required (an asset definition or a key).`);
+  const assetKey = isAssetDefinition(options.asset) ? [...options.asset.key] : toAssetKey(options.asset as AssetKeyInput, `${what}: \`asset\``);
+  if (typeof fn !== "function") throw new TypeError(`${what}: the check function (second argument) is missing.`);
+  const def: CheckDefinition = { kind: "check", name: options.name, assetKey, blocking: options.blocking !== false, fn };
+  if (options.description !== undefined) def.description = options.description;
+  return def;
+}
+
+export function isCheckDefinition(x: unknown): x is CheckDefinition {
+  if (x === null || typeof x !== "object") return false;
+  const d = x as Partial<CheckDefinition>;
+  return d.kind === "check" && typeof d.name === "string" && Array.isArray(d.assetKey) && typeof d.fn === "function";
+}
+
 // ---------------------------------------------------------------- guards
 
 export function isAssetDefinition(x: unknown): x is AssetDefinition {
@@ -278,9 +326,10 @@ function checkChecks(checks: unknown, what: string): void {
   if (!Array.isArray(checks)) throw new TypeError(`${what}: \`checks\` must be an array of { name, fn }.`);
   const names = new Set<string>();
   checks.forEach((c: Partial<AssetCheckSpec> | null, i) => {
-    if (!c || typeof c.name !== "string" || c.name === "" || typeof c.fn !== "function") throw new TypeError(`${what}: \`checks[${i}]\` needs a \`name\` (a non-empty string) and a function \`fn\`.`);
-    if (c.severity !== undefined && c.severity !== "error" && c.severity !== "warn") throw new TypeError(`${what}: check '${c.name}': \`severity\` is "error" or "warn".`);
-    if (names.has(c.name)) throw new TypeError(`${what}: two checks are named '${c.name}'.`);
+    if (!c || typeof c.name !== "string" || c.name === "") throw new TypeError(`${what}: \`checks[${i}].name\` must be a non-empty string.`);
+    if (typeof c.fn !== "function") throw new TypeError(`${what}: check "${c.name}" needs an \`fn\` function.`);
+    if (c.blocking !== undefined && typeof c.blocking !== "boolean") throw new TypeError(`${what}: check "${c.name}": \`blocking\` is true or false.`);
+    if (names.has(c.name)) throw new TypeError(`${what}: two checks are named "${c.name}".`);
     names.add(c.name);
   });
 }

@@ -13,6 +13,8 @@ export interface GraphJson {
     line: number | null;
     upstream: string[][];
     downstream: string[][];
+    /** dbt tests and TS checks attached to the asset. */
+    checks: { name: string; kind: string; test: string | null; column: string | null; severity: "error" | "warn"; file: string; line: number }[];
     /** With `--columns`: per-column lineage, or `columnLevel: "table"` and why. */
     columnLevel?: "columns" | "table";
     columns?: { name: string; upstream: { key: string[]; column: string }[]; how: "copy" | "derived" }[];
@@ -25,6 +27,7 @@ export function graphJson(index: WorkspaceIndex, dir: string): GraphJson {
   const graph = index.graph;
   const keyOf = (id: string) => graph.get(id)!.key;
   const rel = (file: string) => path.relative(dir, file).split(path.sep).join("/");
+  const checks = index.checks().byAsset;
   const assets = [...graph.nodes.values()]
     .sort((a, b) => a.id.localeCompare(b.id))
     .map((node) => ({
@@ -34,6 +37,7 @@ export function graphJson(index: WorkspaceIndex, dir: string): GraphJson {
       line: node.span ? node.span.start.line + 1 : null,
       upstream: [...graph.upstream(node.id)].sort().map(keyOf),
       downstream: [...graph.downstream(node.id)].sort().map(keyOf),
+      checks: (checks.get(node.id) ?? []).map((c) => ({ name: c.name, kind: c.kind, test: c.testName ?? null, column: c.column ?? null, severity: c.severity, file: rel(c.file), line: c.span.start.line + 1 })),
     }));
   return { assets, diagnostics: sortedDiagnostics(index, dir).map((d) => ({ file: rel(d.file), line: d.span.start.line + 1, column: d.span.start.character + 1, severity: d.severity, message: d.message, code: d.code })) };
 }

@@ -69,9 +69,21 @@ async function run(index: WorkspaceIndex, root: string, keyText: string | undefi
         }
       },
     });
+    // The asset's checks (its TS checks and check()s) ran in the same step: Dagster hears of them
+    // after the materialization, or before the failure when a blocking one failed the asset.
+    const checks = (summary.checks ?? []).filter((c) => c.assets.includes(id));
+    const reportChecks = () => {
+      for (const check of checks) {
+        const metadata: Record<string, unknown> = {};
+        if (check.failures !== undefined) metadata.failures = { type: "int", raw_value: check.failures };
+        if (check.message) metadata.message = { type: "text", raw_value: check.message };
+        session?.reportAssetCheck({ assetKey: pipesKey, checkName: check.name, passed: check.status === "passed", severity: check.severity === "warn" ? "WARN" : "ERROR", metadata });
+      }
+    };
     const record = HistoryStore.open(root).materializations(id, 5).find((m) => m.runId === summary.runId);
     if (summary.status !== "success" || !record || record.status !== "success") {
       const error = summary.failed.find((f) => f.assetId === id)?.error ?? record?.error ?? `the run ended ${summary.status}`;
+      reportChecks();
       throw new AssetFailedError(`${formatKey(node.key)} failed: ${error}`);
     }
     const metadata: Record<string, unknown> = { ...(record.metadata ?? {}) };
@@ -81,12 +93,10 @@ async function run(index: WorkspaceIndex, root: string, keyText: string | undefi
     metadata["tributary/duration_ms"] = { type: "int", raw_value: record.durationMs };
     // Tributary's data version of an asset is the run that last wrote it (HistoryStore.dataVersion).
     session?.reportAssetMaterialization({ assetKey: pipesKey, metadata, dataVersion: summary.runId });
-    for (const check of record.checks ?? []) {
-      session?.reportAssetCheck({ assetKey: pipesKey, checkName: check.name, passed: check.passed, severity: check.severity === "warn" ? "WARN" : "ERROR", metadata: check.metadata });
-    }
+    reportChecks();
     if (!session && !options.json) {
       console.log(`${formatKey(node.key)}: materialized${record.rows === undefined ? "" : `, ${record.rows} rows`} (run ${summary.runId})`);
-      for (const check of record.checks ?? []) console.log(`  check ${check.name}: ${check.passed ? "passed" : check.severity === "warn" ? "warned" : "FAILED"}`);
+      for (const check of checks) console.log(`  check ${check.name}: ${check.status}`);
     }
     return 0;
   } finally {

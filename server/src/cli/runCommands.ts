@@ -16,6 +16,7 @@ import { hostname } from "node:os";
 import { relationSql } from "../run/ts/io";
 import { findDbtExecutable } from "../run/dbtCli";
 import { currentCodeVersion, runPlan, type Engine, type RunEvent, type RunSummary } from "../run/runner";
+import { checkSummaries, describeCheck, describeChecks } from "../run/checkStatus";
 import { computeStatus, describeStatus, formatDuration } from "../run/status";
 
 export class CliError extends Error {}
@@ -25,7 +26,7 @@ export function select(index: WorkspaceIndex, root: string, text: string): strin
   // Statuses hash every model file: computed only when the selection uses `status:`.
   let statuses: Map<string, AssetStatus> | undefined;
   const statusOf = (id: string) => (statuses ??= computeStatus(index.graph, HistoryStore.open(root), (asset) => currentCodeVersion(index, asset))).get(id)?.state;
-  const result = selectAssets(text, index.graph, { status: statusOf, root });
+  const result = selectAssets(text, index.graph, { status: statusOf, root, checks: (id) => index.checks().byAsset.get(id) ?? [] });
   if (!result.ok) throw new CliError(`Invalid selection: ${describeSelectionError(result.error, text)}`);
   return [...result.ids];
 }
@@ -59,6 +60,10 @@ export interface MaterializeOptions {
   waitTimeoutMs?: number;
   dbtExecutable?: string;
   concurrency?: number;
+  /** `--no-checks`: false. */
+  checks?: boolean;
+  /** `check-assets`: run the checks only. */
+  checksOnly?: boolean;
 }
 
 export async function materialize(index: WorkspaceIndex, root: string, selection: string | undefined, options: MaterializeOptions): Promise<RunSummary> {
@@ -79,8 +84,8 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
   }
   const engine = chooseEngine(index, plan, options.engine, options.dbtExecutable);
   const cancel = cancelOnSignals(options.json === true);
-  const progress = options.json ? undefined : new Progress(plan, index);
-  if (progress) printPlan(plan, index);
+  const progress = options.json ? undefined : new Progress(plan, index, options.checksOnly === true);
+  if (progress && !options.checksOnly) printPlan(plan, index);
   try {
     const summary = await runPlan(new RunContext(index, root), plan, {
       selection: text,
@@ -92,6 +97,8 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
       waitTimeoutMs: options.waitTimeoutMs,
       onWait: printWaiting,
       concurrency: options.concurrency,
+      checks: options.checks,
+      checksOnly: options.checksOnly,
       // Who asked for the run, for the history ("vscode" when the extension spawns the CLI).
       trigger: process.env.TRIBUTARY_TRIGGER || undefined,
       signal: cancel.signal,
@@ -129,6 +136,7 @@ class Progress {
   constructor(
     private readonly plan: Plan,
     private readonly index: WorkspaceIndex,
+    private readonly checksOnly = false,
   ) {}
 
   private name(id: string): string {
@@ -164,6 +172,14 @@ class Progress {
       case "step_end":
         if (this.tty) process.stdout.write("\n");
         break;
+      case "check_result": {
+        const mark = event.status === "passed" ? "✓" : event.status === "warned" ? "!" : event.status === "skipped" ? "-" : "✗";
+        const failures = event.failures ? ` (${event.failures} failing row${event.failures === 1 ? "" : "s"})` : "";
+        const line = `  ${mark} check ${event.name} ${event.status}${failures}${event.message && event.status !== "passed" ? `: ${event.message.split("\n")[0]}` : ""}`;
+        if (this.tty) process.stdout.write(`\r\x1b[2K${line}\n`);
+        else console.log(line);
+        break;
+      }
       case "step_skipped":
         for (const id of this.plan.steps.find((s) => s.id === event.stepId)?.assets ?? []) this.rows.set(id, { status: "skipped", error: event.reason });
         console.log(`[${event.stepId}] skipped: ${event.reason}`);
@@ -175,6 +191,15 @@ class Progress {
 
   finish(summary: RunSummary): void {
     console.log("");
+    const checks = summary.checks ?? [];
+    if (checks.length > 0 || this.checksOnly) {
+      const count = (s: string) => checks.filter((c) => c.status === s).length;
+      console.log(`checks: ${count("passed")} passed, ${count("failed")} failed, ${count("warned")} warned, ${count("error")} errored, ${count("skipped")} skipped`);
+    }
+    if (this.checksOnly) {
+      console.log(`run ${summary.runId} ${summary.status} in ${formatDuration(summary.ms)}`);
+      return;
+    }
     const width = Math.max(...this.plan.selection.map((id) => this.name(id).length), 5);
     console.log(`${"asset".padEnd(width)}  status   rows      time`);
     for (const step of this.plan.steps) {
@@ -192,14 +217,18 @@ export function status(index: WorkspaceIndex, root: string, selection: string | 
   const history = HistoryStore.open(root);
   const statuses = computeStatus(index.graph, history, (id) => currentCodeVersion(index, id));
   const ids = selection ? select(index, root, selection) : index.graph.topologicalOrder();
-  const rows = ids.filter((id) => statuses.has(id)).map((id) => ({ key: index.graph.get(id)!.key, ...statuses.get(id)! }));
+  const byAsset = index.checks().byAsset;
+  const rows = ids.filter((id) => statuses.has(id)).map((id) => ({ key: index.graph.get(id)!.key, ...statuses.get(id)!, checks: checkSummaries(byAsset.get(id) ?? [], history) }));
   if (json) {
-    process.stdout.write(JSON.stringify(rows.map((r) => ({ key: r.key, state: r.state, reason: r.reason, lastMaterialization: r.lastSuccess ?? r.last }))) + "\n");
+    process.stdout.write(JSON.stringify(rows.map((r) => ({ key: r.key, state: r.state, reason: r.reason, lastMaterialization: r.lastSuccess ?? r.last, checks: r.checks }))) + "\n");
     return;
   }
   for (const row of rows) {
     const line = describeStatus(row);
     console.log(`${formatKey(row.key).padEnd(36)} ${line.status.padEnd(8)} ${line.detail ?? ""}`);
+    if (row.checks.length === 0) continue;
+    console.log(`${"".padEnd(36)} ${describeChecks(row.checks)}`);
+    for (const c of row.checks) if (c.status !== "passed") console.log(`${"".padEnd(38)}${describeCheck(c)}`);
   }
 }
 
@@ -207,21 +236,31 @@ export function history(index: WorkspaceIndex, root: string, key: string | undef
   const store = HistoryStore.open(root);
   if (!key) {
     const runs = store.runs(20);
-    if (json) process.stdout.write(JSON.stringify(runs.map(({ plan: _plan, ...r }) => r)) + "\n");
-    else for (const r of runs) console.log(`${r.id}  ${r.status.padEnd(11)} ${r.selection}${r.error ? `  — ${r.error}` : ""}`);
+    if (json) process.stdout.write(JSON.stringify(runs.map(({ plan: _plan, ...r }) => ({ ...r, checks: store.checkResults(r.id) }))) + "\n");
+    else {
+      for (const r of runs) {
+        console.log(`${r.id}  ${r.status.padEnd(11)} ${r.selection}${r.error ? `  — ${r.error}` : ""}`);
+        const checks = store.checkResults(r.id);
+        const count = (s: string) => checks.filter((c) => c.status === s).length;
+        if (checks.length) console.log(`${"".padEnd(22)}checks: ${count("passed")} passed, ${count("failed")} failed, ${count("warned")} warned${count("error") ? `, ${count("error")} errored` : ""}${count("skipped") ? `, ${count("skipped")} skipped` : ""}`);
+      }
+    }
     return;
   }
   const ids = select(index, root, key);
   const id = ids.find((i) => i === key) ?? ids[0];
   if (!id) throw new CliError(`No asset matches '${key}'.`);
   const records = store.materializations(id, 50);
+  // Each materialization with the results of the asset's checks in that run.
+  const checksOf = (runId: string) => store.checkResults(runId).filter((c) => c.assets.includes(id));
   if (json) {
-    process.stdout.write(JSON.stringify(records) + "\n");
+    process.stdout.write(JSON.stringify(records.map((m) => ({ ...m, checks: checksOf(m.runId) }))) + "\n");
     return;
   }
   if (records.length === 0) console.log(`${key}: never materialized`);
   for (const m of records) {
     console.log(`${m.endedAt}  ${m.status.padEnd(7)} run ${m.runId}  ${formatDuration(m.durationMs)}${m.rows === undefined ? "" : `  ${m.rows} rows`}  code ${m.codeVersion}${m.error ? `\n    ${m.error.split("\n")[0]}` : ""}`);
+    for (const c of checksOf(m.runId)) console.log(`    ${c.status === "passed" ? "✓" : c.status === "warned" ? "⚠" : c.status === "skipped" ? "○" : "✗"} ${c.name} ${c.status}${c.failures ? ` (${c.failures} failing rows)` : ""}`);
   }
 }
 

@@ -1,5 +1,7 @@
 import type { Hover } from "vscode-languageserver";
 import type { WorkspaceIndex } from "../index/workspace";
+import type { CheckSummary } from "../protocol/checks";
+import { describeCheck, describeChecks } from "../run/checkStatus";
 import type { Pos } from "../protocol/types";
 import { jobHover } from "./jobs";
 import { inertMarkdown } from "../index/markdown";
@@ -11,10 +13,12 @@ export interface StatusLine {
   detail?: string;
 }
 export type StatusProvider = (id: string) => StatusLine | undefined;
+/** An asset's checks with their last results. */
+export type ChecksProvider = (id: string) => CheckSummary[];
 
 const LIST_LIMIT = 12;
 
-export function hover(index: WorkspaceIndex, roots: string[], file: string, pos: Pos, status?: StatusProvider): Hover | null {
+export function hover(index: WorkspaceIndex, roots: string[], file: string, pos: Pos, status?: StatusProvider, checks?: ChecksProvider): Hover | null {
   // Inside a job({...}) call: the job's schedule, next runs, selection and plan.
   const job = jobHover(index, file, pos, { roots });
   if (job) return job;
@@ -22,13 +26,13 @@ export function hover(index: WorkspaceIndex, roots: string[], file: string, pos:
   if (occurrence && !occurrence.target) return null;
   const id = occurrence?.target ?? (pos.line === 0 ? assetAt(index, file, undefined) : undefined);
   if (!id) return null;
-  const markdown = describeAsset(index, roots, id, status);
+  const markdown = describeAsset(index, roots, id, status, checks);
   if (!markdown) return null;
   return { contents: { kind: "markdown", value: markdown }, range: occurrence?.span };
 }
 
 /** The hover text of one asset: key, kind, description, file, upstream and downstream, status. */
-export function describeAsset(index: WorkspaceIndex, roots: string[], id: string, status?: StatusProvider): string | undefined {
+export function describeAsset(index: WorkspaceIndex, roots: string[], id: string, status?: StatusProvider, checks?: ChecksProvider): string | undefined {
   const graph = index.graph;
   const node = graph.get(id);
   if (!node) return undefined;
@@ -42,6 +46,15 @@ export function describeAsset(index: WorkspaceIndex, roots: string[], id: string
   if (node.file) lines.push("", `Defined in \`${relativeTo(roots, node.file)}\``);
   const line = status?.(id);
   lines.push("", `Status: ${line ? `**${line.status}**${line.detail ? ` — ${line.detail}` : ""}` : "not materialized yet"}`);
+  const summaries = checks?.(id) ?? [];
+  if (summaries.length > 0) {
+    lines.push("", `**Checks:** ${describeChecks(summaries)}`, "");
+    for (const s of summaries.slice(0, LIST_LIMIT)) {
+      const query = s.compiledSql && s.status !== "passed" ? ` · [open the failing query](command:tributary.openCheckQuery?${encodeURIComponent(JSON.stringify([s.id]))})` : "";
+      lines.push(`- ${describeCheck(s).replace(s.name, `\`${s.name}\``)}${query}`);
+    }
+    if (summaries.length > LIST_LIMIT) lines.push(`- … ${summaries.length - LIST_LIMIT} more`);
+  }
   const list = (ids: readonly string[]) => {
     const shown = ids.slice(0, LIST_LIMIT).map((u) => assetLink(graph.get(u)!));
     if (ids.length > LIST_LIMIT) shown.push(`… ${ids.length - LIST_LIMIT} more`);

@@ -1,14 +1,16 @@
 import type { CodeLens } from "vscode-languageserver";
 import type { WorkspaceIndex } from "../index/workspace";
 import { jobLenses } from "./jobs";
-import type { StatusProvider } from "./hover";
+import type { CheckSummary } from "../protocol/checks";
+import { describeCheck, describeChecks } from "../run/checkStatus";
+import type { ChecksProvider, StatusProvider } from "./hover";
 
 /**
  * Code lenses over each asset defined in a file: ↑ n upstream · ↓ m downstream (opens the lineage
  * panel), plus the status line when the run history knows the asset. Materialize lenses are added
  * by the extension's commands through the same command ids.
  */
-export function codeLenses(index: WorkspaceIndex, file: string, status?: StatusProvider): CodeLens[] {
+export function codeLenses(index: WorkspaceIndex, file: string, status?: StatusProvider, checks?: ChecksProvider): CodeLens[] {
   const graph = index.graph;
   const lenses: CodeLens[] = [];
   for (const id of index.assetsIn(file)) {
@@ -30,6 +32,24 @@ export function codeLenses(index: WorkspaceIndex, file: string, status?: StatusP
     }
     const line = status?.(id);
     if (line) lenses.push({ range, command: { title: line.detail ? `${line.status} · ${line.detail}` : line.status, command: "tributary.showRunHistory", arguments: [id] } });
+    // Checks: their last results; a failed one opens the query that found its rows.
+    const summaries = node.file === file ? checks?.(id) ?? [] : [];
+    if (summaries.length > 0) {
+      const failed = summaries.find((s) => (s.status === "failed" || s.status === "error") && s.compiledSql) ?? summaries.find((s) => s.status === "warned" && s.compiledSql);
+      lenses.push({ range, command: failed ? { title: describeChecks(summaries), command: "tributary.openCheckQuery", arguments: [failed.id] } : { title: describeChecks(summaries), command: "tributary.showRunHistory", arguments: [id] } });
+    }
+  }
+  // Over each test declared here (a YAML test entry, a singular test's SQL, a TS check): its last result.
+  if (checks) {
+    const here = index.checks().checks.filter((c) => c.file === file);
+    const summaries = new Map<string, CheckSummary>();
+    for (const assetId of new Set(here.map((c) => c.assets[0]))) for (const s of checks(assetId)) summaries.set(s.id, s);
+    for (const c of here) {
+      const s = summaries.get(c.id);
+      if (!s) continue;
+      const range = { start: c.span.start, end: c.span.start };
+      lenses.push({ range, command: s.compiledSql && s.status !== "passed" ? { title: describeCheck(s), command: "tributary.openCheckQuery", arguments: [s.id] } : { title: describeCheck(s), command: "tributary.showRunHistory", arguments: [c.assets[0]] } });
+    }
   }
   // ▶ Run job · next run at … over each job({...}) call.
   lenses.push(...jobLenses(index, file));

@@ -2,13 +2,15 @@
 import { describeSelectionError, selectAssets } from "../graph/selection";
 import type { WorkspaceIndex } from "../index/workspace";
 import { planSelection } from "../plan/planner";
-import type { PlanParams, PlanResult, RunsResult, SelectResult } from "../protocol/requests";
+import type { CheckSummary } from "../protocol/checks";
+import type { ChecksParams, PlanParams, PlanResult, RunsResult, SelectResult } from "../protocol/requests";
 import type { StatusMap } from "../protocol/webview";
+import { checkCounts, checkSummaries, describeChecks } from "../run/checkStatus";
 import { describeStatus } from "../run/status";
 import type { StatusService } from "./status";
 
 export function select(index: WorkspaceIndex, statuses: StatusService, roots: string[], selection: string): SelectResult {
-  const result = selectAssets(selection, index.graph, { status: (id) => statuses.status(id)?.state, root: roots });
+  const result = selectAssets(selection, index.graph, { status: (id) => statuses.status(id)?.state, root: roots, checks: (id) => index.checks().byAsset.get(id) ?? [] });
   if (!result.ok) return { error: { column: result.error.column, message: describeSelectionError(result.error) } };
   const ids = [...result.ids];
   const plan = ids.length ? planSelection(index.graph, ids) : undefined;
@@ -29,9 +31,21 @@ export function statusMap(index: WorkspaceIndex, statuses: StatusService, ids?: 
   const out: StatusMap = {};
   for (const id of ids ?? index.graph.nodes.keys()) {
     const status = statuses.status(id);
-    if (status) out[id] = { state: status.state, detail: describeStatus(status).detail };
+    if (!status) continue;
+    const summaries = statuses.checks(id);
+    const checks = summaries.length > 0 ? { ...checkCounts(summaries), text: describeChecks(summaries) } : undefined;
+    out[id] = { state: status.state, detail: describeStatus(status).detail, ...(checks ? { checks } : {}) };
   }
   return out;
+}
+
+/** The checks of an asset, or one check, with their last results. */
+export function checksOf(index: WorkspaceIndex, statuses: StatusService, params: ChecksParams): { checks: CheckSummary[] } {
+  if (params.assetId) return { checks: statuses.checks(params.assetId) };
+  if (!params.checkId) return { checks: checkSummaries(index.checks().checks, statuses.history()) };
+  const check = params.checkId ? index.checks().byId.get(params.checkId) : undefined;
+  if (!check) return { checks: [] };
+  return { checks: statuses.checks(check.assets[0]).filter((c) => c.id === check.id) };
 }
 
 export function runs(statuses: StatusService, limit = 20): RunsResult {

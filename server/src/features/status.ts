@@ -6,7 +6,9 @@
 import { lstatSync, statSync } from "node:fs";
 import * as path from "node:path";
 import type { WorkspaceIndex } from "../index/workspace";
+import type { CheckSummary } from "../protocol/checks";
 import type { AssetStatus } from "../protocol/history";
+import { checkSummaries } from "../run/checkStatus";
 import { EVENTS_FILE, HISTORY_DIR, HistoryStore } from "../run/history";
 import { currentCodeVersion } from "../run/runner";
 import { computeStatus, describeStatus } from "../run/status";
@@ -74,6 +76,15 @@ export class StatusService {
     this.statuses ??= computeStatus(index.graph, this.store, (asset) => this.codeVersion(index, asset));
     return this.statuses.get(id);
   }
+
+  /** An asset's checks with their last results (empty when it has none). */
+  readonly checks = (id: string): CheckSummary[] => {
+    const index = this.index();
+    const checks = index?.checks().byAsset.get(id);
+    if (!checks?.length) return [];
+    if (!this.store) this.poll();
+    return checkSummaries(checks, this.store);
+  };
 
   /** The one-line status hovers and lenses show. */
   readonly line = (id: string): StatusLine | undefined => {

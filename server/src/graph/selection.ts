@@ -17,6 +17,8 @@
  * | `kind:K` | `dbt` (any dbt kind), `ts`, `model`, `seed`, `snapshot`, `source`, `exposure` (also the full kind names `dbt_model`, `ts_asset`, ...) |
  * | `path:models/staging` | the asset's file, relative to one of `options.root` (a workspace root, dbt project roots...), is that path or lies under it; the absolute path is tried too. `*` wildcards apply to the whole relative path or to any of its directory prefixes. |
  * | `status:S` | `missing`, `fresh`, `stale`, `failed`, `running` (through the status callback; without one, nothing has a status) |
+ * | `test_name:N` | assets with a check named N or of the generic test N (`unique`, `expression_is_true` or `dbt_utils.expression_is_true`), as dbt's `test_name:`; wildcards apply (through the checks callback) |
+ * | `test_type:T` | assets with a check of type `generic`, `singular`, `unit` (dbt tests) or `ts` (TS checks); `data` means generic or singular |
  *
  * Wildcards: `*` matches any run of characters, `/` included (`key:forecasting/*` reaches nested
  * keys too, like Dagster's `key:*`). Keys, tags, groups, owners and paths match case-sensitively;
@@ -69,7 +71,16 @@ import { compileWildcard, type WildcardMatcher } from "./wildcard";
 export type AssetStatus = "missing" | "fresh" | "stale" | "failed" | "running";
 export type StatusLookup = (id: string) => AssetStatus | undefined;
 
-export const SELECTION_ATTRIBUTES = ["key", "tag", "group", "kind", "owner", "path", "status"] as const;
+export const SELECTION_ATTRIBUTES = ["key", "tag", "group", "kind", "owner", "path", "status", "test_name", "test_type"] as const;
+export const SELECTION_TEST_TYPES = ["generic", "singular", "unit", "ts", "data"] as const;
+
+/** What `test_name:` / `test_type:` see of an asset's checks. */
+export interface SelectionCheck {
+  name: string;
+  /** The generic test, `unique` or `dbt_utils.expression_is_true`. */
+  testName?: string;
+  kind: string;
+}
 export type SelectionAttribute = (typeof SELECTION_ATTRIBUTES)[number];
 
 /** `kind:` values and the node kinds each one selects. */
@@ -134,6 +145,8 @@ export type ParseResult = { ok: true; ast: SelectionAst } | { ok: false; error: 
 
 export interface EvaluateOptions {
   status?: StatusLookup;
+  /** An asset's checks, for `test_name:` / `test_type:` (without it, no asset has checks). */
+  checks?: (id: string) => readonly SelectionCheck[];
   /** Root folder(s) that `path:` values are relative to (workspace root, dbt project roots). */
   root?: string | readonly string[];
 }
@@ -503,6 +516,12 @@ class Parser {
         );
       }
       value = s;
+    } else if (attribute === "test_type") {
+      const t = value.toLowerCase();
+      if (!(SELECTION_TEST_TYPES as readonly string[]).includes(t)) {
+        this.fail(valueStart, valueLength, `one of ${SELECTION_TEST_TYPES.join(", ")}`, `unknown test type '${value}' (expected one of ${SELECTION_TEST_TYPES.join(", ")})`);
+      }
+      value = t;
     } else if (attribute === "key") {
       value = keyId(toKey(value));
       if (value.length === 0) this.fail(valueStart, valueLength, "a key", `expected a key after '${word}:'`);
@@ -541,6 +560,7 @@ export function describeSelectionError(error: SelectionError, text?: string): st
 interface EvalContext {
   graph: AssetGraph;
   status?: StatusLookup;
+  checks?: (id: string) => readonly SelectionCheck[];
   roots: string[];
   globs: Map<string, WildcardMatcher>;
 }
@@ -647,6 +667,16 @@ function matchAttribute(ctx: EvalContext, attribute: SelectionAttribute, value: 
     for (const id of graph.nodes.keys()) if (status(id) === value) out.add(id);
     return out;
   }
+  if (attribute === "test_name" || attribute === "test_type") {
+    const checks = ctx.checks;
+    if (!checks) return out;
+    const test =
+      attribute === "test_type"
+        ? (c: SelectionCheck) => c.kind === value || (value === "data" && (c.kind === "generic" || c.kind === "singular"))
+        : (c: SelectionCheck) => matches(ctx, value, c.name) || matches(ctx, value, c.testName) || matches(ctx, value, c.testName?.slice(c.testName.indexOf(".") + 1));
+    for (const id of graph.nodes.keys()) if (checks(id).some(test)) out.add(id);
+    return out;
+  }
   let test: (node: AssetNode) => boolean;
   switch (attribute) {
     case "tag":
@@ -741,7 +771,7 @@ export function evaluateSelection(
   const opts: EvaluateOptions = typeof status === "function" ? { ...options, status } : { ...options, ...(status ?? {}) };
   const rootList = opts.root === undefined ? [] : typeof opts.root === "string" ? [opts.root] : [...opts.root];
   const roots = rootList.map((r) => normalizePath(r).replace(/\/+$/, "")).filter((r) => r.length > 0);
-  return evaluate(ast, { graph, status: opts.status, roots, globs: new Map() });
+  return evaluate(ast, { graph, status: opts.status, checks: opts.checks, roots, globs: new Map() });
 }
 
 export type SelectResult = { ok: true; ids: Set<string> } | { ok: false; error: SelectionError };

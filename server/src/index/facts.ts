@@ -278,7 +278,43 @@ export interface YamlFacts {
   seeds: YamlNodeProps[];
   snapshots: YamlNodeProps[];
   exposures: YamlExposure[];
+  /** Generic data tests (`data_tests:` / `tests:`) on the file's models, seeds, snapshots, sources and their columns. */
+  dataTests?: YamlDataTest[];
+  /** `unit_tests:` entries. */
+  unitTests?: YamlUnitTest[];
   diagnostics: IndexDiagnostic[];
+}
+
+/** One generic test entry of a property file, as written (dbt's TestBuilder input). */
+export interface YamlDataTest {
+  resource: "model" | "seed" | "snapshot" | "source";
+  /** The model / seed / snapshot name, or the source table name. */
+  target: string;
+  sourceName?: string;
+  /** For a test under one of a model's `versions:`. */
+  version?: string;
+  column?: string;
+  /** As written: `not_null`, `dbt_utils.expression_is_true`. */
+  testName: string;
+  /** Arguments (`arguments:` flattened in), without configs, `name` and `column_name`. */
+  args: Record<string, unknown>;
+  /** `config:` merged with the legacy top-level config keys (severity, where, limit, ...). */
+  config: Record<string, unknown>;
+  /** `name:` given to the test. */
+  customName?: string;
+  description?: string;
+  span: Span;
+}
+
+export interface YamlUnitTest {
+  name: string;
+  model: string;
+  description?: string;
+  /** `given:` inputs (`input: ref('x')`, `rows:`, `format:`) and `expect:`, as written. */
+  given?: { input: string; rows?: unknown; format?: string }[];
+  expect?: { rows?: unknown; format?: string };
+  span: Span;
+  nameSpan: Span;
 }
 
 // ---------------------------------------------------------------- dbt manifest.json
@@ -320,10 +356,26 @@ export interface TsAssetDef {
   /** `columns: ["a", "b"]`: the table's columns, declared for column-level lineage. */
   columns?: string[];
   codeVersion?: string;
-  /** The `checks: [{ name, severity }]` written as literals (checks whose name is computed are left out). */
-  checks?: { name: string; severity?: "error" | "warn" }[];
   /** Source text of the asset function (for the code version hash). */
   fnText: string;
+  /** `checks: [{ name, fn, blocking }]` of the asset. */
+  checks?: TsCheckDef[];
+}
+
+/** `check({ asset, name, blocking }, fn)`, declared apart from its asset. */
+export interface TsStandaloneCheck extends TsCheckDef {
+  asset: TsDep;
+  /** The export the runner loads it by. */
+  exportName?: string;
+}
+
+export interface TsCheckDef {
+  name: string;
+  span: Span;
+  nameSpan: Span;
+  /** `blocking: false` makes a failure a warning (default: blocking, like dbt's error severity). */
+  blocking?: boolean;
+  description?: string;
 }
 
 export interface TsJobDef {
@@ -365,6 +417,8 @@ export interface TsFacts {
   importsTributary: boolean;
   assets: TsAssetDef[];
   jobs: TsJobDef[];
+  /** `check()` calls, when there are any. */
+  checks?: TsStandaloneCheck[];
   imports: TsImport[];
   exports: TsExport[];
   diagnostics: IndexDiagnostic[];

@@ -38,6 +38,8 @@ export interface ProjectFiles {
   macros: Map<string, SqlFacts>;
   seeds: Set<string>;
   yaml: Map<string, YamlFacts>;
+  /** SQL files under test-paths: singular tests, and generic `{% test %}` definitions (`tests/generic/`). */
+  tests?: Map<string, SqlFacts>;
   /** Packages declared in packages.yml / dependencies.yml (so unknown refs can say "run dbt deps"). */
   declaresPackages: boolean;
   manifest?: ManifestFacts;

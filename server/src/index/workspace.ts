@@ -14,6 +14,7 @@ import { parseManifest } from "./dbt/manifest";
 import { readDbtProject } from "./dbt/project";
 import { parsePropertiesYaml } from "./dbt/yaml";
 import type { DbtProject, SqlFacts, TsFacts, YamlFacts } from "./facts";
+import { buildChecks, type CheckIndex } from "./checks";
 import { Linker, type LinkResult, type Occurrence, type ProjectFiles } from "./link";
 import { makeRelativeResolver, readTsAssets } from "./ts/assets";
 import { MAX_MANIFEST_BYTES, MAX_SOURCE_BYTES, ReadScope, undecodableNames, type ReadOutcome } from "./readFile";
@@ -44,7 +45,7 @@ export interface WorkspaceOptions {
 
 export { readTributaryConfig, type TributaryConfig } from "./config";
 
-type FileRole = "model" | "snapshot" | "macro" | "seed" | "yaml" | "ts";
+type FileRole = "model" | "snapshot" | "macro" | "seed" | "test" | "yaml" | "ts";
 
 interface ProjectState {
   files: ProjectFiles;
@@ -61,6 +62,7 @@ export class WorkspaceIndex {
   private readonly fileDiagnostics = new Map<string, IndexDiagnostic[]>();
   private linked: LinkResult | undefined;
   private linker: Linker | undefined;
+  private checkIndex: { of: LinkResult; index: CheckIndex } | undefined;
   private readonly isIncluded: (file: string) => boolean;
   private readonly resolveModule = makeRelativeResolver((p) => fs.existsSync(p));
   /**
@@ -105,6 +107,7 @@ export class WorkspaceIndex {
     this.shared = undefined;
     for (const file of tsFiles) this.readTs(file);
     this.linked = undefined;
+    this.checkIndex = undefined;
   }
 
   get graph(): AssetGraph {
@@ -118,6 +121,13 @@ export class WorkspaceIndex {
   /** The merged dbt config of a dbt node (folder configs, YAML properties, in-file config()). */
   configOf(id: string): Record<string, unknown> {
     return this.link().configs.get(id) ?? {};
+  }
+
+  /** dbt tests and TS checks, attached to the assets they test (rebuilt after any change). */
+  checks(): CheckIndex {
+    const linked = this.link();
+    if (this.checkIndex?.of !== linked) this.checkIndex = { of: linked, index: buildChecks(this.projectFiles(), linked.graph, this.ts) };
+    return this.checkIndex.index;
   }
 
   /** Assets defined (or described) in a file. */
@@ -139,6 +149,7 @@ export class WorkspaceIndex {
     for (const list of this.projectDiagnostics.values()) add(list);
     for (const list of this.fileDiagnostics.values()) add(list);
     for (const list of this.link().diagnostics.values()) add(list);
+    add(this.checks().diagnostics);
     return out;
   }
 
@@ -165,6 +176,7 @@ export class WorkspaceIndex {
    * Returns true when the file matters to the index.
    */
   update(file: string, exists = true): boolean {
+    this.checkIndex = undefined;
     const base = path.basename(file);
     if (base === "dbt_project.yml" || base === "dependencies.yml" || base === "packages.yml") {
       const projectFile = path.join(path.dirname(file), "dbt_project.yml");
@@ -188,13 +200,17 @@ export class WorkspaceIndex {
       return false;
     }
     let changed = false;
+    let graphChanged = false;
     for (const state of this.projects.values()) {
       const role = roleOf(state, file);
       if (!role) continue;
       this.forget(state, file);
       if (exists) this.readDbtFile(state, file, role);
       changed = true;
+      // Test SQL makes checks, not assets: the linked graph stays as it is.
+      if (role !== "test" || /\.ya?ml$/.test(file)) graphChanged = true;
     }
+    if (changed && !graphChanged && !TS_FILE.test(base)) return true;
     if (TS_FILE.test(base) && !base.endsWith(".d.ts") && !isSkipped(file)) {
       this.ts.delete(file);
       this.fileDiagnostics.delete(file);
@@ -263,6 +279,7 @@ export class WorkspaceIndex {
       ...project.snapshotPaths.map((dir) => ({ role: "snapshot" as const, dir })),
       ...project.seedPaths.map((dir) => ({ role: "seed" as const, dir })),
       ...project.macroPaths.map((dir) => ({ role: "macro" as const, dir })),
+      ...project.testPaths.map((dir) => ({ role: "test" as const, dir })),
     ];
     const state: ProjectState = {
       files: {
@@ -273,6 +290,7 @@ export class WorkspaceIndex {
         macros: new Map(),
         seeds: new Set(),
         yaml: new Map(),
+        tests: new Map(),
         declaresPackages: declaresPackages(root, (p) => this.read(p)),
       },
       folders,
@@ -343,7 +361,7 @@ export class WorkspaceIndex {
   private removeProject(state: ProjectState): void {
     this.projects.delete(state.files.project.root);
     this.projectDiagnostics.delete(state.files.project.file);
-    for (const map of [state.files.models, state.files.snapshots, state.files.macros, state.files.yaml]) {
+    for (const map of [state.files.models, state.files.snapshots, state.files.macros, state.files.yaml, state.files.tests ?? new Map<string, unknown>()]) {
       for (const file of map.keys()) this.fileDiagnostics.delete(file);
     }
     for (const pkg of [...this.projects.values()]) {
@@ -374,6 +392,7 @@ export class WorkspaceIndex {
     if (role === "model") files.models.set(file, facts);
     else if (role === "snapshot") files.snapshots.set(file, facts);
     else if (role === "macro") files.macros.set(file, facts);
+    else if (role === "test") (files.tests ??= new Map()).set(file, facts);
   }
 
   private forget(state: ProjectState, file: string): void {
@@ -383,6 +402,7 @@ export class WorkspaceIndex {
     files.macros.delete(file);
     files.yaml.delete(file);
     files.seeds.delete(file);
+    files.tests?.delete(file);
     this.fileDiagnostics.delete(file);
   }
 

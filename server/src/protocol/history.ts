@@ -72,18 +72,9 @@ export interface MaterializationRecord {
    */
   upstreamVersions: Record<string, string>;
   metadata?: Record<string, unknown>;
-  /** Results of the asset's own checks (TS `checks`), run after it was stored. */
-  checks?: CheckOutcome[];
   /** Log excerpt (the tail), capped at 4 KB. */
   log?: string;
   error?: string;
-}
-
-export interface CheckOutcome {
-  name: string;
-  passed: boolean;
-  severity: "error" | "warn";
-  metadata?: Record<string, unknown>;
 }
 
 export type AssetState = "missing" | "fresh" | "stale" | "failed" | "running";

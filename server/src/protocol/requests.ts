@@ -3,6 +3,7 @@
  * Each line says which way it travels.
  */
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
+import type { CheckSummary } from "./checks";
 import type { RunRecord, StepRecord } from "./history";
 import type { Plan } from "./plan";
 import type { GraphData, IndexDiagnostic } from "./types";
@@ -82,6 +83,15 @@ export const SelectRequest = new RequestType<SelectParams, SelectResult, void>("
 export const PlanRequest = new RequestType<PlanParams, PlanResult, void>("tributary/plan");
 /** client -> server: status per asset from the run history. */
 export const StatusesRequest = new RequestType<StatusesParams, StatusMap, void>("tributary/statuses");
+
+export interface ChecksParams {
+  /** The checks of this asset... */
+  assetId?: string;
+  /** ...or this one check (neither: every check). */
+  checkId?: string;
+}
+/** client -> server: checks with their last results (and, for failed ones, the query that found the rows). */
+export const ChecksRequest = new RequestType<ChecksParams, { checks: CheckSummary[] }, void>("tributary/checks");
 /** client -> server: recent runs with their steps (the Runs tree). */
 export const RunsRequest = new RequestType<{ limit?: number }, RunsResult, void>("tributary/runs");
 

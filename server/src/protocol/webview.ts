@@ -27,6 +27,8 @@ export interface PanelStatus {
   state: AssetState;
   /** One line: why it is stale / failed, or the last materialization time. Shown in the tooltip. */
   detail?: string;
+  /** The asset's checks by last result (a badge on the node), when it has any. */
+  checks?: { total: number; passed: number; failed: number; warned: number; other: number; text: string };
 }
 
 export type StatusMap = Record<string, PanelStatus>;

@@ -154,6 +154,8 @@ export class RunContext {
     for (const p of this.index.projectFiles()) {
       if (p !== own && !(p.isPackage && own && p.project.root.startsWith(own.project.packagesPath))) continue;
       for (const file of p.macros.keys()) out.push({ file, package: p.project.name });
+      // Generic tests under test-paths (`tests/generic/`) are macros too.
+      for (const [file, facts] of p.tests ?? []) if (facts.macros.length > 0) out.push({ file, package: p.project.name });
     }
     return out;
   }

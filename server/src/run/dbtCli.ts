@@ -73,6 +73,8 @@ export interface DbtTestResult {
   failures?: number;
   ms?: number;
   message?: string;
+  /** The test's compiled query (run_results.json `compiled_code`). */
+  compiledSql?: string;
 }
 
 export interface DbtStepResult {
@@ -117,6 +119,11 @@ export interface DbtCliOptions {
   onLog?(line: string): void;
   /** Called once dbt is running, with its pid (= its process group id on POSIX). */
   onSpawn?(pid: number): void;
+  /**
+   * Data and unit tests: `include` (default: `dbt build` runs them after their models),
+   * `exclude` (`--exclude resource_type:test resource_type:unit_test`), `only` (`dbt test`).
+   */
+  tests?: "include" | "exclude" | "only";
 }
 
 /**
@@ -152,11 +159,12 @@ export function dbtSelectors(nodes: DbtCliNode[]): string[] {
 }
 
 /** The argv of the dbt invocation for `nodes` (without the executable). */
-export function dbtBuildArgs(nodes: DbtCliNode[], options: Pick<DbtCliOptions, "projectDir" | "profilesDir" | "target" | "vars" | "targetPath">): string[] {
+export function dbtBuildArgs(nodes: DbtCliNode[], options: Pick<DbtCliOptions, "projectDir" | "profilesDir" | "target" | "vars" | "targetPath" | "tests">): string[] {
   return [
-    "build",
+    options.tests === "only" ? "test" : "build",
     "--select",
     ...dbtSelectors(nodes),
+    ...(options.tests === "exclude" ? ["--exclude", "resource_type:test", "resource_type:unit_test"] : []),
     "--project-dir",
     options.projectDir,
     "--log-format",
@@ -436,8 +444,8 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
     stepErrors.push(fallbackMessage);
   }
 
-  // ---- per-node results ----
-  const results: DbtNodeResult[] = nodes.map((n) => {
+  // ---- per-node results ---- (`dbt test` builds nothing)
+  const results: DbtNodeResult[] = options.tests === "only" ? [] : nodes.map((n) => {
     const fromFile = byId.get(n.id);
     if (fromFile) return fromFile;
     const live = tracker.liveResult(n.id);
@@ -693,6 +701,7 @@ function testFromRunResult(uid: string, r: Record<string, unknown>, tracker: Nod
   if (ms !== undefined) t.ms = ms;
   if (typeof r.message === "string" && r.message.trim()) t.message = r.message.trim();
   else if (live?.message) t.message = live.message;
+  if (typeof r.compiled_code === "string" && r.compiled_code.trim()) t.compiledSql = r.compiled_code;
   return t;
 }
 

@@ -25,6 +25,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import type { CheckResultRecord } from "../protocol/checks";
 import type {
   MaterializationRecord,
   RetryTargets,
@@ -56,7 +57,8 @@ export type HistoryEvent =
   | { v: number; type: "run_end"; id: string; status: RunStatus; endedAt: string; error?: string }
   | { v: number; type: "step_start"; step: StepRecord }
   | { v: number; type: "step_end"; runId: string; stepId: string; status: StepStatus; endedAt: string; error?: string; log?: string }
-  | { v: number; type: "materialization"; m: MaterializationRecord };
+  | { v: number; type: "materialization"; m: MaterializationRecord }
+  | { v: number; type: "check"; c: CheckResultRecord };
 
 interface RunEntry {
   record: RunRecord;
@@ -167,6 +169,10 @@ function validEvent(e: unknown): HistoryEvent | null | undefined {
         ? (e as HistoryEvent)
         : undefined;
     }
+    case "check": {
+      const c = e.c;
+      return isObj(c) && isStr(c.checkId) && isStr(c.runId) && isStr(c.status) && Array.isArray(c.assets) ? (e as HistoryEvent) : undefined;
+    }
     default:
       return null;
   }
@@ -189,6 +195,9 @@ export class HistoryStore {
   /** Run ids in the order of their run_start lines. */
   private runOrder: string[] = [];
   private assets = new Map<string, AssetEntry>();
+  /** Check id -> its last result; run id -> the results of its checks. */
+  private checks = new Map<string, CheckResultRecord>();
+  private checksByRun = new Map<string, CheckResultRecord[]>();
 
   private constructor(readonly workspaceRoot: string) {
     this.dir = join(workspaceRoot, HISTORY_DIR);
@@ -396,6 +405,23 @@ export class HistoryStore {
     return id === undefined ? undefined : this.runsById.get(id)!.record;
   }
 
+  /** Records a check's result (the compiled SQL is kept, capped, for results that were not a pass). */
+  recordCheck(c: CheckResultRecord): CheckResultRecord {
+    const record = dropUndefined({ ...c, message: capLog(c.message), compiledSql: c.status === "passed" ? undefined : capLog(c.compiledSql, 16 * 1024) });
+    this.append([{ v: VERSION, type: "check", c: record }]);
+    return record;
+  }
+
+  /** The last result of a check, if it ever ran. */
+  lastCheck(checkId: string): CheckResultRecord | undefined {
+    return this.checks.get(checkId);
+  }
+
+  /** The check results of a run, in the order they were recorded. */
+  checkResults(runId: string): CheckResultRecord[] {
+    return this.checksByRun.get(runId) ?? [];
+  }
+
   /** Materializations of an asset, newest first. */
   materializations(assetId: string, limit = 20): MaterializationRecord[] {
     const entry = this.assets.get(assetId);
@@ -500,6 +526,8 @@ export class HistoryStore {
     this.runsById.clear();
     this.runOrder = [];
     this.assets.clear();
+    this.checks.clear();
+    this.checksByRun.clear();
   }
 
   /** Appends events as lines: one write, then fsync; then reads the file forward. */
@@ -559,6 +587,13 @@ export class HistoryStore {
         if (ref) entry.refs.push(ref);
         if (m.status === "success") entry.lastSuccess = m;
         this.runsById.get(m.runId)?.materialized?.add(m.assetId);
+        return;
+      }
+      case "check": {
+        this.checks.set(e.c.checkId, e.c);
+        const list = this.checksByRun.get(e.c.runId);
+        if (list) list.push(e.c);
+        else this.checksByRun.set(e.c.runId, [e.c]);
         return;
       }
     }

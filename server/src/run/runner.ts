@@ -7,10 +7,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { Plan, PlanStep } from "../protocol/plan";
-import type { CheckOutcome, MaterializationRecord, RunStatus, StepStatus } from "../protocol/history";
+import type { AssetCheck, CheckOutcome, CheckResultRecord } from "../protocol/checks";
+import type { MaterializationRecord, RunStatus, StepStatus } from "../protocol/history";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { RunContext } from "./context";
-import { runDbtStep, type DbtCliNode } from "./dbtCli";
+import { dbtChecksOf, embeddedTests, outcomeOf } from "./checks";
+import { runDbtStep, type DbtCliNode, type DbtTestResult } from "./dbtCli";
 import { runEmbeddedStep } from "./embedded/engine";
 import { Warehouse } from "./embedded/warehouse";
 import { checkWholeNumber, describeFsError, RunError } from "./errors";
@@ -30,6 +32,7 @@ export type RunEvent =
   | { type: "asset_failed"; runId: string; stepId: string; assetId: string; error: string }
   | { type: "log"; runId: string; stepId: string; level: string; message: string }
   | { type: "step_end"; runId: string; stepId: string; status: StepStatus; ms: number }
+  | { type: "check_result"; runId: string; stepId: string; checkId: string; name: string; assets: string[]; status: CheckOutcome; severity: "error" | "warn"; failures?: number; message?: string }
   | { type: "step_failed"; runId: string; stepId: string; error: string; assets: string[] }
   | { type: "step_skipped"; runId: string; stepId: string; reason: string }
   | { type: "run_end"; runId: string; status: RunStatus; ms: number; failed: { assetId: string; error: string }[]; skipped: string[] };
@@ -55,6 +58,10 @@ export interface RunOptions {
   nodePath?: string;
   /** When Dagster launched the run through Pipes: given to TS assets as `ctx.dagster`. */
   dagster?: TsStepRequest["dagster"];
+  /** Run the assets' checks (dbt tests, TS checks) after they materialize. Default true. */
+  checks?: boolean;
+  /** Materialize nothing: only run the checks of the selected assets on the data that is there. */
+  checksOnly?: boolean;
 }
 
 export interface RunSummary {
@@ -64,6 +71,8 @@ export interface RunSummary {
   failed: { assetId: string; error: string }[];
   skipped: string[];
   materialized: { assetId: string; rows?: number; ms: number }[];
+  /** Results of the assets' checks, in the order they ran. */
+  checks?: { checkId: string; name: string; assets: string[]; status: CheckOutcome; severity: "error" | "warn"; failures?: number; message?: string }[];
 }
 
 /** Why a step's outcome is not recorded as a success: the lock file no longer names this run. */
@@ -90,7 +99,7 @@ export async function runPlan(ctx: RunContext, plan: Plan, options: RunOptions):
   const runId = newRunId();
   const emit = (event: RunEvent) => options.onEvent?.(event);
   const lock: WarehouseLock = await acquireWarehouseLock(ctx.root, { runId, wait: options.waitForLock ?? false, timeoutMs: options.waitTimeoutMs, signal: options.signal, onWait: options.onWait });
-  const summary: RunSummary = { runId, status: "running", ms: 0, failed: [], skipped: [], materialized: [] };
+  const summary: RunSummary = { runId, status: "running", ms: 0, failed: [], skipped: [], materialized: [], checks: [] };
   try {
     try {
       history.startRun({ id: runId, selection: options.selection, plan, engine, trigger: options.trigger ?? "cli" });
@@ -148,6 +157,10 @@ class StepExecutor {
   private planned: string[] = [];
   /** The first failed history write: the run stops and records nothing more. */
   historyError: unknown;
+  /** Step id -> the dbt checks it runs (each check in the step holding the last planned asset it reads). */
+  private readonly stepChecks = new Map<string, AssetCheck[]>();
+  /** Check id -> why it cannot run in this run. */
+  private readonly unrunnable = new Map<string, string>();
 
   constructor(
     private readonly ctx: RunContext,
@@ -193,7 +206,8 @@ class StepExecutor {
 
   private async runSteps(plan: Plan): Promise<void> {
     const limit = this.options.concurrency ?? 2;
-    const pending = [...plan.steps];
+    const extra = this.options.checks !== false || this.options.checksOnly ? this.assignChecks(plan) : [];
+    const pending = [...plan.steps, ...extra];
     this.planned = plan.steps.map((s) => s.id);
     const running = new Set<Promise<void>>();
     while (pending.length > 0 || running.size > 0) {
@@ -229,6 +243,52 @@ class StepExecutor {
         for (const step of pending.splice(0)) this.skip(step, "its dependencies can never complete");
       }
     }
+  }
+
+  /**
+   * Gives each dbt check to the step holding the last planned asset it reads. Checks of selected
+   * external sources (which no step builds) go to the first dbt step of their project, or to an
+   * extra step of their own, returned.
+   */
+  private assignChecks(plan: Plan): PlanStep[] {
+    const stepIndex = new Map<string, number>();
+    plan.steps.forEach((step, i) => step.assets.forEach((a) => stepIndex.set(a, i)));
+    const all = dbtChecksOf(this.ctx.index, [...plan.steps.filter((s) => s.kind === "dbt").flatMap((s) => s.assets), ...plan.external]);
+    const extra: PlanStep[] = [];
+    for (const check of all) {
+      let last = Math.max(...[...check.assets, ...check.reads].map((a) => stepIndex.get(a) ?? -1));
+      if (last < 0) {
+        if (!check.assets.every((a) => plan.external.includes(a))) continue;
+        last = plan.steps.findIndex((s) => s.kind === "dbt" && s.project === check.project);
+        if (last < 0) {
+          let own = extra.find((s) => s.project === check.project);
+          if (!own) extra.push((own = { id: `checks-${extra.length + 1}`, kind: "dbt", assets: [], project: check.project, dependsOn: [], parallelGroup: 0 }));
+          this.stepChecks.set(own.id, [...(this.stepChecks.get(own.id) ?? []), check]);
+          continue;
+        }
+      }
+      const step = plan.steps[last];
+      // Like dbt's `buildable` selection: a check reading a model this run does not build, and that
+      // was never built, would only fail on a missing table.
+      const graph = this.ctx.index.graph;
+      const unbuilt = check.reads.find((r) => !stepIndex.has(r) && graph.get(r)?.kind !== "dbt_source" && !this.history.lastSuccess(r));
+      if (unbuilt && !this.options.checksOnly) {
+        this.unrunnable.set(check.id, `it reads ${unbuilt}, which is not in this run and was never materialized`);
+      }
+      this.stepChecks.set(step.id, [...(this.stepChecks.get(step.id) ?? []), check]);
+    }
+    return extra;
+  }
+
+  private recordCheck(step: PlanStep, check: { id: string; name: string; assets: string[]; severity: "error" | "warn" }, status: CheckOutcome, extra: { failures?: number; ms: number; message?: string; compiledSql?: string }): void {
+    const record: CheckResultRecord = { checkId: check.id, name: check.name, assets: check.assets, runId: this.runId, stepId: step.id, at: new Date().toISOString(), status, durationMs: Math.round(extra.ms) };
+    if (extra.failures !== undefined) record.failures = extra.failures;
+    if (extra.message) record.message = extra.message;
+    if (extra.compiledSql) record.compiledSql = extra.compiledSql;
+    this.write(() => this.history.recordCheck(record));
+    const entry = { checkId: check.id, name: check.name, assets: check.assets, status, severity: check.severity, ...(extra.failures !== undefined ? { failures: extra.failures } : {}), ...(extra.message ? { message: extra.message } : {}) };
+    (this.summary.checks ??= []).push(entry);
+    this.emit({ type: "check_result", runId: this.runId, stepId: step.id, ...entry });
   }
 
   private skip(step: PlanStep, reason: string, status: "skipped" | "cancelled" = "skipped"): void {
@@ -285,7 +345,6 @@ class StepExecutor {
       codeVersion: currentCodeVersion(this.ctx.index, assetId) ?? "unknown",
       upstreamVersions: this.history.dataVersions(graph.upstream(assetId)),
       metadata: outcome.ok ? outcome.metadata : undefined,
-      checks: outcome.ok && outcome.checks?.length ? outcome.checks : undefined,
       log: log.slice(-40).join("\n") || undefined,
       error: outcome.ok ? undefined : outcome.error,
     };
@@ -303,6 +362,8 @@ class StepExecutor {
 
   private async runTs(step: PlanStep, log: string[]): Promise<{ assetId: string; error: string }[]> {
     const assetId = step.assets[0];
+    // Checking only: an asset without TS checks has nothing to do.
+    if (this.options.checksOnly && !(this.ctx.index.checks().byAsset.get(assetId) ?? []).some((c) => c.kind === "ts")) return [];
     const graph = this.ctx.index.graph;
     const node = graph.get(assetId)!;
     const inputs: InputSpec[] = graph.upstream(assetId).map((up) => {
@@ -316,7 +377,8 @@ class StepExecutor {
     const started = new Date();
     this.emit({ type: "asset_start", runId: this.runId, stepId: step.id, assetId });
     const cacheDir = path.join(this.ctx.root, ".tributary", "build");
-    precompile(cacheDir, localModules(this.ctx.index, node.file!));
+    const externalChecks = (this.ctx.index.checks().byAsset.get(assetId) ?? []).filter((c) => c.kind === "ts" && c.exportName).map((c) => ({ file: c.file, exportName: c.exportName! }));
+    precompile(cacheDir, [...new Set([node.file!, ...externalChecks.map((c) => c.file)].flatMap((f) => localModules(this.ctx.index, f)))]);
     try {
       const result = await runTsStep(
         {
@@ -332,6 +394,9 @@ class StepExecutor {
           dagster: this.options.dagster,
           runnerPid: process.pid,
           lock: { file: this.lock.file, token: this.lock.info.token },
+          runChecks: this.options.checks !== false || this.options.checksOnly === true,
+          checksOnly: this.options.checksOnly === true,
+          externalChecks,
         },
         { signal: this.signal, nodePath: this.options.nodePath, onLog: (level, message) => this.logLine(step, [], level, message) },
       );
@@ -343,15 +408,45 @@ class StepExecutor {
         return [{ assetId, error: LOST_LOCK }];
       }
       if (result.status === "success") {
-        this.record(step, assetId, started, result.ms, { ok: true, rows: result.rows, metadata: result.metadata, checks: result.checks }, result.log);
+        const blocking = this.recordTsChecks(step, assetId, result.checks ?? []);
+        if (this.options.checksOnly) {
+          if (blocking.length > 0) this.summary.failed.push({ assetId, error: blocking.join("; ") });
+          return [];
+        }
+        if (blocking.length > 0) {
+          const error = blocking.join("; ");
+          this.record(step, assetId, started, result.ms, { ok: false, error }, result.log);
+          return [{ assetId, error }];
+        }
+        this.record(step, assetId, started, result.ms, { ok: true, rows: result.rows, metadata: result.metadata }, result.log);
         return [];
       }
       const error = result.error ?? result.status;
+      if (this.options.checksOnly) {
+        // The stored value could not be read (never materialized?): the checks could not run; nothing was materialized.
+        this.summary.failed.push({ assetId, error: `its checks could not run: ${firstLine(error)}` });
+        return [];
+      }
       this.record(step, assetId, started, result.ms, { ok: false, error }, result.log);
       return [{ assetId, error }];
     } finally {
       release();
     }
+  }
+
+  /** Records a TS asset's check results; returns why its blocking checks failed. */
+  private recordTsChecks(step: PlanStep, assetId: string, outcomes: { name: string; passed: boolean; failures?: number; message?: string; ms: number; error?: string; blocking?: boolean }[]): string[] {
+    const declared = new Map((this.ctx.index.checks().byAsset.get(assetId) ?? []).filter((c) => c.kind === "ts").map((c) => [c.name, c]));
+    const blocking: string[] = [];
+    for (const o of outcomes) {
+      // What the check said at run time wins over what could be read statically (a computed `checks` list).
+      const severity: "error" | "warn" = o.blocking === false ? "warn" : (declared.get(o.name)?.severity ?? "error");
+      const check = { ...(declared.get(o.name) ?? { id: `${assetId}:${o.name}`, name: o.name, assets: [assetId] }), severity };
+      const status: CheckOutcome = o.error ? "error" : o.passed ? "passed" : check.severity === "warn" ? "warned" : "failed";
+      this.recordCheck(step, check, status, { failures: o.failures, ms: o.ms, message: o.error ?? o.message });
+      if (check.severity === "error" && (status === "failed" || status === "error")) blocking.push(`check ${o.name} ${status === "failed" ? "failed" : "errored"}${o.failures !== undefined ? ` (${o.failures} failing)` : ""}${o.message ? `: ${o.message}` : ""}`);
+    }
+    return blocking;
   }
 
   // ------------------------------------------------------------------ dbt steps
@@ -382,11 +477,21 @@ class StepExecutor {
           signal: this.signal,
           onNodeEvent: onNode,
           onLog: (line) => this.logLine(step, log, "dbt", line),
+          tests: this.options.checksOnly ? "only" : this.options.checks === false ? "exclude" : "include",
         });
         const lost = !this.lock.held();
+        const blocked = this.recordDbtTests(step, result.tests);
+        if (this.options.checksOnly) {
+          for (const [assetId, why] of blocked) this.summary.failed.push({ assetId, error: why.join("; ") });
+          return [];
+        }
         for (const r of result.results) {
-          if (lost && r.status === "success") this.finishNode(step, r.id, starts, r.ms ?? 0, "error", r.rows, LOST_LOCK, log, failures);
-          else this.finishNode(step, r.id, starts, r.ms ?? 0, r.status, r.rows, r.message, log, failures);
+          if (lost && r.status === "success") {
+            this.finishNode(step, r.id, starts, r.ms ?? 0, "error", r.rows, LOST_LOCK, log, failures);
+            continue;
+          }
+          const why = r.status === "success" ? blocked.get(r.id) : undefined;
+          this.finishNode(step, r.id, starts, r.ms ?? 0, why ? "error" : r.status, r.rows, why ? why.join("; ") : r.message, log, failures);
         }
         if (result.results.length === 0 && !result.cancelled && result.exitCode !== 0) {
           for (const n of nodes) failures.push({ assetId: n.id, error: `dbt exited with code ${result.exitCode}:\n${result.log.slice(-1500)}` });
@@ -395,8 +500,27 @@ class StepExecutor {
       }
       const target = this.ctx.target(project);
       const warehouse = await Warehouse.open(target.path);
+      const checks = (this.stepChecks.get(step.id) ?? []).filter((c) => {
+        const why = this.unrunnable.get(c.id);
+        if (why) this.recordCheck(step, c, "skipped", { ms: 0, message: why });
+        return !why;
+      });
+      const checksById = new Map(checks.map((c) => [c.id, c]));
+      const checksOnly = this.options.checksOnly === true;
+      const checkFailures: { assetId: string; error: string }[] = [];
       try {
-        const results = await runEmbeddedStep(nodes, {
+        const results = await runEmbeddedStep(checksOnly ? [] : nodes, {
+          tests: embeddedTests(this.ctx.index, checks, checksOnly ? [] : step.assets, this.ctx),
+          onTestResult: (r) => {
+            const check = checksById.get(r.id);
+            if (!check) return;
+            const status = outcomeOf(r.status);
+            this.logLine(step, log, status === "passed" ? "info" : status === "warned" ? "warn" : "error", `check ${check.name}: ${status}${r.failures ? ` (${r.failures} failing row${r.failures === 1 ? "" : "s"})` : ""}${r.error ? `: ${r.error}` : ""}`);
+            this.recordCheck(step, check, status, { failures: r.failures, ms: r.ms, message: r.error, compiledSql: r.sql });
+            // A blocking failure on data this step does not build (checking only, or a source's test) fails the step.
+            const external = checksOnly || !check.assets.some((a) => step.assets.includes(a));
+            if (external && check.severity === "error" && (status === "failed" || status === "error")) for (const a of check.assets) checkFailures.push({ assetId: a, error: `check ${check.name} ${status}${r.failures ? ` (${r.failures} failing row${r.failures === 1 ? "" : "s"})` : ""}` });
+          },
           project: { name: project, root: projectFiles.project.root, vars: projectFiles.project.vars },
           target,
           cliVars: this.options.vars ?? {},
@@ -417,10 +541,32 @@ class StepExecutor {
       } finally {
         warehouse.close();
       }
-      return failures;
+      // Checking only: a failed check fails the run, but the other steps' checks still run.
+      if (checksOnly) this.summary.failed.push(...checkFailures);
+      return checksOnly ? [] : [...checkFailures, ...failures];
     } finally {
       release();
     }
+  }
+
+  /** Records the tests `dbt build` / `dbt test` ran; returns, per asset, why its blocking tests failed. */
+  private recordDbtTests(step: PlanStep, tests: DbtTestResult[]): Map<string, string[]> {
+    const checks = this.ctx.index.checks().byId;
+    const blocked = new Map<string, string[]>();
+    for (const t of tests) {
+      const parts = t.uniqueId.split(".");
+      const name = parts[0] === "unit_test" ? parts[parts.length - 1] : parts[2] ?? t.name;
+      const known = checks.get(`${parts[1]}.${name}`);
+      const assets = known?.assets ?? (t.attachedTo ? [t.attachedTo] : []);
+      const check = { id: known?.id ?? `${parts[1]}.${name}`, name, assets, severity: known?.severity ?? ("error" as const) };
+      const status: CheckOutcome = t.status === "pass" ? "passed" : t.status === "fail" ? "failed" : t.status === "warn" ? "warned" : t.status;
+      this.recordCheck(step, check, status, { failures: t.failures, ms: t.ms ?? 0, message: status === "passed" ? undefined : t.message, compiledSql: t.compiledSql });
+      if (status === "failed" || status === "error") {
+        const why = `test ${name} ${status === "failed" ? `failed${t.failures !== undefined ? ` (${t.failures} failing row${t.failures === 1 ? "" : "s"})` : ""}` : `errored: ${t.message ?? ""}`}`;
+        for (const a of assets) blocked.set(a, [...(blocked.get(a) ?? []), why]);
+      }
+    }
+    return blocked;
   }
 
   private finishNode(step: PlanStep, id: string, starts: Map<string, Date>, ms: number, status: string, rows: number | undefined, error: string | undefined, log: string[], failures: { assetId: string; error: string }[]): void {

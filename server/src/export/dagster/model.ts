@@ -25,21 +25,21 @@ export interface ExportCheck {
 }
 
 /**
- * Where the export learns an asset's checks. The default (`tsChecks`) reads the `checks` of TS
- * assets, which become `check_specs` that `run-asset` reports through Pipes. dbt tests need nothing
- * here to run in Dagster (dagster-dbt makes them checks itself); a provider that knows them (from an
- * index that reads dbt tests) adds them to the export's listing.
+ * Where the export learns an asset's checks. The default (`indexChecks`) takes them from the index:
+ * a TS asset's `checks` and `check()`s become `check_specs` that `run-asset` reports through Pipes;
+ * a dbt node's tests are listed (dagster-dbt makes them checks itself when it runs `dbt build`).
  */
 export type CheckProvider = (id: string) => readonly ExportCheck[];
 
-/** The literal `checks` of a TS asset, read by the index. */
-export function tsChecks(index: WorkspaceIndex): CheckProvider {
-  return (id) => {
-    const node = index.graph.get(id);
-    if (node?.kind !== "ts_asset" || !node.file) return [];
-    const def = index.tsFacts(node.file)?.assets.find((a) => a.key?.join("/") === id);
-    return (def?.checks ?? []).map((c) => ({ name: c.name, severity: c.severity === "warn" ? "WARN" : "ERROR" }));
-  };
+/** The checks the index attached to each asset (dbt tests, TS checks). */
+export function indexChecks(index: WorkspaceIndex): CheckProvider {
+  const byAsset = index.checks().byAsset;
+  return (id) =>
+    (byAsset.get(id) ?? []).map((c) => {
+      const check: ExportCheck = { name: c.name, severity: c.severity === "warn" ? "WARN" : "ERROR" };
+      if (c.description) check.description = c.description;
+      return check;
+    });
 }
 
 export interface DbtNodeExport {
@@ -216,7 +216,7 @@ export interface BuildOptions {
 /** The export of a workspace; throws `ExportRefused` listing every job that cannot be exported. */
 export function buildDagsterExport(index: WorkspaceIndex, root: string, options: BuildOptions): DagsterExport {
   const graph = index.graph;
-  const checksOf: CheckProvider = options.checks ?? tsChecks(index);
+  const checksOf: CheckProvider = options.checks ?? indexChecks(index);
   const idents = new Idents();
   const rel = (file: string) => posix(path.relative(root, file));
   const nodes = [...graph.nodes.values()].sort((a, b) => byText(a.id, b.id));

@@ -8,8 +8,8 @@ import * as path from "node:path";
 import { isMap, isScalar } from "yaml";
 import type { Node as YamlNode } from "yaml";
 import type { IndexDiagnostic } from "../../protocol/types";
-import { addDiag, deref, mapEntries, parseYamlFile, scalarText, valueSpan, ZERO_SPAN } from "./yaml";
-import type { YamlFile } from "./yaml";
+import { addDiag, deref, mapEntries, parseYamlFile, scalarText, valueSpan, ZERO_SPAN } from "./yamlFile";
+import type { YamlFile } from "./yamlFile";
 
 export type Env = Record<string, string | undefined>;
 

@@ -9,8 +9,8 @@ import type { Node as YamlNode } from "yaml";
 import type { DbtProject } from "../facts";
 import { renderEnvVars } from "./profiles";
 import type { Env } from "./profiles";
-import { addDiag, deref, isPlainObject, mapEntries, nodeSpan, parseYamlFile, scalarText, toPlain, ZERO_SPAN } from "./yaml";
-import type { MapEntry, YamlFile } from "./yaml";
+import { addDiag, deref, isPlainObject, mapEntries, nodeSpan, parseYamlFile, scalarText, toPlain, ZERO_SPAN } from "./yamlFile";
+import type { MapEntry, YamlFile } from "./yamlFile";
 
 export interface ProjectReadOptions {
   /** False for a folder the project may not reach (outside the workspace). */

@@ -10,7 +10,7 @@ import path from "node:path";
 import ts from "typescript";
 import { keyProblem } from "../../graph/keys";
 import type { Severity, Span } from "../../protocol/types";
-import type { TsAssetDef, TsDep, TsFacts, TsImport, TsJobDef } from "../facts";
+import type { TsAssetDef, TsDep, TsFacts, TsImport, TsJobDef, TsStandaloneCheck } from "../facts";
 
 /** Maps an import specifier written in `fromFile` to an absolute file path, if it is one. */
 export type ModuleResolver = (specifier: string, fromFile: string) => string | undefined;
@@ -158,6 +158,7 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
 
   const assetNames = new Set<string>();
   const jobNames = new Set<string>();
+  const checkNames = new Set<string>();
   const namespaceNames = new Set<string>();
   /** Top-level variable declarations -> exported directly (`export const`). */
   const topDecls = new Map<ts.VariableDeclaration, boolean>();
@@ -185,6 +186,7 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
   const bindTributary = (imported: string, local: string) => {
     if (imported === "asset") assetNames.add(local);
     else if (imported === "job") jobNames.add(local);
+    else if (imported === "check") checkNames.add(local);
   };
 
   for (const stmt of sf.statements) {
@@ -296,20 +298,21 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
   }
 
   // Files that do not import the runtime still report imports/exports (parseWithoutTributary).
-  if (assetNames.size === 0 && jobNames.size === 0 && namespaceNames.size === 0) return facts;
+  if (assetNames.size === 0 && jobNames.size === 0 && checkNames.size === 0 && namespaceNames.size === 0) return facts;
 
   // ------------------------------------------------------------ the single walk
 
-  const calleeKind = (callee: ts.Expression): "asset" | "job" | undefined => {
+  const calleeKind = (callee: ts.Expression): "asset" | "job" | "check" | undefined => {
     callee = unwrap(callee);
     if (ts.isIdentifier(callee)) {
       if (assetNames.has(callee.text)) return "asset";
       if (jobNames.has(callee.text)) return "job";
+      if (checkNames.has(callee.text)) return "check";
       return undefined;
     }
     if (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && namespaceNames.has(callee.expression.text)) {
       const name = callee.name.text;
-      return name === "asset" || name === "job" ? name : undefined;
+      return name === "asset" || name === "job" || name === "check" ? name : undefined;
     }
     return undefined;
   };
@@ -327,7 +330,7 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
   // Pruning: a call of a binding lies inside a node only if the binding's name occurs in the
   // node's text range, so subtrees without any occurrence (most function bodies) are skipped.
   const hits: number[] = [];
-  for (const name of new Set([...assetNames, ...jobNames, ...namespaceNames])) {
+  for (const name of new Set([...assetNames, ...jobNames, ...checkNames, ...namespaceNames])) {
     for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, at + 1)) hits.push(at);
   }
   hits.sort((a, b) => a - b);
@@ -370,6 +373,7 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
       const kind = calleeKind(node.expression);
       if (kind === "asset") readAsset(node, contexts.get(node));
       else if (kind === "job") readJob(node, contexts.get(node));
+      else if (kind === "check") readStandaloneCheck(node, contexts.get(node));
     }
     ts.forEachChild(node, visit);
   };
@@ -434,8 +438,8 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
       if (description !== undefined) def.description = description;
       def.tags = readTags(props.values.get("tags"));
       def.owners = stringArrayOf(props.values.get("owners")) ?? [];
-      const checks = readChecks(props.values.get("checks"));
-      if (checks.length) def.checks = checks;
+      const checksNode = props.values.get("checks");
+      if (checksNode) def.checks = readChecks(checksNode);
     }
     if (!call.arguments[1]) diag(callee, "error", "ts-missing-fn", "asset() needs the asset function as its second argument.");
     if (def.description === undefined) {
@@ -443,6 +447,65 @@ function read(file: string, text: string, resolveModule: ModuleResolver): TsFact
       if (doc) def.description = doc;
     }
     facts.assets.push(def);
+  }
+
+  /** `checks: [{ name: "x", fn, blocking: false }]`: names read statically; the runner calls `fn`. */
+  function readChecks(node: ts.Expression): NonNullable<TsAssetDef["checks"]> {
+    const list = unwrap(node);
+    const out: NonNullable<TsAssetDef["checks"]> = [];
+    if (!ts.isArrayLiteralExpression(list)) {
+      diag(node, "info", "ts-dynamic-check", "The asset's `checks` are not an array literal, so they cannot be read statically.");
+      return out;
+    }
+    for (const el of list.elements) {
+      const obj = unwrap(el);
+      const props = ts.isObjectLiteralExpression(obj) ? readProps(obj) : undefined;
+      const nameNode = props?.values.get("name");
+      const name = stringOf(nameNode);
+      if (!props || name === undefined || name === "") {
+        diag(el, "warning", "ts-dynamic-check", "Each check needs a `name` written as a string, so Tributary can list it.");
+        continue;
+      }
+      const check: NonNullable<TsAssetDef["checks"]>[number] = { name, span: spanOf(el), nameSpan: spanOf(nameNode!) };
+      const blocking = props.values.get("blocking");
+      if (blocking && unwrap(blocking).kind === ts.SyntaxKind.FalseKeyword) check.blocking = false;
+      const description = stringOf(props.values.get("description"));
+      if (description !== undefined) check.description = description;
+      if (!props.values.get("fn")) diag(el, "error", "ts-missing-fn", `Check \`${name}\` needs an \`fn\` returning whether it passed.`);
+      out.push(check);
+    }
+    return out;
+  }
+
+  /** `check({ asset: scores, name: "in_range", blocking: false }, fn)`: a check declared apart from its asset. */
+  function readStandaloneCheck(call: ts.CallExpression, ctx: DeclContext | undefined) {
+    const callee = unwrap(call.expression);
+    const opts = call.arguments[0] && unwrap(call.arguments[0]);
+    const props = opts && ts.isObjectLiteralExpression(opts) ? readProps(opts) : undefined;
+    const nameNode = props?.values.get("name");
+    const name = stringOf(nameNode);
+    const assetNode = props?.values.get("asset");
+    if (!props || !nameNode || !name || !assetNode) {
+      diag(opts ?? callee, "warning", "ts-dynamic-check", "check() needs an options object with `asset` and `name` written statically, so Tributary can list it.");
+      return;
+    }
+    const target = unwrap(assetNode);
+    const key = readKey(target);
+    const ref = key === undefined ? entityName(target) : undefined;
+    if (!key && !ref) {
+      diag(assetNode, "warning", "ts-dynamic-check", "The check's `asset` should be an asset constant or a key.");
+      return;
+    }
+    const def: TsStandaloneCheck = { name, span: spanOf(call), nameSpan: spanOf(nameNode), asset: key ? { type: "key", key, span: spanOf(assetNode) } : { type: "ref", name: ref!, span: spanOf(assetNode) } };
+    const blocking = props.values.get("blocking");
+    if (blocking && unwrap(blocking).kind === ts.SyntaxKind.FalseKeyword) def.blocking = false;
+    const description = stringOf(props.values.get("description"));
+    if (description !== undefined) def.description = description;
+    const exportName = exportNameFor(ctx);
+    if (exportName) def.exportName = exportName;
+    else diag(callee, "warning", "ts-check-not-exported", `Check \`${name}\` is not exported: export it so the runner can find it.`);
+    if (!call.arguments[1]) diag(callee, "error", "ts-missing-fn", `check() needs the check function as its second argument.`);
+    (facts.checks ??= []).push(def);
   }
 
   function readJob(call: ts.CallExpression, ctx: DeclContext | undefined) {
@@ -601,23 +664,6 @@ function stringOf(node: ts.Expression | undefined): string | undefined {
   if (!node) return undefined;
   const e = unwrap(node);
   return ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e) ? e.text : undefined;
-}
-
-/** `checks: [{ name: "x", severity: "warn", fn }]` -> the names and severities written as literals. */
-function readChecks(node: ts.Expression | undefined): { name: string; severity?: "error" | "warn" }[] {
-  const e = node && unwrap(node);
-  if (!e || !ts.isArrayLiteralExpression(e)) return [];
-  const out: { name: string; severity?: "error" | "warn" }[] = [];
-  for (const element of e.elements) {
-    const item = unwrap(element);
-    if (!ts.isObjectLiteralExpression(item)) continue;
-    const props = readProps(item).values;
-    const name = stringOf(props.get("name"));
-    if (name === undefined) continue;
-    const severity = stringOf(props.get("severity"));
-    out.push(severity === "error" || severity === "warn" ? { name, severity } : { name });
-  }
-  return out;
 }
 
 function stringArrayOf(node: ts.Expression | undefined): string[] | undefined {

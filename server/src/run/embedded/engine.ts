@@ -74,10 +74,12 @@ import { Materializer } from "./materialize";
 import type { MaterializeResult } from "./materialize";
 import { DBT_ENGINE_HINT, EmbeddedRenderError, UnsupportedFeatureError } from "./errors";
 import type { EmbeddedNode, RelationResolver } from "./nodes";
-import { DbtRenderer, normalizeConfig } from "./render";
+import { DbtRenderer, normalizeConfig, type RenderedNode } from "./render";
+import { runTest, type EmbeddedTest, type EmbeddedTestResult } from "./tests";
 import type { Warehouse } from "./warehouse";
 
 export { Warehouse } from "./warehouse";
+export type { EmbeddedTest, EmbeddedTestResult } from "./tests";
 export { DbtRelation } from "./relation";
 
 export interface EmbeddedTarget {
@@ -123,6 +125,13 @@ export interface EmbeddedContext {
   viewCountMs?: number;
   /** dbt's `graph` context variable, if the runner has one (default: empty). */
   graph?: Record<string, unknown>;
+  /**
+   * dbt tests of the step's nodes, as `dbt build` runs them: each right after the last node it
+   * waits for; an error-severity failure fails the nodes it is attached to (so their downstream
+   * nodes are skipped); tests of nodes that did not succeed are skipped.
+   */
+  tests?: EmbeddedTest[];
+  onTestResult?(r: EmbeddedTestResult): void;
 }
 
 export interface EmbeddedNodeResult {
@@ -188,8 +197,64 @@ export async function runEmbeddedStep(nodes: EmbeddedNode[], ctx: EmbeddedContex
   };
   const onAbort = () => wh.interrupt();
   ctx.signal?.addEventListener("abort", onAbort);
+  const pendingTests = [...(ctx.tests ?? [])];
+  const succeeded = new Set<string>();
+  const testResult = (r: EmbeddedTestResult) => {
+    try {
+      ctx.onTestResult?.(r);
+    } catch {
+      /* a listener's failure must not stop the step */
+    }
+  };
+  /** Runs the tests that were waiting for `id` only; returns the blocking failures per attached node. */
+  const runReadyTests = async (id: string | undefined): Promise<Map<string, string[]>> => {
+    if (id !== undefined) succeeded.add(id);
+    const failing = new Map<string, string[]>();
+    for (let i = 0; i < pendingTests.length; ) {
+      const test = pendingTests[i];
+      const ready = id === undefined ? test.waitFor.length === 0 : test.waitFor.includes(id) && test.waitFor.every((w) => succeeded.has(w));
+      if (!ready) {
+        i++;
+        continue;
+      }
+      pendingTests.splice(i, 1);
+      if (ctx.signal?.aborted) {
+        testResult({ id: test.id, status: "skipped", ms: 0, error: "cancelled" });
+        continue;
+      }
+      currentId = id ?? test.id;
+      const r = await runTest(test, renderer, wh, renderWithData);
+      renderer.queryCache.clear();
+      testResult(r);
+      if (test.severity === "error" && (r.status === "fail" || r.status === "error")) {
+        const why = r.status === "fail" ? `test ${test.name} failed (${r.failures} failing row${r.failures === 1 ? "" : "s"})` : `test ${test.name} errored: ${r.error}`;
+        for (const a of test.attachedTo) failing.set(a, [...(failing.get(a) ?? []), why]);
+      }
+    }
+    return failing;
+  };
+  /** A node that succeeded but whose blocking tests failed: an error, so its downstream is skipped. */
+  const failByTests = (failing: Map<string, string[]>) => {
+    for (const [id, why] of failing) {
+      const earlier = results.find((r) => r.id === id);
+      if (!earlier) {
+        // Data this step does not build (a source): what reads it is skipped, as dbt build does.
+        failedIds.add(id);
+        renderer.failedIds.add(id);
+        continue;
+      }
+      if (earlier.status !== "success") continue;
+      earlier.status = "error";
+      earlier.error = why.join("; ");
+      failedIds.add(id);
+      renderer.failedIds.add(id);
+      succeeded.delete(id);
+    }
+  };
 
   try {
+    // Tests that wait for no node of the step (checking data that is already there, a source).
+    if (pendingTests.some((t) => t.waitFor.length === 0)) failByTests(await runReadyTests(undefined));
     for (const node of nodes) {
       currentId = node.id;
       const t0 = performance.now();
@@ -254,6 +319,7 @@ export async function runEmbeddedStep(nodes: EmbeddedNode[], ctx: EmbeddedContex
           }
           if (materialized === "ephemeral") {
             finish({ status: "success", compiledSql, materialized });
+            if (pendingTests.length > 0) failByTests(await runReadyTests(node.id));
             continue;
           }
           relationKey = rel.key;
@@ -262,6 +328,7 @@ export async function runEmbeddedStep(nodes: EmbeddedNode[], ctx: EmbeddedContex
         }
         renderer.invalidate(relationKey);
         finish({ status: "success", rows: outcome.rows, compiledSql, relation: relationSql, materialized });
+        if (pendingTests.length > 0) failByTests(await runReadyTests(node.id));
       } catch (e) {
         renderer.invalidate(relationKey);
         if (!relationKey) {
@@ -280,6 +347,10 @@ export async function runEmbeddedStep(nodes: EmbeddedNode[], ctx: EmbeddedContex
         finish({ status: cancelled ? "skipped" : "error", error: cancelled ? "cancelled" : describeNodeError(e, node), compiledSql, relation: relationSql, materialized });
       }
     }
+    for (const test of pendingTests) {
+      const failed = test.waitFor.find((w) => !succeeded.has(w));
+      testResult({ id: test.id, status: "skipped", ms: 0, error: ctx.signal?.aborted ? "cancelled" : `'${failed}' did not succeed` });
+    }
   } finally {
     ctx.signal?.removeEventListener("abort", onAbort);
   }
@@ -287,7 +358,7 @@ export async function runEmbeddedStep(nodes: EmbeddedNode[], ctx: EmbeddedContex
 }
 
 /** Renders, answering the renderer's database questions (run_query, columns) as they come. */
-async function renderWithData(renderer: DbtRenderer, node: EmbeddedNode, wh: Warehouse) {
+async function renderWithData(renderer: DbtRenderer, node: EmbeddedNode, wh: Warehouse): Promise<RenderedNode> {
   for (let round = 0; round < MAX_DATA_ROUNDS; round++) {
     const out = renderer.renderNode(node);
     if (out.ok) return out.value;

@@ -556,6 +556,22 @@ export class JinjaPreprocessError extends Error {
 /** Blocks that may sit in macro files but are not macros callable from a model. */
 const FOREIGN_BLOCKS: Record<string, string> = { test: "endtest", materialization: "endmaterialization", docs: "enddocs", data: "enddata" };
 
+/**
+ * dbt turns `{% test name(args) %}...{% endtest %}` into the macro `test_name`: generic tests are
+ * called like any macro (`dbt_utils.test_expression_is_true(...)`). Same lengths of lines kept.
+ */
+function testsAsMacros(src: string): string {
+  if (!/\{%[-+]?\s*test\s/.test(src)) return src;
+  let out = src;
+  for (const t of scanTags(src).reverse()) {
+    if (t.name !== "test" && t.name !== "endtest") continue;
+    const full = out.slice(t.start, t.end);
+    const rewritten = t.name === "test" ? full.replace(/\btest(\s+)([A-Za-z_]\w*)/, "macro$1test_$2") : full.replace(/\bendtest\b/, "endmacro");
+    out = out.slice(0, t.start) + rewritten + out.slice(t.end);
+  }
+  return out;
+}
+
 /** Index of the end tag closing `tags[i]` (same-name nesting counted), or -1. */
 function findEnd(tags: Tag[], i: number, endName: string): number {
   let depth = 0;
@@ -574,8 +590,8 @@ function findEnd(tags: Tag[], i: number, endName: string): number {
  * `snapshotName`: keep only that `{% snapshot %}` block's body (other blocks blanked).
  */
 export function preprocess(src: string, opts: { macroFile?: boolean; snapshotName?: string } = {}): string {
-  let tags = scanTags(src);
-  let out = src;
+  let out = opts.macroFile ? testsAsMacros(src) : src;
+  let tags = scanTags(out);
   // 1. foreign blocks in macro files, snapshot blocks.
   if (opts.macroFile || opts.snapshotName !== undefined || tags.some((t) => t.name === "snapshot")) {
     const edits: { start: number; end: number; keepBody?: [number, number] }[] = [];

@@ -15,6 +15,8 @@ export interface EmbeddedNode {
   config: Record<string, unknown>;
   /** Ids of the node's direct upstream nodes (optional; used to skip downstream of failures early). */
   dependsOn?: string[];
+  /** SQL + Jinja to render instead of reading `file` (a generic test's query). */
+  sql?: string;
 }
 
 export type RefResolution =

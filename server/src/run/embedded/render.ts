@@ -396,6 +396,17 @@ export class DbtRenderer {
     return new EmbeddedRenderError(`${described.message} (while loading macro \`${name}\`)`, file.path, described.line, described.construct, described.unsupported);
   }
 
+  /**
+   * The package defining macro `name`: `namespace` when given, else the root project, else the
+   * first installed package that has it (how dbt finds an unqualified generic test).
+   */
+  macroPackage(name: string, namespace?: string): string | undefined {
+    if (namespace) return this.macroIndex.get(namespace)?.has(name) ? namespace : undefined;
+    if (this.macroIndex.get(this.rootPkg)?.has(name)) return this.rootPkg;
+    for (const [pkg, idx] of this.macroIndex) if (idx.has(name)) return pkg;
+    return undefined;
+  }
+
   /** The macro `name` as seen from the root project (project macro > dbt internal). */
   private rootMacro(name: string): ((...args: unknown[]) => unknown) | undefined {
     return this.stubs.get(this.rootPkg)?.[name];
@@ -948,7 +959,7 @@ export class DbtRenderer {
       if (typeof relation !== "string") throw new DbtCompilationError(`snapshot '${node.name}' defined in YAML has no 'relation' config`);
       src = `select * from {{ ${relation.replace(/^\s*\{\{|\}\}\s*$/g, "")} }}`;
     } else {
-      src = this.opts.readSource?.(node.file) ?? readFileSync(node.file, "utf8");
+      src = node.sql ?? this.opts.readSource?.(node.file) ?? readFileSync(node.file, "utf8");
     }
     const pre = preprocess(src, node.resourceType === "snapshot" ? { snapshotName: node.name } : {});
     t = compileTemplate(this.env, pre, node.file);

@@ -12,11 +12,11 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { installTsLoader } from "./loader";
 import { loadJson, loadTable, storeJson, storeTable, type Relation } from "./io";
-import type { CheckOutcome } from "../../protocol/history";
-import type { TsStepMessage, TsStepRequest } from "./protocol";
+import type { TsCheckOutcome, TsStepMessage, TsStepRequest } from "./protocol";
 import { Warehouse } from "../embedded/warehouse";
 
 interface RuntimeModule {
+  isCheckDefinition?(x: unknown): boolean;
   getIOManager(name: string): { load(key: string[], ctx: unknown): Promise<unknown>; store(key: string[], value: unknown, ctx: unknown): Promise<{ rows?: number; metadata?: Record<string, unknown> } | void> } | undefined;
   isAssetDefinition(x: unknown): boolean;
 }
@@ -24,7 +24,7 @@ interface RuntimeModule {
 interface AssetLike {
   key: string[];
   fn: (inputs: Record<string, unknown>, ctx: unknown) => unknown;
-  options?: { checks?: readonly { name: string; fn: (value: unknown, ctx: unknown) => unknown; severity?: "error" | "warn" }[] };
+  options?: { checks?: { name: string; fn: (value: unknown, ctx: unknown) => unknown }[] };
 }
 
 const RUNTIME = path.join(__dirname, "index.js");
@@ -92,6 +92,11 @@ async function run(request: TsStepRequest): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const module = require(request.file) as Record<string, unknown>;
     const definition = findAsset(module, request, runtime);
+    if (request.checksOnly) {
+      const value = request.output.io === "json" ? loadJson(request.storageDir, request.key) : request.output.io === "table" ? await loadTable(await openWarehouse(), needRelation(request.output.relation, request.key)) : await customManager(runtime, request.output.io).load(request.key, ctx);
+      await send({ type: "done", metadata: plainMetadata(metadata), ms: performance.now() - started, checks: await runChecks(checksOf(definition, request, runtime), value, ctx) });
+      return;
+    }
     const inputs: Record<string, unknown> = {};
     for (const input of request.inputs) {
       if (input.io === "json") inputs[input.name] = loadJson(request.storageDir, input.key);
@@ -109,14 +114,55 @@ async function run(request: TsStepRequest): Promise<void> {
     }
     else stored = await customManager(runtime, request.output.io).store(request.key, value, ctx);
     Object.assign(metadata, stored?.metadata ?? {});
-    const checks = await runChecks(definition, value, ctx);
-    await send({ type: "done", rows: stored?.rows, metadata: plainMetadata(metadata), checks: checks.length ? checks : undefined, ms: performance.now() - started });
+    const checks = request.runChecks === false ? undefined : await runChecks(checksOf(definition, request, runtime), value, ctx);
+    await send({ type: "done", rows: stored?.rows, metadata: plainMetadata(metadata), ms: performance.now() - started, checks });
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     await send({ type: "error", message: e.message, stack: e.stack });
   } finally {
     warehouse?.close();
   }
+}
+
+/** Calls each of the asset's checks on its value: `true`/`false` or `{ passed, failures, message }`; a throw is an error. */
+async function runChecks(checks: { name: string; fn: (value: unknown, ctx: unknown) => unknown; blocking?: boolean }[], value: unknown, ctx: unknown): Promise<TsCheckOutcome[]> {
+  const out: TsCheckOutcome[] = [];
+  for (const check of checks) {
+    const blocking = check.blocking === false ? { blocking: false } : {};
+    const t0 = performance.now();
+    try {
+      const r = await check.fn(value, ctx);
+      if (typeof r === "boolean") out.push({ name: check.name, passed: r, ms: performance.now() - t0, ...blocking });
+      else if (r && typeof r === "object" && typeof (r as { passed?: unknown }).passed === "boolean") {
+        const v = r as { passed: boolean; failures?: unknown; message?: unknown };
+        const outcome: TsCheckOutcome = { name: check.name, passed: v.passed, ms: performance.now() - t0, ...blocking };
+        if (typeof v.failures === "number") outcome.failures = v.failures;
+        if (typeof v.message === "string") outcome.message = v.message;
+        out.push(outcome);
+      } else {
+        out.push({ name: check.name, passed: false, ms: performance.now() - t0, error: `the check returned ${JSON.stringify(r) ?? String(r)}, not true/false or { passed }`, ...blocking });
+      }
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      out.push({ name: check.name, passed: false, ms: performance.now() - t0, error: e.stack ?? e.message, ...blocking });
+    }
+  }
+  return out;
+}
+
+/** The asset's own `checks`, then the `check()` definitions the runner named (loaded from their modules). */
+function checksOf(definition: AssetLike, request: TsStepRequest, runtime: RuntimeModule): { name: string; fn: (value: unknown, ctx: unknown) => unknown }[] {
+  const out = [...(definition.options?.checks ?? [])];
+  for (const ref of request.externalChecks ?? []) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const value = (require(ref.file) as Record<string, unknown>)[ref.exportName];
+    if (!runtime.isCheckDefinition?.(value)) {
+      out.push({ name: ref.exportName, fn: () => { throw new Error(`${path.basename(ref.file)} does not export a check() named '${ref.exportName}'`); } });
+      continue;
+    }
+    out.push(value as { name: string; fn: (value: unknown, ctx: unknown) => unknown });
+  }
+  return out;
 }
 
 function findAsset(module: Record<string, unknown>, request: TsStepRequest, runtime: RuntimeModule): AssetLike {
@@ -127,23 +173,6 @@ function findAsset(module: Record<string, unknown>, request: TsStepRequest, runt
     if (runtime.isAssetDefinition(value) && (value as AssetLike).key.join("/") === wanted) return value as AssetLike;
   }
   throw new Error(`${path.basename(request.file)} does not export the asset '${wanted}'${request.exportName ? ` (looked for the export '${request.exportName}')` : ""}.`);
-}
-
-/** The asset's checks on its value; a check that throws has failed, with the error as metadata. */
-async function runChecks(definition: AssetLike, value: unknown, ctx: unknown): Promise<CheckOutcome[]> {
-  const out: CheckOutcome[] = [];
-  for (const check of definition.options?.checks ?? []) {
-    const severity = check.severity ?? "error";
-    try {
-      const result = (await check.fn(value, ctx)) as boolean | { passed?: unknown; metadata?: Record<string, unknown> };
-      if (typeof result === "boolean") out.push({ name: check.name, passed: result, severity });
-      else if (result && typeof result === "object" && typeof result.passed === "boolean") out.push({ name: check.name, passed: result.passed, severity, ...(result.metadata ? { metadata: plainMetadata(result.metadata) } : {}) });
-      else out.push({ name: check.name, passed: false, severity, metadata: { error: "the check returned neither a boolean nor { passed }" } });
-    } catch (error) {
-      out.push({ name: check.name, passed: false, severity, metadata: { error: error instanceof Error ? error.message : String(error) } });
-    }
-  }
-  return out;
 }
 
 /** Metadata as JSON can carry it over IPC and into the history: bigints (DuckDB counts) become numbers when exact, else strings. */

@@ -1,5 +1,4 @@
 /** Messages between the runner and the child process that runs one TS asset function. */
-import type { CheckOutcome } from "../../protocol/history";
 
 /** Where an input comes from, decided by the runner from the graph. */
 export interface InputSpec {
@@ -30,9 +29,28 @@ export interface TsStepRequest {
   runnerPid: number;
   /** The warehouse lock the run holds: nothing is written once the lock file no longer names this token. */
   lock: { file: string; token: string };
+  /** Run the asset's `checks` on the value after storing it (default true). */
+  runChecks?: boolean;
+  /** Only run the checks, on the value stored by the last materialization (loaded through the IO manager). */
+  checksOnly?: boolean;
+  /** Checks declared with `check()`, by module and export name (run after the asset's own). */
+  externalChecks?: { file: string; exportName: string }[];
+}
+
+/** The outcome of one TS check. */
+export interface TsCheckOutcome {
+  name: string;
+  passed: boolean;
+  failures?: number;
+  message?: string;
+  ms: number;
+  /** The check threw: it neither passed nor failed. */
+  error?: string;
+  /** `blocking: false` as the check was declared at run time (a failure only warns). */
+  blocking?: boolean;
 }
 
 export type TsStepMessage =
   | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string }
-  | { type: "done"; rows?: number; metadata: Record<string, unknown>; checks?: CheckOutcome[]; ms: number }
+  | { type: "done"; rows?: number; metadata: Record<string, unknown>; ms: number; checks?: TsCheckOutcome[] }
   | { type: "error"; message: string; stack?: string };

@@ -5,18 +5,18 @@
 import { fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import type { CheckOutcome } from "../../protocol/history";
-import type { TsStepMessage, TsStepRequest } from "./protocol";
+import type { TsCheckOutcome, TsStepMessage, TsStepRequest } from "./protocol";
 
 export interface TsStepResult {
   status: "success" | "error" | "cancelled";
   ms: number;
   rows?: number;
   metadata?: Record<string, unknown>;
-  checks?: CheckOutcome[];
   error?: string;
   /** Everything the asset logged, in order. */
   log: string[];
+  /** The asset's checks, when they ran. */
+  checks?: TsCheckOutcome[];
 }
 
 export interface TsStepOptions {
@@ -73,7 +73,7 @@ export function runTsStep(request: Omit<TsStepRequest, "type">, options: TsStepO
     });
     child.on("message", (message: TsStepMessage) => {
       if (message.type === "log") record(message.level, message.message);
-      else if (message.type === "done") outcome = { status: "success", ms: message.ms, rows: message.rows, metadata: message.metadata, checks: message.checks, log };
+      else if (message.type === "done") outcome = { status: "success", ms: message.ms, rows: message.rows, metadata: message.metadata, log, ...(message.checks ? { checks: message.checks } : {}) };
       else if (message.type === "error") outcome = { status: "error", ms: performance.now() - started, error: message.stack ?? message.message, log };
     });
     child.on("error", (error) => finish({ status: "error", ms: performance.now() - started, error: `could not start the TS step: ${error.message}`, log }));
