@@ -20,13 +20,13 @@ const program = new Command();
 program.name("tributary").description("One lineage graph across dbt and TypeScript assets; materialize any asset with its upstreams.").version("0.1.0");
 
 /** `listsDiagnostics`: the command prints every diagnostic itself (graph, check). */
-function openWorkspace(dir: string | undefined, listsDiagnostics = false): { index: WorkspaceIndex; root: string; config: TributaryConfig } {
+function openWorkspace(dir: string | undefined, listsDiagnostics = false): { index: WorkspaceIndex; root: string; config: TributaryConfig; configErrors: number } {
   const root = path.resolve(dir ?? process.cwd());
   const { config, diagnostics } = readTributaryConfig([root]);
   if (!listsDiagnostics) for (const d of diagnostics) console.error(`${path.relative(root, d.file)}:${d.span.start.line + 1}:${d.span.start.character + 1}: ${d.severity}: ${d.message}`);
   const index = new WorkspaceIndex({ roots: [root], include: config.include, exclude: config.exclude, configDiagnostics: diagnostics });
   index.load();
-  return { index, root, config };
+  return { index, root, config, configErrors: diagnostics.filter((d) => d.severity === "error").length };
 }
 
 program
@@ -102,8 +102,8 @@ program
   .option("--json", "print one JSON event per line")
   .option("-C, --dir <dir>", "workspace folder", ".")
   .action(async (selection: string | undefined, options: RunFlags & { retryFailed?: boolean; checks: boolean; dir: string }) => {
-    const { index, root, config } = openWorkspace(options.dir);
-    const summary = await materialize(index, root, selection, { ...runSettings(options, config), retryFailed: options.retryFailed, checks: options.checks });
+    const { index, root, config, configErrors } = openWorkspace(options.dir);
+    const summary = await materialize(index, root, selection, { ...runSettings(options, config, configErrors), retryFailed: options.retryFailed, checks: options.checks });
     process.exitCode = exitCode(summary.status);
   });
 
@@ -117,8 +117,8 @@ program
   .option("--json", "print one JSON event per line")
   .option("-C, --dir <dir>", "workspace folder", ".")
   .action(async (selection: string, options: { engine?: Engine; vars?: string; wait?: boolean; json?: boolean; dir: string }) => {
-    const { index, root, config } = openWorkspace(options.dir);
-    const summary = await materialize(index, root, selection, { ...runSettings(options, config), checksOnly: true });
+    const { index, root, config, configErrors } = openWorkspace(options.dir);
+    const summary = await materialize(index, root, selection, { ...runSettings(options, config, configErrors), checksOnly: true });
     process.exitCode = exitCode(summary.status);
   });
 
@@ -169,8 +169,8 @@ jobsProgram
   .action(async (name: string, _options: unknown, command: Command) => {
     // `--json` / `-C` may be written before or after `run`: both levels define them.
     const options = command.optsWithGlobals<RunFlags & { dir: string }>();
-    const { index, root, config } = openWorkspace(options.dir);
-    const summary = await jobRunCommand(index, root, name, runSettings(options, config));
+    const { index, root, config, configErrors } = openWorkspace(options.dir);
+    const summary = await jobRunCommand(index, root, name, runSettings(options, config, configErrors));
     process.exitCode = exitCode(summary.status);
   });
 
@@ -256,7 +256,9 @@ interface RunFlags {
 }
 
 /** What `materialize` and `jobs run` take from their flags, tributary.json and the environment. */
-function runSettings(options: RunFlags, config: TributaryConfig) {
+function runSettings(options: RunFlags, config: TributaryConfig, configErrors: number) {
+  // The language server serves with defaults; a run does not guess what a broken setting meant.
+  if (configErrors > 0) throw new CliError(`tributary.json has ${configErrors === 1 ? "an error" : `${configErrors} errors`} (above): fix ${configErrors === 1 ? "it" : "them"} to run; nothing was run.`);
   if (options.concurrency === undefined && config.concurrency !== undefined) checkWholeNumber('"concurrency" in tributary.json', config.concurrency);
   return {
     engine: options.engine ?? config.engine,

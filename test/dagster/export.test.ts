@@ -157,7 +157,7 @@ describe("tributary export dagster: changes, --check, overrides and refusals", (
     writeFileSync(
       schema,
       readFileSync(schema, "utf8")
-        .replace("    config:\n      group: finance\n  - name: customers", "    config:\n      group: finance\n      meta:\n        tributary:\n          key: marts/fct_orders\n  - name: customers")
+        .replace(/(  - name: fct_orders\n.*\n    config:\n      group: finance)/, "$1\n      meta:\n        tributary:\n          key: marts/fct_orders")
         .replace(/(  - name: customers\n.*\n    config:\n      group: finance)/, "$1\n      meta:\n        dagster:\n          asset_key: [warehouse, customers]"),
     );
     assert.equal(runCli(ws.root, ["export", "dagster"]).code, 0);

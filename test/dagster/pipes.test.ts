@@ -132,6 +132,8 @@ describe("tributary run-asset under Dagster Pipes (a TS-only workspace)", () => 
         "  ctx.metadata({ region: ctx.dagster?.extras.region, big: 12345678901234567890n, nested: { a: [1, 2] }, link: { type: \"url\", raw_value: \"https://example.org/x\" } });",
         "  return ctx.dagster;",
         "});",
+        "export const strict = asset({ key: \"strict\", checks: [{ name: \"never\", fn: () => ({ passed: false, failures: 2 }) }] }, async () => [1, 2]);",
+        "export const plain = asset({ key: \"plain\", checks: [{ name: \"ok\", fn: () => true }, { name: \"soft\", blocking: false, fn: () => false }] }, async () => [1, 2]);",
         "export const boom = asset({ key: [\"ops\", \"boom\"] }, async () => {",
         "  throw new Error(\"no forecast today\");",
         "});",
@@ -187,10 +189,25 @@ describe("tributary run-asset under Dagster Pipes (a TS-only workspace)", () => 
     assert.match(bad.stderr, /Dagster Pipes: DAGSTER_PIPES_CONTEXT is not base64 of zlib-compressed JSON/);
   });
 
-  test("without Pipes, run-asset is a one-asset materialize that prints what it did", () => {
-    const plain = runCli(root, ["run-asset", "echo"]);
+  test("without Pipes, run-asset is a one-asset materialize that prints what it did and its checks", () => {
+    const plain = runCli(root, ["run-asset", "plain"]);
     assert.equal(plain.code, 0, plain.stderr);
-    assert.match(plain.stdout, /^echo: materialized \(run \d{8}-\d{6}-[0-9a-f]+\)\n  check has_run_id: FAILED\n  check us_only: warned\n  check explodes: FAILED\n$/);
+    assert.match(plain.stdout, /^plain: materialized, 2 rows \(run \d{8}-\d{6}-[0-9a-f]+\)\n  check ok: passed\n  check soft: warned\n$/);
+  });
+
+  test("a blocking check that fails fails the asset: Dagster hears of the check, then the failure (exit 1)", () => {
+    // Outside Dagster ctx.dagster is undefined, so echo's blocking has_run_id fails.
+    const plainRun = runCli(root, ["run-asset", "echo"]);
+    assert.equal(plainRun.code, 1, plainRun.stdout);
+    assert.match(plainRun.stderr, /echo failed: check has_run_id failed/);
     assert.equal(JSON.parse(readFileSync(path.join(root, ".tributary", "storage", "echo.json"), "utf8")), null, "ctx.dagster is undefined outside Dagster");
+    const r = viaPipes({ context: context(["strict"]) }, ["run-asset", "strict", "--dir", root]);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.exit_code, 1, r.other_output);
+    assert.deepEqual(only(r, "report_asset_materialization"), []);
+    assert.deepEqual(only(r, "report_asset_check"), [{ asset_key: "strict", check_name: "never", passed: false, metadata: { failures: { type: "int", raw_value: 2 } }, severity: "ERROR" }]);
+    assert.deepEqual(methods(r).slice(-2), ["report_asset_check", "closed"]);
+    const exception = r.messages.at(-1)!.params!.exception as { message: string };
+    assert.match(exception.message, /strict failed: check never failed \(2 failing\)/);
   });
 });

@@ -56,8 +56,17 @@ export class Workbench {
       }
       await row.waitFor({ timeout: 1_000 }).catch(() => undefined);
     }
-    await row.click();
-    await this.waitForActiveEditor(parts[parts.length - 1]);
+    // The tree can re-render between finding the row and the click landing (a run adds .tributary/,
+    // a file event), so the click may open a neighbour: click again until the wanted file is active.
+    for (let attempt = 1; ; attempt++) {
+      await row.click();
+      try {
+        await this.waitForActiveEditor(parts[parts.length - 1], attempt < 3 ? 5_000 : 15_000);
+        return;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
   }
 
   /** Waits until the active editor tab shows `name` and its text is drawn. */
