@@ -2,7 +2,8 @@
  * `tributary jobs`, `tributary jobs run NAME` and `tributary daemon`: jobs from a terminal.
  * Human output by default, `--json` for machines.
  */
-import { cancelOnSignals, chooseEngine, CliError, printPlan, printWaiting } from "./runCommands";
+import { chooseEngine } from "../run/engineChoice";
+import { cancelOnSignals, CliError, printPlan, printWaiting } from "./runCommands";
 import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { Engine, RunEvent, RunSummary } from "../run/runner";

@@ -14,7 +14,7 @@ import { Warehouse } from "../run/embedded/warehouse";
 import { HistoryStore, unlockWarehouse, type LockInfo } from "../run/history";
 import { hostname } from "node:os";
 import { relationSql } from "../run/ts/io";
-import { findDbtExecutable } from "../run/dbtCli";
+import { chooseEngine } from "../run/engineChoice";
 import { currentCodeVersion, runPlan, type Engine, type RunEvent, type RunSummary } from "../run/runner";
 import { checkSummaries, describeCheck, describeChecks } from "../run/checkStatus";
 import { computeStatus, describeStatus, formatDuration } from "../run/status";
@@ -109,22 +109,6 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
   } finally {
     cancel.dispose();
   }
-}
-
-/**
- * The engine for dbt steps: the one asked for; else dbt when it is installed and a planned project
- * uses dbt packages (which may hold macros the embedded engine cannot run); else embedded.
- */
-export function chooseEngine(index: WorkspaceIndex, plan: Plan, asked: Engine | undefined, configuredExecutable: string | undefined, env: NodeJS.ProcessEnv = process.env): { engine: Engine; executable?: string } {
-  const executable = findDbtExecutable(env, configuredExecutable);
-  if (asked === "dbt") {
-    if (!executable) throw new CliError(`The dbt engine needs the dbt executable: ${configuredExecutable ? `'${configuredExecutable}' was not found` : "'dbt' is not on PATH"} (set tributary.dbtExecutable in your user settings, or TRIBUTARY_DBT_EXECUTABLE).`);
-    return { engine: "dbt", executable };
-  }
-  if (asked === "embedded") return { engine: "embedded" };
-  const planned = new Set(plan.steps.filter((s) => s.kind === "dbt").map((s) => s.project));
-  const usesPackages = index.projectFiles().some((p) => !p.isPackage && planned.has(p.project.name) && p.declaresPackages);
-  return usesPackages && executable ? { engine: "dbt", executable } : { engine: "embedded" };
 }
 
 /** Human progress: a bar per step as it runs, then a table of every asset. */

@@ -49,7 +49,7 @@ export interface RunJobOptions extends Omit<RunOptions, "selection" | "trigger">
   trigger?: string;
   /** Called with the plan before the run starts. */
   onPlan?(plan: Plan, job: JobInfo): void;
-  /** Picks the engine for this plan (the CLI's `chooseEngine`); wins over `engine` / `dbtExecutable`. */
+  /** Picks the engine for this plan (`chooseEngine` in run/engineChoice.ts); wins over `engine` / `dbtExecutable`. */
   resolveEngine?(plan: Plan): { engine: Engine; executable?: string };
 }
 
