@@ -13,7 +13,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from "vscode-languageclient/node";
-import { GraphChangedNotification, type IndexStats } from "../../server/src/protocol/requests";
+import { GraphChangedNotification, type IndexStats, type InitializationOptions } from "../../server/src/protocol/requests";
 import type { ServerPhase } from "./lineageFeed";
 
 const MAX_RESTARTS = 5;
@@ -64,7 +64,7 @@ export class TributaryClient implements vscode.Disposable {
         { scheme: "file", language: "python" },
       ],
       outputChannel: this.output,
-      initializationOptions: { include: config.get<string[]>("include"), exclude: config.get<string[]>("exclude"), trusted: vscode.workspace.isTrusted },
+      initializationOptions: { include: config.get<string[]>("include"), exclude: config.get<string[]>("exclude"), trusted: vscode.workspace.isTrusted } satisfies InitializationOptions,
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue }),
         closed: () => {

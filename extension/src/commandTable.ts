@@ -1,27 +1,10 @@
 /**
  * Every command of the extension, in one table: id, title, where it shows, and what it needs.
  * Pure data (no `vscode` import) so package.json's contributions and the tests can be checked
- * against it; handlers are attached in commands.ts.
+ * against it; handlers are attached in commands.ts. The ids are the protocol's (the server names
+ * them in code lenses and hover links).
  */
-
-export type CommandId =
-  | "tributary.materialize"
-  | "tributary.materializeUpstream"
-  | "tributary.materializeDownstream"
-  | "tributary.materializeSelection"
-  | "tributary.retryFailed"
-  | "tributary.showLineage"
-  | "tributary.showRunHistory"
-  | "tributary.refresh"
-  | "tributary.cancelRun"
-  | "tributary.rerun"
-  | "tributary.openAsset"
-  | "tributary.assetsByGroup"
-  | "tributary.assetsByKind"
-  | "tributary.runJob"
-  | "tributary.showCompiledSql"
-  | "tributary.previewResults"
-  | "tributary.openCheckQuery";
+import type { CommandId } from "../../server/src/protocol/commands";
 
 export interface CommandSpec {
   id: CommandId;

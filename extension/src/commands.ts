@@ -4,7 +4,8 @@
  */
 import * as vscode from "vscode";
 import { AssetsAtRequest, ChecksRequest, GraphRequest, RefreshRequest } from "../../server/src/protocol/requests";
-import { COMMANDS, selectionFor, type CommandId } from "./commandTable";
+import type { CommandId } from "../../server/src/protocol/commands";
+import { COMMANDS, selectionFor } from "./commandTable";
 import type { TributaryClient } from "./client";
 import type { LineagePanel } from "./lineagePanel";
 import type { RunManager } from "./runManager";

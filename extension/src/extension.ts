@@ -27,7 +27,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     openAsset: (id) => void vscode.commands.executeCommand("tributary.openAsset", id),
   }, output);
   runs.onEvent(({ event, state }) => {
-    if (event.assetId && (event.type === "asset_start" || event.type === "asset_materialized" || event.type === "asset_failed")) {
+    if (event.type === "asset_start" || event.type === "asset_materialized" || event.type === "asset_failed") {
       panel.runProgress(event.assetId, state.assetStates.get(event.assetId) ?? "running");
     }
   });

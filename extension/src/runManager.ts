@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { userSetting } from "./userSettings";
-import { applyRunEvent, EventLineParser, initialRunState, progressMessage, summaryMessage, type RunnerEvent, type RunState } from "./runProgress";
+import type { RunEvent } from "../../server/src/protocol/runEvents";
+import { applyRunEvent, EventLineParser, initialRunState, progressMessage, summaryMessage, type RunState } from "./runProgress";
 
 export interface RunRequest {
   selection?: string;
@@ -22,7 +23,7 @@ export interface RunRequest {
 export class RunManager implements vscode.Disposable {
   private child: ChildProcess | undefined;
   private readonly statusBar = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
-  private readonly events = new vscode.EventEmitter<{ event: RunnerEvent; state: RunState }>();
+  private readonly events = new vscode.EventEmitter<{ event: RunEvent; state: RunState }>();
   /** Every runner event with the run's state after it (the lineage panel shows live progress). */
   readonly onEvent = this.events.event;
   private readonly ended = new vscode.EventEmitter<RunState>();

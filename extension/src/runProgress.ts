@@ -2,22 +2,7 @@
  * Follows a run from the runner's JSON events (one per line on its stdout): counts, the current
  * asset, failures, and the message shown when it ends. Pure, so it is unit-tested without VS Code.
  */
-
-export interface RunnerEvent {
-  type: string;
-  runId?: string;
-  stepId?: string;
-  assetId?: string;
-  status?: string;
-  error?: string;
-  plan?: { steps: { id: string; kind: string; assets: string[] }[] };
-  failed?: { assetId: string; error: string }[];
-  skipped?: string[];
-  ms?: number;
-  rows?: number;
-  level?: string;
-  message?: string;
-}
+import type { RunEvent } from "../../server/src/protocol/runEvents";
 
 export interface RunState {
   runId?: string;
@@ -40,7 +25,7 @@ export function initialRunState(): RunState {
 }
 
 /** Applies one event; returns the state (mutated) for convenience. */
-export function applyRunEvent(state: RunState, event: RunnerEvent): RunState {
+export function applyRunEvent(state: RunState, event: RunEvent): RunState {
   const log = (stepId: string | undefined, line: string) => {
     if (!stepId) return;
     const lines = state.logs.get(stepId) ?? [];
@@ -51,8 +36,8 @@ export function applyRunEvent(state: RunState, event: RunnerEvent): RunState {
     case "run_start":
       state.runId = event.runId;
       state.status = "running";
-      state.totalSteps = event.plan?.steps.length ?? 0;
-      state.totalAssets = event.plan?.steps.reduce((n, s) => n + s.assets.length, 0) ?? 0;
+      state.totalSteps = event.plan.steps.length;
+      state.totalAssets = event.plan.steps.reduce((n, s) => n + s.assets.length, 0);
       break;
     case "asset_start":
       state.current = event.assetId;
@@ -72,7 +57,7 @@ export function applyRunEvent(state: RunState, event: RunnerEvent): RunState {
       log(event.stepId, `[${event.level}] ${event.message}`);
       break;
     case "step_failed":
-      for (const assetId of (event as { assets?: string[] }).assets ?? []) {
+      for (const assetId of event.assets) {
         if (!state.failed.some((f) => f.assetId === assetId)) state.failed.push({ assetId, error: event.error ?? "failed", stepId: event.stepId });
       }
       log(event.stepId, `step failed:\n${event.error ?? ""}`);
@@ -117,15 +102,15 @@ export function summaryMessage(state: RunState, selection: string): string {
 /** Splits a chunk of runner stdout into complete JSON events, keeping the partial tail. */
 export class EventLineParser {
   private buffer = "";
-  push(chunk: string): RunnerEvent[] {
+  push(chunk: string): RunEvent[] {
     this.buffer += chunk;
     const lines = this.buffer.split("\n");
     this.buffer = lines.pop() ?? "";
-    const events: RunnerEvent[] = [];
+    const events: RunEvent[] = [];
     for (const line of lines) {
       if (!line.startsWith("{")) continue;
       try {
-        events.push(JSON.parse(line) as RunnerEvent);
+        events.push(JSON.parse(line) as RunEvent);
       } catch {
         // a line that is not an event is ignored (the output channel still shows it)
       }

@@ -9,7 +9,7 @@ import { compileSelection, printCompiled } from "./cli/compileCommand";
 import { CliError, history, materialize, planFor, printPlan, show, status, unlock } from "./cli/runCommands";
 import { daemonCommand, jobRunCommand, jobsCommand } from "./cli/jobsCommands";
 import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
-import type { Engine } from "./run/runner";
+import type { Engine } from "./protocol/runEvents";
 import { checkWholeNumber, RunError } from "./run/errors";
 import { userDbtExecutable } from "./run/dbtCli";
 import { formatKey } from "./graph/keys";

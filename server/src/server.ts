@@ -34,6 +34,7 @@ import {
   type AssetsAtResult,
   type PlanResult,
   type IndexStats,
+  type InitializationOptions,
 } from "./protocol/requests";
 import type { IndexDiagnostic } from "./protocol/types";
 import { complete } from "./features/completion";
@@ -143,10 +144,10 @@ export function startServer(connection: Connection): void {
     }
   }
 
-  let clientSettings: { include?: string[]; exclude?: string[]; trusted?: boolean } = {};
+  let clientSettings: InitializationOptions = {};
   let supportsFolderEvents = false;
   connection.onInitialize((params: InitializeParams) => {
-    clientSettings = (params.initializationOptions as typeof clientSettings | undefined) ?? {};
+    clientSettings = (params.initializationOptions as InitializationOptions | undefined) ?? {};
     supportsFolderEvents = params.capabilities.workspace?.workspaceFolders === true;
     roots.push(...(params.workspaceFolders?.map((f) => uriToPath(f.uri)) ?? (params.rootUri ? [uriToPath(params.rootUri)] : [])).filter(Boolean));
     return {

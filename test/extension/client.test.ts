@@ -6,6 +6,8 @@ import { describe, test } from "node:test";
 import { COMMANDS, selectionFor } from "../../extension/src/commandTable";
 import { applyRunEvent, EventLineParser, initialRunState, progressMessage, summaryMessage } from "../../extension/src/runProgress";
 import { parseSelection } from "../../server/src/graph/selection";
+import type { Plan } from "../../server/src/protocol/plan";
+import type { RunEvent } from "../../server/src/protocol/runEvents";
 
 const manifest = JSON.parse(readFileSync(path.resolve(__dirname, "../../package.json"), "utf8")) as {
   main: string;
@@ -62,30 +64,39 @@ describe("command table and manifest", () => {
 });
 
 describe("run progress", () => {
-  const plan = { steps: [{ id: "step-1", kind: "dbt", assets: ["a", "b"] }, { id: "step-2", kind: "ts", assets: ["c"] }] };
+  const plan: Plan = {
+    selection: ["a", "b", "c"],
+    steps: [
+      { id: "step-1", kind: "dbt", assets: ["a", "b"], dependsOn: [], parallelGroup: 0 },
+      { id: "step-2", kind: "ts", assets: ["c"], dependsOn: ["step-1"], parallelGroup: 1 },
+    ],
+    inputs: [],
+    external: [],
+    skipped: [],
+  };
 
   test("events from the runner drive counts, the current asset and the final message", () => {
     const parser = new EventLineParser();
-    const lines = [
-      { type: "run_start", runId: "r1", plan },
-      { type: "step_start", stepId: "step-1" },
-      { type: "asset_start", stepId: "step-1", assetId: "a" },
-      { type: "asset_materialized", stepId: "step-1", assetId: "a", rows: 3 },
-    ].map((e) => JSON.stringify(e));
-    const text = lines.join("\n") + "\n";
+    const lines: RunEvent[] = [
+      { type: "run_start", runId: "r1", selection: "+c", engine: "embedded", plan },
+      { type: "step_start", runId: "r1", stepId: "step-1", kind: "dbt", assets: ["a", "b"] },
+      { type: "asset_start", runId: "r1", stepId: "step-1", assetId: "a" },
+      { type: "asset_materialized", runId: "r1", stepId: "step-1", assetId: "a", rows: 3, ms: 2 },
+    ];
+    const text = lines.map((e) => JSON.stringify(e)).join("\n") + "\n";
     const state = initialRunState();
     // Split mid-line: the parser keeps the partial tail until the rest arrives.
     for (const event of [...parser.push(text.slice(0, 50)), ...parser.push(text.slice(50))]) applyRunEvent(state, event);
     assert.equal(state.runId, "r1");
     assert.equal(progressMessage(state), "step 1/2 · 1/3 assets · a");
     assert.equal(state.assetStates.get("a"), "fresh");
-    applyRunEvent(state, { type: "asset_start", stepId: "step-1", assetId: "b" });
+    applyRunEvent(state, { type: "asset_start", runId: "r1", stepId: "step-1", assetId: "b" });
     assert.equal(state.assetStates.get("b"), "running");
-    applyRunEvent(state, { type: "asset_failed", stepId: "step-1", assetId: "b", error: "boom" });
-    applyRunEvent(state, { type: "step_failed", stepId: "step-1", error: "b: boom", assets: ["b"] } as never);
-    applyRunEvent(state, { type: "step_end", stepId: "step-1", status: "failed" });
-    applyRunEvent(state, { type: "step_skipped", stepId: "step-2" });
-    applyRunEvent(state, { type: "run_end", status: "failed", failed: [{ assetId: "b", error: "boom" }], skipped: ["c"] });
+    applyRunEvent(state, { type: "asset_failed", runId: "r1", stepId: "step-1", assetId: "b", error: "boom" });
+    applyRunEvent(state, { type: "step_failed", runId: "r1", stepId: "step-1", error: "b: boom", assets: ["b"] });
+    applyRunEvent(state, { type: "step_end", runId: "r1", stepId: "step-1", status: "failed", ms: 5 });
+    applyRunEvent(state, { type: "step_skipped", runId: "r1", stepId: "step-2", reason: "upstream failed" });
+    applyRunEvent(state, { type: "run_end", runId: "r1", status: "failed", ms: 9, failed: [{ assetId: "b", error: "boom" }], skipped: ["c"] });
     assert.equal(state.status, "failed");
     assert.deepEqual(state.failed.map((f) => f.assetId), ["b"]);
     assert.equal(state.failed[0].stepId, "step-1", "the failure knows its step, to open that step's log");
@@ -94,10 +105,12 @@ describe("run progress", () => {
   });
 
   test("success and cancel messages", () => {
-    const ok = applyRunEvent(applyRunEvent(initialRunState(), { type: "run_start", plan }), { type: "run_end", status: "success" });
+    const start: RunEvent = { type: "run_start", runId: "r2", selection: "+c", engine: "embedded", plan };
+    const end = (status: "success" | "cancelled"): RunEvent => ({ type: "run_end", runId: "r2", status, ms: 1, failed: [], skipped: [] });
+    const ok = applyRunEvent(applyRunEvent(initialRunState(), start), end("success"));
     ok.doneAssets = 3;
     assert.equal(summaryMessage(ok, "+c"), "Tributary: materialized 3 assets (+c).");
-    const cancelled = applyRunEvent(applyRunEvent(initialRunState(), { type: "run_start", plan }), { type: "run_end", status: "cancelled" });
+    const cancelled = applyRunEvent(applyRunEvent(initialRunState(), start), end("cancelled"));
     assert.equal(summaryMessage(cancelled, "+c"), "Tributary: run cancelled after 0 of 3 assets.");
   });
 });

@@ -11,7 +11,8 @@ import type { WorkspaceIndex } from "../index/workspace";
 import { planSelection } from "../plan/planner";
 import { RunContext } from "../run/context";
 import { HistoryStore } from "../run/history";
-import { runPlan, type RunEvent } from "../run/runner";
+import type { RunEvent } from "../protocol/runEvents";
+import { runPlan } from "../run/runner";
 import { cancelOnSignals, CliError } from "./runCommands";
 
 export interface RunAssetOptions {

@@ -15,7 +15,8 @@ import { HistoryStore, unlockWarehouse, type LockInfo } from "../run/history";
 import { hostname } from "node:os";
 import { relationSql } from "../run/ts/io";
 import { chooseEngine } from "../run/engineChoice";
-import { currentCodeVersion, runPlan, type Engine, type RunEvent, type RunSummary } from "../run/runner";
+import type { Engine, RunEvent } from "../protocol/runEvents";
+import { currentCodeVersion, runPlan, type RunSummary } from "../run/runner";
 import { checkSummaries, describeCheck, describeChecks } from "../run/checkStatus";
 import { computeStatus, describeStatus, formatDuration } from "../run/status";
 

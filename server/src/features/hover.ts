@@ -5,6 +5,7 @@ import { describeCheck, describeChecks } from "../run/checkStatus";
 import type { Pos } from "../protocol/types";
 import { jobHover } from "./jobs";
 import { inertMarkdown } from "../index/markdown";
+import { commandUri } from "../protocol/commands";
 import { assetAt, assetLink, kindLabel, occurrenceAt, relativeTo } from "./lookup";
 
 /** What the run history knows about an asset, shown in hovers and code lenses. */
@@ -50,7 +51,7 @@ export function describeAsset(index: WorkspaceIndex, roots: string[], id: string
   if (summaries.length > 0) {
     lines.push("", `**Checks:** ${describeChecks(summaries)}`, "");
     for (const s of summaries.slice(0, LIST_LIMIT)) {
-      const query = s.compiledSql && s.status !== "passed" ? ` · [open the failing query](command:tributary.openCheckQuery?${encodeURIComponent(JSON.stringify([s.id]))})` : "";
+      const query = s.compiledSql && s.status !== "passed" ? ` · [open the failing query](${commandUri("tributary.openCheckQuery", [s.id])})` : "";
       lines.push(`- ${describeCheck(s).replace(s.name, `\`${s.name}\``)}${query}`);
     }
     if (summaries.length > LIST_LIMIT) lines.push(`- … ${summaries.length - LIST_LIMIT} more`);

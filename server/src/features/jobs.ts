@@ -11,10 +11,11 @@ import type { WorkspaceIndex } from "../index/workspace";
 import { collectJobs, type JobInfo, type JobOptions } from "../jobs/jobs";
 import { formatInZone, relativeFuture } from "../jobs/schedule";
 import { planSelection } from "../plan/planner";
+import { commandUri, type CommandId } from "../protocol/commands";
 import type { RunRecord } from "../protocol/history";
 import type { Pos, Span } from "../protocol/types";
 
-export const RUN_JOB_COMMAND = "tributary.runJob";
+export const RUN_JOB_COMMAND: CommandId = "tributary.runJob";
 const LIST_LIMIT = 12;
 
 export interface JobFaceOptions extends JobOptions {
@@ -84,7 +85,7 @@ export function describeJob(index: WorkspaceIndex, job: JobInfo, options: JobFac
   const last = job.name !== undefined ? options.lastRun?.(job.name) : undefined;
   if (last) lines.push("", `Last run: **${last.status}** ${last.endedAt ?? last.startedAt} (run ${last.id}, ${last.trigger ?? "cli"})`);
   if (job.name !== undefined && job.assets.length > 0 && !job.duplicate) {
-    lines.push("", `[▶ Run job](command:${RUN_JOB_COMMAND}?${encodeURIComponent(JSON.stringify([job.name]))})`);
+    lines.push("", `[▶ Run job](${commandUri(RUN_JOB_COMMAND, [job.name])})`);
   }
   // Names, descriptions and selections come from the repository.
   return inertMarkdown(lines.join("\n"));

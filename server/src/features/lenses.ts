@@ -1,5 +1,6 @@
 import type { CodeLens } from "vscode-languageserver";
 import type { WorkspaceIndex } from "../index/workspace";
+import type { CommandId } from "../protocol/commands";
 import { jobLenses } from "./jobs";
 import type { CheckSummary } from "../protocol/checks";
 import { describeCheck, describeChecks } from "../run/checkStatus";
@@ -22,21 +23,21 @@ export function codeLenses(index: WorkspaceIndex, file: string, status?: StatusP
     const up = graph.upstream(id).length;
     const down = graph.downstream(id).length;
     if (node.kind !== "dbt_exposure" && node.kind !== "dbt_source") {
-      lenses.push({ range, command: { title: "▶ Materialize", command: "tributary.materialize", arguments: [id] } });
-      lenses.push({ range, command: { title: "with upstream", command: "tributary.materializeUpstream", arguments: [id] } });
+      lenses.push({ range, command: { title: "▶ Materialize", command: "tributary.materialize" satisfies CommandId, arguments: [id] } });
+      lenses.push({ range, command: { title: "with upstream", command: "tributary.materializeUpstream" satisfies CommandId, arguments: [id] } });
     }
-    lenses.push({ range, command: { title: `↑${up} ↓${down}`, command: "tributary.showLineage", arguments: [id] } });
+    lenses.push({ range, command: { title: `↑${up} ↓${down}`, command: "tributary.showLineage" satisfies CommandId, arguments: [id] } });
     if ((node.kind === "dbt_model" || node.kind === "dbt_snapshot") && node.file === file && /\.sql$/i.test(file)) {
-      lenses.push({ range, command: { title: "Compiled SQL", command: "tributary.showCompiledSql" } });
-      lenses.push({ range, command: { title: "Preview", command: "tributary.previewResults" } });
+      lenses.push({ range, command: { title: "Compiled SQL", command: "tributary.showCompiledSql" satisfies CommandId } });
+      lenses.push({ range, command: { title: "Preview", command: "tributary.previewResults" satisfies CommandId } });
     }
     const line = status?.(id);
-    if (line) lenses.push({ range, command: { title: line.detail ? `${line.status} · ${line.detail}` : line.status, command: "tributary.showRunHistory", arguments: [id] } });
+    if (line) lenses.push({ range, command: { title: line.detail ? `${line.status} · ${line.detail}` : line.status, command: "tributary.showRunHistory" satisfies CommandId, arguments: [id] } });
     // Checks: their last results; a failed one opens the query that found its rows.
     const summaries = node.file === file ? checks?.(id) ?? [] : [];
     if (summaries.length > 0) {
       const failed = summaries.find((s) => (s.status === "failed" || s.status === "error") && s.compiledSql) ?? summaries.find((s) => s.status === "warned" && s.compiledSql);
-      lenses.push({ range, command: failed ? { title: describeChecks(summaries), command: "tributary.openCheckQuery", arguments: [failed.id] } : { title: describeChecks(summaries), command: "tributary.showRunHistory", arguments: [id] } });
+      lenses.push({ range, command: failed ? { title: describeChecks(summaries), command: "tributary.openCheckQuery" satisfies CommandId, arguments: [failed.id] } : { title: describeChecks(summaries), command: "tributary.showRunHistory" satisfies CommandId, arguments: [id] } });
     }
   }
   // Over each test declared here (a YAML test entry, a singular test's SQL, a TS check): its last result.
@@ -48,7 +49,7 @@ export function codeLenses(index: WorkspaceIndex, file: string, status?: StatusP
       const s = summaries.get(c.id);
       if (!s) continue;
       const range = { start: c.span.start, end: c.span.start };
-      lenses.push({ range, command: s.compiledSql && s.status !== "passed" ? { title: describeCheck(s), command: "tributary.openCheckQuery", arguments: [s.id] } : { title: describeCheck(s), command: "tributary.showRunHistory", arguments: [c.assets[0]] } });
+      lenses.push({ range, command: s.compiledSql && s.status !== "passed" ? { title: describeCheck(s), command: "tributary.openCheckQuery" satisfies CommandId, arguments: [s.id] } : { title: describeCheck(s), command: "tributary.showRunHistory" satisfies CommandId, arguments: [c.assets[0]] } });
     }
   }
   // ▶ Run job · next run at … over each job({...}) call.

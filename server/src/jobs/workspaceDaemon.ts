@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type { WorkspaceIndex, TributaryConfig } from "../index/workspace";
 import type { Plan } from "../protocol/plan";
 import { HistoryStore, processAlive } from "../run/history";
-import type { Engine, RunEvent } from "../run/runner";
+import type { Engine, RunEvent } from "../protocol/runEvents";
 import { userDbtExecutable } from "../run/dbtCli";
 import { ScheduleDaemon, type Clock, type DaemonEvent } from "./daemon";
 import { scheduledJobs } from "./jobs";

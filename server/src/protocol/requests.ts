@@ -115,3 +115,12 @@ export interface JobSummary {
 
 /** client -> server: the workspace's job() definitions with their next and last runs. */
 export const JobsRequest = new RequestType0<{ jobs: JobSummary[] }, void>("tributary/jobs");
+
+/** What the extension sends as `initializationOptions` (client → server, once, at start). */
+export interface InitializationOptions {
+  /** The `tributary.include` / `tributary.exclude` settings (globs, added to tributary.json's). */
+  include?: string[];
+  exclude?: string[];
+  /** The workspace is trusted: the server may render the project's Jinja (compiled SQL, preview, column lineage). */
+  trusted?: boolean;
+}

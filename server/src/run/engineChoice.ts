@@ -3,7 +3,7 @@ import type { WorkspaceIndex } from "../index/workspace";
 import type { Plan } from "../protocol/plan";
 import { findDbtExecutable } from "./dbtCli";
 import { RunError } from "./errors";
-import type { Engine } from "./runner";
+import type { Engine } from "../protocol/runEvents";
 
 /**
  * The engine for dbt steps: the one asked for; else dbt when it is installed and a planned project

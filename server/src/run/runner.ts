@@ -9,6 +9,7 @@ import * as path from "node:path";
 import type { Plan, PlanStep } from "../protocol/plan";
 import type { AssetCheck, CheckOutcome, CheckResultRecord } from "../protocol/checks";
 import type { MaterializationRecord, RunStatus, StepStatus } from "../protocol/history";
+import type { Engine, RunEvent } from "../protocol/runEvents";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { RunContext } from "./context";
 import { dbtChecksOf, embeddedTests, outcomeOf } from "./checks";
@@ -21,21 +22,6 @@ import { codeVersion } from "./status";
 import type { InputSpec, TsStepRequest } from "./ts/protocol";
 import { precompile } from "./ts/transpile";
 import { runTsStep } from "./ts/tsStep";
-
-export type Engine = "embedded" | "dbt";
-
-export type RunEvent =
-  | { type: "run_start"; runId: string; selection: string; engine: Engine; plan: Plan }
-  | { type: "step_start"; runId: string; stepId: string; kind: "dbt" | "ts"; assets: string[] }
-  | { type: "asset_start"; runId: string; stepId: string; assetId: string }
-  | { type: "asset_materialized"; runId: string; stepId: string; assetId: string; rows?: number; ms: number }
-  | { type: "asset_failed"; runId: string; stepId: string; assetId: string; error: string }
-  | { type: "log"; runId: string; stepId: string; level: string; message: string }
-  | { type: "step_end"; runId: string; stepId: string; status: StepStatus; ms: number }
-  | { type: "check_result"; runId: string; stepId: string; checkId: string; name: string; assets: string[]; status: CheckOutcome; severity: "error" | "warn"; failures?: number; message?: string }
-  | { type: "step_failed"; runId: string; stepId: string; error: string; assets: string[] }
-  | { type: "step_skipped"; runId: string; stepId: string; reason: string }
-  | { type: "run_end"; runId: string; status: RunStatus; ms: number; failed: { assetId: string; error: string }[]; skipped: string[] };
 
 export interface RunOptions {
   selection: string;
