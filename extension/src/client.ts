@@ -13,6 +13,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from "vscode-languageclient/node";
+import { readSettings } from "./settings";
 import { GraphChangedNotification, type IndexStats, type InitializationOptions } from "../../server/src/protocol/requests";
 import type { ServerPhase } from "./lineageFeed";
 
@@ -54,7 +55,7 @@ export class TributaryClient implements vscode.Disposable {
       run: { module, transport: TransportKind.ipc },
       debug: { module, transport: TransportKind.ipc, options: { execArgv: ["--nolazy", "--inspect=6019"] } },
     };
-    const config = vscode.workspace.getConfiguration("tributary");
+    const settings = readSettings(vscode.workspace.getConfiguration("tributary"));
     const clientOptions: LanguageClientOptions = {
       documentSelector: [
         { scheme: "file", language: "sql" },
@@ -64,7 +65,7 @@ export class TributaryClient implements vscode.Disposable {
         { scheme: "file", language: "python" },
       ],
       outputChannel: this.output,
-      initializationOptions: { include: config.get<string[]>("include"), exclude: config.get<string[]>("exclude"), trusted: vscode.workspace.isTrusted } satisfies InitializationOptions,
+      initializationOptions: { include: settings.include, exclude: settings.exclude, trusted: vscode.workspace.isTrusted } satisfies InitializationOptions,
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue }),
         closed: () => {

@@ -2,6 +2,7 @@
  * Activation: the output channel, the language client, the run manager, the lineage panel, the
  * trees, and the commands (one table). Everything else lives in its own module.
  */
+import { SERVER_START_SETTINGS } from "./settings";
 import * as vscode from "vscode";
 import { TributaryClient } from "./client";
 import { registerCommands } from "./commands";
@@ -42,7 +43,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.window.registerTreeDataProvider("tributary.runs", runsTree),
     vscode.window.registerTreeDataProvider("tributary.jobs", jobsTree),
     schedules,
-    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration("tributary.runSchedules") && schedules.update()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration("tributary.runSchedules")) schedules.update();
+      // The language server takes these when it starts: offer to restart it rather than be silently stale.
+      if (SERVER_START_SETTINGS.some((key) => e.affectsConfiguration(`tributary.${key}`))) {
+        void vscode.window.showInformationMessage("Tributary: restart the language server to index with the new include/exclude settings?", "Restart").then((choice) => {
+          if (choice === "Restart") void client?.restart();
+        });
+      }
+    }),
     { dispose: () => void client?.dispose() },
   );
   const compiledSql = new CompiledSqlView(client);

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import { JobsRequest, type JobSummary } from "../../server/src/protocol/requests";
 import type { TributaryClient } from "./client";
-import { userSetting } from "./userSettings";
+import { readSettings } from "./settings";
 
 export class JobsTree implements vscode.TreeDataProvider<JobSummary> {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -56,7 +56,7 @@ export class ScheduleRunner implements vscode.Disposable {
   ) {}
 
   update(): void {
-    const wanted = userSetting(vscode.workspace.getConfiguration("tributary"), "runSchedules") === true && vscode.workspace.isTrusted;
+    const wanted = readSettings(vscode.workspace.getConfiguration("tributary")).runSchedules && vscode.workspace.isTrusted;
     const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     if (wanted && root && !this.child) this.start(root);
     if (!wanted) this.stop();
@@ -64,9 +64,9 @@ export class ScheduleRunner implements vscode.Disposable {
 
   private start(root: string): void {
     const cli = this.context.asAbsolutePath(path.join("dist", "runner", "cli.js"));
-    const config = vscode.workspace.getConfiguration("tributary");
-    const nodePath = userSetting(config, "nodePath") || process.execPath;
-    const dbt = userSetting(config, "dbtExecutable");
+    const settings = readSettings(vscode.workspace.getConfiguration("tributary"));
+    const nodePath = settings.nodePath ?? process.execPath;
+    const dbt = settings.dbtExecutable;
     const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: "1", TRIBUTARY_TRIGGER: "vscode", ...(dbt ? { TRIBUTARY_DBT_EXECUTABLE: dbt } : {}) };
     const child = spawn(nodePath, [cli, "daemon", "-C", root], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;

@@ -9,6 +9,7 @@ import { isPanelMessage, type MaterializeMode } from "../../server/src/protocol/
 import { panelHtml } from "./panelHtml";
 import type { TributaryClient } from "./client";
 import { LineageFeed } from "./lineageFeed";
+import { readSettings } from "./settings";
 
 export interface PanelActions {
   materialize(ids: string[], mode: MaterializeMode): void;
@@ -63,8 +64,8 @@ export class LineagePanel implements vscode.Disposable {
 
   /** Opens (or reveals) the panel beside the editor, centred on `ids` or the active editor's assets. */
   async show(ids?: string[]): Promise<void> {
-    const config = vscode.workspace.getConfiguration("tributary");
-    this.feed.setDepth(config.get<number>("lineageDepth.upstream", 2), config.get<number>("lineageDepth.downstream", 2));
+    const { lineageDepth } = readSettings(vscode.workspace.getConfiguration("tributary"));
+    this.feed.setDepth(lineageDepth.upstream, lineageDepth.downstream);
     if (!this.panel) this.create();
     else this.panel.reveal(vscode.ViewColumn.Beside, true);
     if (ids?.length) this.feed.setCentre(ids);

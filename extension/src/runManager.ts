@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { userSetting } from "./userSettings";
+import { readSettings } from "./settings";
 import type { RunEvent } from "../../server/src/protocol/runEvents";
 import { applyRunEvent, EventLineParser, initialRunState, progressMessage, summaryMessage, type RunState } from "./runProgress";
 
@@ -50,19 +50,16 @@ export class RunManager implements vscode.Disposable {
       void vscode.window.showWarningMessage("A Tributary run is already going in this window; cancel it or wait for it.");
       return undefined;
     }
-    const config = vscode.workspace.getConfiguration("tributary");
+    const settings = readSettings(vscode.workspace.getConfiguration("tributary"));
     const cli = this.context.asAbsolutePath(path.join("dist", "runner", "cli.js"));
     const what = request.job ? ["jobs", "run", request.job] : ["materialize", ...(request.retryFailed ? ["--retry-failed"] : [request.selection ?? ""])];
     const args = [cli, ...what, "--json", "-C", request.root];
-    const engine = config.get<string>("engine");
-    if (engine && engine !== "auto") args.push("--engine", engine);
-    const concurrency = config.get<number>("concurrency");
-    if (concurrency) args.push("--concurrency", String(concurrency));
-    const userNode = userSetting(config, "nodePath");
-    const nodePath = userNode || process.execPath;
+    if (settings.engine !== "auto") args.push("--engine", settings.engine);
+    if (settings.concurrency !== undefined) args.push("--concurrency", String(settings.concurrency));
+    const userNode = settings.nodePath;
+    const nodePath = userNode ?? process.execPath;
     const env: NodeJS.ProcessEnv = { ...process.env, TRIBUTARY_TRIGGER: "vscode", ...(userNode ? {} : { ELECTRON_RUN_AS_NODE: "1" }) };
-    const dbt = userSetting(config, "dbtExecutable");
-    if (dbt) env.TRIBUTARY_DBT_EXECUTABLE = dbt;
+    if (settings.dbtExecutable) env.TRIBUTARY_DBT_EXECUTABLE = settings.dbtExecutable;
     const label = request.job ? `job ${request.job}` : request.retryFailed ? "re-execute failed" : request.selection ?? "";
     this.output.info(`run: ${label}`);
     const state = initialRunState();
