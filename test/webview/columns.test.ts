@@ -118,7 +118,18 @@ test("an asset expands into exactly its columns; a column highlights its path ac
 
   // Keyboard: Enter on a focused row selects another column (its path replaces the first one)...
   await p.page.focus('g[data-id="fct_orders"] g.column-row[data-column="customer_id"]');
+  seq = await p.renderSeq();
   await p.page.keyboard.press("Enter");
+  // Its path reaches assets not expanded yet (the orders branch): they expand, and their rows are marked.
+  await settled(p, seq);
+  const customerPath = columnPath(lineage, "fct_orders", "customer_id");
+  assert.ok(customerPath.upstream.some((r) => r.asset === "stg_orders"), JSON.stringify(customerPath.upstream));
+  assert.deepEqual(await markedRows(p), [
+    "fct_orders.customer_id:origin",
+    ...customerPath.upstream.map((r) => `${r.asset}.${r.column}:upstream`),
+    ...customerPath.downstream.map((r) => `${r.asset}.${r.column}:downstream`),
+  ].sort());
+  assert.equal((await columnEdges(p)).length, new Set(customerPath.edges.map((e) => `${e.from.asset}.${e.from.column}->${e.to.asset}.${e.to.column}`)).size);
   assert.equal(await p.page.getAttribute('g[data-id="fct_orders"] g.column-row[data-column="customer_id"]', "data-column-path"), "origin");
   assert.equal(await p.page.getAttribute('g[data-id="fct_orders"] g.column-row[data-column="customer_id"]', "aria-pressed"), "true");
   assert.ok(!(await markedRows(p)).includes("fct_orders.amount:origin"));
@@ -151,7 +162,7 @@ test("a selected column's path survives a new graph of the same assets", async (
   await p.page.click('.menu button[data-item="columns"]');
   await p.send({ method: "columns", lineage });
   await p.page.waitForSelector('g[data-id="stg_payments"] g.column-row[data-column="amount"]');
-  let seq = await p.renderSeq();
+  const seq = await p.renderSeq();
   await p.page.click('g[data-id="stg_payments"] g.column-row[data-column="amount"]');
   await settled(p, seq);
   await p.page.waitForSelector("path.column-edge");

@@ -619,8 +619,10 @@ export class Panel {
   /** Highlights a column's path (or clears it); the drawn assets on the path expand into their columns. */
   private selectColumn(id: string, column: string): void {
     const drawn = new Set([...(this.view?.items ?? [])].filter((i) => i.type === "node").map((i) => i.id));
-    if (this.columns.select(id, column, drawn)) void this.refresh({ anchor: id });
-    else this.columns.paint(this.view, this.layout);
+    const grew = this.columns.select(id, column, drawn);
+    // Mark the rows drawn now at once; the assets that grew are marked when they are drawn.
+    this.columns.paint(this.view, this.layout);
+    if (grew) void this.refresh({ anchor: id });
   }
 
   /** An expanded asset to keep in place across a relayout, if any is drawn. */
