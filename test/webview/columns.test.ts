@@ -155,7 +155,7 @@ test("an asset expands into exactly its columns; a column highlights its path ac
   await p.page.close();
 });
 
-test("a selected column's path survives a new graph of the same assets", async () => {
+test("a new graph asks for the lineage again and keeps the path; expanded assets survive the panel being hidden", async () => {
   const p = await harness.open({ theme: "light" });
   await p.sendAndDraw(exampleGraph());
   await p.node("stg_payments").click({ button: "right" });
@@ -168,9 +168,26 @@ test("a selected column's path survives a new graph of the same assets", async (
   await p.page.waitForSelector("path.column-edge");
   const before = await markedRows(p);
   assert.ok(before.includes("stg_payments.amount:origin") && before.includes("fct_orders.amount:downstream"), before.join(", "));
+  // A new graph (the workspace changed) asks for the lineage again, and the marks stay.
+  await p.clearPosted();
   await p.sendAndDraw(exampleGraph({ upstream: 9, downstream: 9 }));
+  const again = await p.waitForPosted("requestColumns");
+  assert.ok(again.ids.includes("stg_payments") && again.ids.includes("customers"), again.ids.join(", "));
   assert.deepEqual(await markedRows(p), before);
   assert.ok((await columnEdges(p)).includes("stg_payments.amount->fct_orders.amount"));
+  // The panel hidden and shown again (page reloaded): the expanded assets come back expanded.
+  const expanded = (await p.page.$$eval("g[data-kind='node']", (els) => els.filter((e) => e.querySelector("g.columns")).map((e) => e.getAttribute("data-id") ?? ""))).sort();
+  assert.ok(expanded.includes("stg_payments") && expanded.includes("customers"), expanded.join(", "));
+  await p.page.waitForTimeout(400); // the state is saved a moment after the last change
+  await p.page.reload();
+  const asked = await p.waitForPosted("requestColumns");
+  assert.ok(expanded.every((id) => asked.ids.includes(id)), asked.ids.join(", "));
+  await p.send({ method: "columns", lineage });
+  await p.page.waitForSelector('g[data-id="stg_payments"] g.column-row[data-column="amount"]');
+  await p.page.waitForFunction(() => document.body.dataset.busy !== "true");
+  await p.page.waitForFunction((n) => document.querySelectorAll("g[data-kind='node'] g.columns").length === n, expanded.length);
+  assert.deepEqual((await p.page.$$eval("g[data-kind='node']", (els) => els.filter((e) => e.querySelector("g.columns")).map((e) => e.getAttribute("data-id")))).sort(), expanded);
+  assert.deepEqual(await rowsOf(p, "stg_payments"), lineage.stg_payments.columns.map((c) => c.name));
   await p.page.close();
 });
 

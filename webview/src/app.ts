@@ -112,7 +112,7 @@ export class Panel {
       background: () => this.setSelection([]),
       hover: (id, x, y) => this.hover(id, x, y),
     });
-    this.columns = new ColumnLineage(this.renderer.svg, this.renderer.columnLayer, (message) => this.post(message));
+    this.columns = new ColumnLineage(this.renderer.svg, this.renderer.columnLayer, (message) => this.post(message), this.state.expandedColumns);
     this.renderer.onTransform = (t, byUser) => {
       this.state.transform = { x: t.x, y: t.y, k: t.k };
       this.userMoved ||= byUser;
@@ -216,6 +216,7 @@ export class Panel {
     this.state.graph = message.data.nodes.length <= KEEP_GRAPH_UP_TO ? message : null;
     this.syncToggles();
     this.controls.setSelection(this.selection.size);
+    this.columns.graphChanged(() => [...this.visibleSet(model)]);
     void this.refresh({ fit: !(restored || sameFocus) || !this.state.transform, measure: !restored });
   }
 
@@ -613,6 +614,8 @@ export class Panel {
   private toggleColumns(id: string): void {
     const onGraph = [...(this.view?.itemOf.keys() ?? [])].filter((n) => this.model?.nodes.has(n));
     this.columns.toggle(id, onGraph);
+    this.state.expandedColumns = this.columns.expandedIds;
+    this.saveSoon();
     void this.refresh({ anchor: id });
   }
 
@@ -620,6 +623,8 @@ export class Panel {
   private selectColumn(id: string, column: string): void {
     const drawn = new Set([...(this.view?.items ?? [])].filter((i) => i.type === "node").map((i) => i.id));
     const grew = this.columns.select(id, column, drawn);
+    this.state.expandedColumns = this.columns.expandedIds;
+    this.saveSoon();
     // Mark the rows drawn now at once; the assets that grew are marked when they are drawn.
     this.columns.paint(this.view, this.layout);
     if (grew) void this.refresh({ anchor: id });

@@ -75,10 +75,26 @@ export class ColumnLineage {
     private readonly svg: SVGSVGElement,
     private readonly layer: SVGGElement,
     private readonly post: (message: PanelMessage) => void,
-  ) {}
+    expanded: string[] = [],
+  ) {
+    for (const id of expanded) this.expanded.add(id);
+  }
 
   isExpanded(asset: string): boolean {
     return this.expanded.has(asset);
+  }
+
+  /** The assets expanded into their columns (the panel keeps them in its state). */
+  get expandedIds(): string[] {
+    return [...this.expanded];
+  }
+
+  /** A new graph arrived: while assets are expanded, ask again for the lineage (the models may have changed). */
+  graphChanged(onGraph: () => string[]): void {
+    if (!this.expanded.size) return;
+    const ids = new Set(onGraph());
+    for (const id of this.expanded) ids.add(id);
+    this.post({ method: "requestColumns", ids: [...ids] });
   }
 
   /** Expands an asset into its columns, or collapses it (asking for the lineage of the assets on the graph when it is not known yet). */
@@ -93,6 +109,7 @@ export class ColumnLineage {
 
   onColumns(lineage: ColumnLineageMap): void {
     this.lineage = { ...this.lineage, ...lineage };
+    if (this.selected) this.path = columnPath(this.lineage, this.selected.asset, this.selected.column);
   }
 
   /** What an asset's box lists: its columns, or one line saying why there are none. */
