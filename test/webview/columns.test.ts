@@ -116,6 +116,15 @@ test("an asset expands into exactly its columns; a column highlights its path ac
   assert.ok(offPath.length > 0 && offPath.every((o) => Number(o) < 1), offPath.join(","));
   assert.equal(await p.page.$eval('g[data-id="fct_orders"]', (e) => getComputedStyle(e).opacity), "1");
 
+  // A column row has its own tooltip (where it comes from), not the asset's.
+  assert.match((await p.page.textContent('g[data-id="fct_orders"] g.column-row[data-column="amount"] title'))!, /^ƒ stg_payments\.amount$/);
+  await p.page.hover('g[data-id="fct_orders"] g.column-row[data-column="amount"]');
+  await p.page.waitForTimeout(600); // past the asset tooltip's delay
+  assert.equal(await p.page.isHidden(".tooltip"), true);
+  await p.page.hover('g[data-id="fct_orders"] text.label');
+  await p.page.waitForSelector(".tooltip:not([hidden])");
+  await p.page.mouse.move(1, 400);
+
   // Keyboard: Enter on a focused row selects another column (its path replaces the first one)...
   await p.page.focus('g[data-id="fct_orders"] g.column-row[data-column="customer_id"]');
   seq = await p.renderSeq();
@@ -133,11 +142,16 @@ test("an asset expands into exactly its columns; a column highlights its path ac
   assert.equal(await p.page.getAttribute('g[data-id="fct_orders"] g.column-row[data-column="customer_id"]', "data-column-path"), "origin");
   assert.equal(await p.page.getAttribute('g[data-id="fct_orders"] g.column-row[data-column="customer_id"]', "aria-pressed"), "true");
   assert.ok(!(await markedRows(p)).includes("fct_orders.amount:origin"));
-  // ...and Enter again on it clears the highlight.
+  // ...and Enter again on it clears the highlight; so does Escape.
   await p.page.keyboard.press("Enter");
   assert.deepEqual(await markedRows(p), []);
   assert.deepEqual(await columnEdges(p), []);
   assert.equal(await p.page.$eval("svg.graph", (e) => e.classList.contains("column-focus")), false);
+  await p.page.keyboard.press("Enter");
+  assert.equal((await markedRows(p)).length > 0, true);
+  await p.page.keyboard.press("Escape");
+  assert.deepEqual(await markedRows(p), []);
+  assert.deepEqual(await columnEdges(p), []);
 
   // The same action collapses: the context-menu key on the asset, then its last item.
   await p.node("fct_orders").focus();

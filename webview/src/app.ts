@@ -119,7 +119,13 @@ export class Panel {
       this.saveSoon();
     };
     window.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && !this.menu.open && this.selection.size && !(e.target as Element).closest?.("input")) this.setSelection([]);
+      if (e.key !== "Escape" || this.menu.open || (e.target as Element).closest?.("input")) return;
+      if (this.columns.hasSelection()) {
+        this.columns.clearSelection();
+        this.columns.paint(this.view, this.layout);
+      } else if (this.selection.size) {
+        this.setSelection([]);
+      }
     });
     // Follow the panel's size until the user zooms or pans.
     new ResizeObserver(() => this.layout && this.model && !this.userMoved && this.fitInitial(this.model)).observe(this.controls.canvas);

@@ -155,6 +155,10 @@ export class ColumnLineage {
     return grew;
   }
 
+  hasSelection(): boolean {
+    return !!this.selected;
+  }
+
   clearSelection(): void {
     this.selected = undefined;
     this.path = undefined;

@@ -92,7 +92,8 @@ export function wirePointer(svg: SVGSVGElement, band: SVGRectElement, events: Re
   });
   svg.addEventListener("pointerover", (e) => {
     const t = target(e);
-    events.hover(t && t.kind !== "frame" ? t.id : null, e.clientX, e.clientY);
+    // A column row has its own tooltip (where the column comes from).
+    events.hover(t && t.kind !== "frame" && t.part !== "column" ? t.id : null, e.clientX, e.clientY);
   });
   svg.addEventListener("pointerleave", () => events.hover(null, 0, 0));
   wireBand(svg, band, events, view);
