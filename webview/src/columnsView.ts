@@ -70,6 +70,8 @@ export class ColumnLineage {
   private readonly expanded = new Set<string>();
   private selected: ColumnRef | undefined;
   private path: ColumnPath | undefined;
+  /** Rows or assets carry marks from a path (to clear once it is gone). */
+  private marked = false;
 
   constructor(
     private readonly svg: SVGSVGElement,
@@ -170,6 +172,9 @@ export class ColumnLineage {
     const path = this.path;
     const selected = this.selected;
     this.svg.classList.toggle("column-focus", !!path);
+    // Nothing to mark and nothing marked: skip the walk over every asset (big graphs redraw often).
+    if (!path && !this.marked) return;
+    this.marked = !!path;
     const rowMark = new Map<string, string>();
     if (path && selected) {
       rowMark.set(keyOf(selected), "origin");
