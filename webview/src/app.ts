@@ -5,7 +5,7 @@
  */
 import type { Plan } from "../../server/src/protocol/plan";
 import type { ExpandedMessage, GraphMessage, HostMessage, MaterializeMode, PanelMessage, SearchResultMessage } from "../../server/src/protocol/webview";
-import { ColumnsView } from "./columnsView";
+import { ColumnLineage } from "./columnsView";
 import { canQuickLayout, quickLayout } from "./quickLayout";
 import { ContextMenu } from "./contextMenu";
 import { Controls } from "./controls";
@@ -54,7 +54,7 @@ export class Panel {
   private readonly controls: Controls;
   private readonly renderer: Renderer;
   private readonly menu: ContextMenu;
-  private readonly columns: ColumnsView;
+  private readonly columns: ColumnLineage;
   private readonly layouts: LayoutClient;
   private readonly state: PanelState;
   private model: GraphModel | undefined;
@@ -106,19 +106,26 @@ export class Panel {
       toggle: (id) => this.toggleSelected(id),
       menu: (id, x, y) => this.openMenu(id, x, y),
       expand: (id) => this.expand(id),
+      column: (id, column) => this.selectColumn(id, column),
       toggleGroup: (name) => this.toggleGroup(name),
       band: (ids, additive) => this.setSelection(additive ? [...this.selection, ...ids] : ids),
       background: () => this.setSelection([]),
       hover: (id, x, y) => this.hover(id, x, y),
     });
-    this.columns = new ColumnsView(this.controls.canvas, this.renderer.svg, (message) => this.post(message));
+    this.columns = new ColumnLineage(this.renderer.svg, this.renderer.columnLayer, (message) => this.post(message), this.state.expandedColumns);
     this.renderer.onTransform = (t, byUser) => {
       this.state.transform = { x: t.x, y: t.y, k: t.k };
       this.userMoved ||= byUser;
       this.saveSoon();
     };
     window.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && !this.menu.open && this.selection.size && !(e.target as Element).closest?.("input")) this.setSelection([]);
+      if (e.key !== "Escape" || this.menu.open || (e.target as Element).closest?.("input")) return;
+      if (this.columns.hasSelection()) {
+        this.columns.clearSelection();
+        this.columns.paint(this.view, this.layout);
+      } else if (this.selection.size) {
+        this.setSelection([]);
+      }
     });
     // Follow the panel's size until the user zooms or pans.
     new ResizeObserver(() => this.layout && this.model && !this.userMoved && this.fitInitial(this.model)).observe(this.controls.canvas);
@@ -189,6 +196,7 @@ export class Panel {
         break;
       case "columns":
         this.columns.onColumns(message.lineage);
+        void this.refresh({ anchor: this.anchorOnScreen() });
         break;
     }
   }
@@ -214,6 +222,7 @@ export class Panel {
     this.state.graph = message.data.nodes.length <= KEEP_GRAPH_UP_TO ? message : null;
     this.syncToggles();
     this.controls.setSelection(this.selection.size);
+    this.columns.graphChanged(() => [...this.visibleSet(model)]);
     void this.refresh({ fit: !(restored || sameFocus) || !this.state.transform, measure: !restored });
   }
 
@@ -262,6 +271,7 @@ export class Panel {
     }
     const visible = this.visibleSet(model);
     const view = buildView(model, visible, { grouped: this.grouped(visible.size), expanded: new Set(this.state.expandedGroups) });
+    this.columns.decorate(view);
     const anchorPoint = options.anchor ? this.renderer.screenPoint(options.anchor) : undefined;
     const nothing = model.full || model.centre.length ? "No assets here." : OPEN_A_FILE;
     this.controls.setEmpty(model.nodes.size === 0 ? nothing : visible.size === 0 ? "Nothing matches." : null);
@@ -300,7 +310,7 @@ export class Panel {
     };
     const drawn = await this.renderer.draw(view, layout, this.context(), isCurrent, place);
     if (!drawn) return;
-    this.columns.reapply();
+    this.columns.paint(view, layout);
     marks.draw = performance.now();
     if (this.state.showPlan && this.state.plan) drawPlan(this.renderer.planLayers, this.state.plan, view, layout);
     this.state.layout = view.items.length <= KEEP_GRAPH_UP_TO && this.state.graph ? { hash, result: plainLayout(layout) } : null;
@@ -341,7 +351,7 @@ export class Panel {
     this.layout = quick;
     const place = (): void => (options.fit || !this.state.transform ? this.renderer.fit() : this.renderer.setTransform(this.state.transform));
     if (!(await this.renderer.draw(view, quick, this.context(), isCurrent, place))) return;
-    this.columns.reapply();
+    this.columns.paint(view, quick);
     await frame();
     if (options.measure && isCurrent() && !document.body.dataset.quickPaintMs) document.body.dataset.quickPaintMs = String(Math.round((performance.now() - this.receivedAt) * 10) / 10);
   }
@@ -606,6 +616,31 @@ export class Panel {
     if (hidden.length) void this.refresh({ anchor: id });
   }
 
+  /** Expands an asset in place into its columns, or collapses it (the same action). */
+  private toggleColumns(id: string): void {
+    const onGraph = [...(this.view?.itemOf.keys() ?? [])].filter((n) => this.model?.nodes.has(n));
+    this.columns.toggle(id, onGraph);
+    this.state.expandedColumns = this.columns.expandedIds;
+    this.saveSoon();
+    void this.refresh({ anchor: id });
+  }
+
+  /** Highlights a column's path (or clears it); the drawn assets on the path expand into their columns. */
+  private selectColumn(id: string, column: string): void {
+    const drawn = new Set([...(this.view?.items ?? [])].filter((i) => i.type === "node").map((i) => i.id));
+    const grew = this.columns.select(id, column, drawn);
+    this.state.expandedColumns = this.columns.expandedIds;
+    this.saveSoon();
+    // Mark the rows drawn now at once; the assets that grew are marked when they are drawn.
+    this.columns.paint(this.view, this.layout);
+    if (grew) void this.refresh({ anchor: id });
+  }
+
+  /** An expanded asset to keep in place across a relayout, if any is drawn. */
+  private anchorOnScreen(): string | undefined {
+    return this.view?.items.find((i) => i.type === "node" && this.columns.isExpanded(i.id))?.id;
+  }
+
   private onExpanded(message: ExpandedMessage): void {
     const model = this.model;
     if (!model) return;
@@ -628,8 +663,7 @@ export class Panel {
       toggleGroup: (name) => this.toggleGroup(name),
     });
     if (item.type === "node") {
-      const onGraph = [...(this.view?.itemOf.keys() ?? [])].filter((n) => this.model?.nodes.has(n));
-      items.push({ id: "columns", label: "Show columns", run: () => this.columns.show(id, onGraph) });
+      items.push({ id: "columns", label: this.columns.isExpanded(id) ? "Collapse columns" : "Expand columns", run: () => this.toggleColumns(id) });
     }
     this.controls.hideTooltip();
     this.menu.show(items, x, y, item.type === "group" ? `group ${item.name}` : id);

@@ -44,6 +44,6 @@ export function tooltipLines(model: GraphModel, item: ViewItem): string[] {
     `${status.state}${status.detail ? `: ${status.detail}` : ""}`,
     ...(n.description ? [n.description] : []),
     ...(n.file ? [n.file] : []),
-    "Click: open \u00b7 Shift-click: select \u00b7 Right-click: materialize",
+    "Click: open \u00b7 Shift-click: select \u00b7 Right-click: materialize, columns",
   ];
 }

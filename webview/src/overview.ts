@@ -16,6 +16,16 @@ export const NODE_W = 240;
 export const NODE_H = 52;
 export const GROUP_W = 240;
 export const GROUP_H = 66;
+/** Height of one column row of an asset expanded into its columns. */
+export const COLUMN_ROW_H = 20;
+
+/** The rows of an asset expanded into its columns: their names, or one note saying why there are none. */
+export interface NodeColumns {
+  names: string[];
+  /** Per row, where the column comes from (its tooltip). */
+  titles?: string[];
+  note?: string;
+}
 
 export interface NodeItem {
   type: "node";
@@ -23,6 +33,8 @@ export interface NodeItem {
   node: AssetNode;
   /** The expanded group it is drawn in. */
   parent?: string;
+  /** Set when the asset is expanded into its columns (its box grows a row each). */
+  columns?: NodeColumns;
 }
 
 export interface GroupItem {
@@ -157,11 +169,17 @@ export function buildView(model: GraphModel, visible: Set<string>, options: View
   return { items, byId: new Map(items.map((i) => [i.id, i])), edges: [...edges.values()], itemOf, grouped: options.grouped };
 }
 
+/** An asset's height: the header, and a row per column when expanded (plus a little padding). */
+export function nodeHeight(item: NodeItem): number {
+  if (!item.columns) return NODE_H;
+  return NODE_H + Math.max(1, item.columns.names.length) * COLUMN_ROW_H + 6;
+}
+
 export function toLayoutInput(view: View): LayoutInput {
   return {
     nodes: view.items.map((item) =>
       item.type === "node"
-        ? { id: item.id, w: NODE_W, h: NODE_H, ...(item.parent ? { parent: item.parent } : {}) }
+        ? { id: item.id, w: NODE_W, h: nodeHeight(item), ...(item.parent ? { parent: item.parent } : {}) }
         : { id: item.id, w: GROUP_W, h: GROUP_H },
     ),
     edges: view.edges.map((e) => ({ id: e.id, from: e.from, to: e.to })),

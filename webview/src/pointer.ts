@@ -17,6 +17,8 @@ export interface RenderEvents {
   /** Right-click (or the context-menu key) on an asset or a group; x, y in client pixels. */
   menu(id: string, x: number, y: number): void;
   expand(id: string): void;
+  /** Click, Enter or Space on a column row of an asset expanded into its columns. */
+  column(id: string, column: string): void;
   toggleGroup(name: string): void;
   /** Rubber band released over these assets. */
   band(ids: string[], additive: boolean): void;
@@ -35,11 +37,12 @@ export interface PointerView {
 
 /** One set of listeners on the svg for every element (thousands of nodes, no per-node handlers). */
 export function wirePointer(svg: SVGSVGElement, band: SVGRectElement, events: RenderEvents, view: PointerView): void {
-  const target = (e: Event): { id: string; kind: string; el: Element; part?: string } | undefined => {
+  const target = (e: Event): { id: string; kind: string; el: Element; part?: string; column?: string } | undefined => {
     const el = (e.target as Element).closest?.("[data-id]");
     if (!el) return undefined;
-    const part = (e.target as Element).closest(".expand") ? "expand" : (e.target as Element).closest(".frame-header") ? "header" : undefined;
-    return { id: el.getAttribute("data-id")!, kind: el.getAttribute("data-kind")!, el, part };
+    const row = (e.target as Element).closest(".column-row");
+    const part = (e.target as Element).closest(".expand") ? "expand" : (e.target as Element).closest(".frame-header") ? "header" : row ? "column" : undefined;
+    return { id: el.getAttribute("data-id")!, kind: el.getAttribute("data-kind")!, el, part, ...(row ? { column: row.getAttribute("data-column") ?? "" } : {}) };
   };
   const groupName = (el: Element): string => el.getAttribute("data-group") ?? "";
 
@@ -47,6 +50,7 @@ export function wirePointer(svg: SVGSVGElement, band: SVGRectElement, events: Re
     const t = target(e);
     if (!t) return;
     if (t.part === "expand") return events.expand(t.id);
+    if (t.part === "column") return events.column(t.id, t.column!);
     if (t.kind === "frame") {
       if (t.part === "header") events.toggleGroup(groupName(t.el));
       return;
@@ -71,7 +75,9 @@ export function wirePointer(svg: SVGSVGElement, band: SVGRectElement, events: Re
       return;
     }
     const rect = t.el.getBoundingClientRect();
-    if (e.key === "Enter") {
+    if (t.part === "column" && (e.key === "Enter" || e.key === " ")) {
+      events.column(t.id, t.column!);
+    } else if (e.key === "Enter") {
       if (t.part === "expand") events.expand(t.id);
       else if (t.kind !== "node") events.toggleGroup(groupName(t.el));
       else events.activate(t.id);
@@ -86,7 +92,8 @@ export function wirePointer(svg: SVGSVGElement, band: SVGRectElement, events: Re
   });
   svg.addEventListener("pointerover", (e) => {
     const t = target(e);
-    events.hover(t && t.kind !== "frame" ? t.id : null, e.clientX, e.clientY);
+    // A column row has its own tooltip (where the column comes from).
+    events.hover(t && t.kind !== "frame" && t.part !== "column" ? t.id : null, e.clientX, e.clientY);
   });
   svg.addEventListener("pointerleave", () => events.hover(null, 0, 0));
   wireBand(svg, band, events, view);

@@ -31,7 +31,7 @@ export function nextTask(): Promise<void> {
 export class Renderer {
   readonly svg: SVGSVGElement;
   private readonly viewport: SVGGElement;
-  private readonly layers: Record<"frames" | "plan" | "edges" | "nodes" | "badges", SVGGElement>;
+  private readonly layers: Record<"frames" | "plan" | "edges" | "nodes" | "columns" | "badges", SVGGElement>;
   private readonly band: SVGRectElement;
   private readonly zoomer: ZoomBehavior<SVGSVGElement, unknown>;
   private readonly items = new Map<string, SVGGElement>();
@@ -47,7 +47,7 @@ export class Renderer {
       .attr("aria-label", "Lineage graph. Scroll to pan, Ctrl+scroll to zoom, drag to select.");
     this.svg = svg.node()!;
     const defs = svg.append("defs");
-    for (const kind of ["plain", "cross", "hl"]) {
+    for (const kind of ["plain", "cross", "hl", "column"]) {
       defs.append("marker").attr("id", `arrow-${kind}`).attr("class", `arrow arrow-${kind}`).attr("viewBox", "0 0 10 10")
         .attr("refX", 9).attr("refY", 5).attr("markerWidth", 7).attr("markerHeight", 7).attr("orient", "auto")
         .append("path").attr("d", "M0,0.5L10,5L0,9.5z");
@@ -59,6 +59,7 @@ export class Renderer {
       plan: viewport.append("g").attr("class", "layer-plan").node()!,
       edges: viewport.append("g").attr("class", "layer-edges").node()!,
       nodes: viewport.append("g").attr("class", "layer-nodes").node()!,
+      columns: viewport.append("g").attr("class", "layer-columns").node()!,
       badges: viewport.append("g").attr("class", "layer-badges").node()!,
     };
     this.band = svg.append("rect").attr("class", "band").attr("visibility", "hidden").node()!;
@@ -160,6 +161,11 @@ export class Renderer {
   /** The plan overlay layers (hulls under the graph, badges over it), cleared on every draw. */
   get planLayers(): { hulls: SVGGElement; badges: SVGGElement } {
     return { hulls: this.layers.plan, badges: this.layers.badges };
+  }
+
+  /** The layer of column-to-column edges (over the assets; columnsView.ts paints it). */
+  get columnLayer(): SVGGElement {
+    return this.layers.columns;
   }
 
   /** Fit everything, or the items `ids`, to the panel (never zooming in past 110%). */

@@ -8,7 +8,7 @@ import type { AssetState, PanelStatus } from "../../server/src/protocol/webview"
 import { CHEVRON_DOWN, CHEVRON_RIGHT, KIND_ICON, PLUS } from "./icons";
 import type { Box } from "./layoutTypes";
 import { KIND_LABEL, techOf, type GraphModel } from "./model";
-import { GROUP_W, NODE_W, type GroupItem, type NodeItem, type View, type ViewEdge, type ViewItem } from "./overview";
+import { COLUMN_ROW_H, GROUP_W, NODE_H, NODE_W, type GroupItem, type NodeItem, type View, type ViewEdge, type ViewItem } from "./overview";
 
 /** Width of one character of an asset label (monospace, 12px). */
 const LABEL_CHAR_W = 7.3;
@@ -67,7 +67,8 @@ export function statusCounts(model: GraphModel, ids: string[]): Record<AssetStat
 export function itemSignature(item: ViewItem): string {
   if (item.type === "group") return `${item.expanded ? "frame" : "group"}|${item.name}|${item.members.length}`;
   const n = item.node;
-  return `node|${n.kind}|${n.key.join("/")}|${n.group ?? ""}`;
+  const cols = item.columns ? `|${item.columns.note ?? ""}|${item.columns.names.join("\u0001")}|${item.columns.titles?.join("\u0001") ?? ""}` : "";
+  return `node|${n.kind}|${n.key.join("/")}|${n.group ?? ""}${cols}`;
 }
 
 /** Create the element of an item in its layer (assets and groups in `nodes`, open groups in `frames`). */
@@ -88,7 +89,28 @@ function createNode(layer: SVGGElement, item: NodeItem, box: Box): SVGGElement {
   const sub = `${KIND_LABEL[n.kind]}${n.group ? ` \u00b7 ${n.group}` : ""}`;
   g.append("text").attr("class", "sub").attr("x", 36).attr("y", 39).text(clip(sub, Math.floor((box.w - 100) / 6.1)));
   g.append("text").attr("class", "state").attr("x", box.w - 9).attr("y", 39).attr("text-anchor", "end");
+  if (item.columns) appendColumnRows(g, item, box);
   return g.node()!;
+}
+
+/** The rows of an asset expanded into its columns (each focusable; Enter or a click highlights its path). */
+function appendColumnRows(g: G, item: NodeItem, box: Box): void {
+  const cols = item.columns!;
+  const list = g.append("g").attr("class", "columns").attr("role", "list").attr("aria-label", `columns of ${item.id}`);
+  list.append("line").attr("class", "columns-rule").attr("x1", 6).attr("x2", box.w - 6).attr("y1", NODE_H - 2).attr("y2", NODE_H - 2);
+  if (!cols.names.length) {
+    list.append("text").attr("class", "columns-note").attr("x", 14).attr("y", NODE_H + 14).text(clip(cols.note ?? "", Math.floor((box.w - 20) / 6.1)))
+      .append("title").text(cols.note ?? "");
+    return;
+  }
+  cols.names.forEach((name, i) => {
+    const row = list.append("g").attr("class", "column-row").attr("data-column", name).attr("transform", `translate(0,${NODE_H + i * COLUMN_ROW_H})`)
+      .attr("tabindex", 0).attr("role", "button").attr("aria-pressed", "false").attr("aria-label", `column ${name} of ${item.id}; press Enter to highlight its lineage`);
+    row.append("rect").attr("class", "column-hit").attr("x", 4).attr("width", box.w - 8).attr("height", COLUMN_ROW_H).attr("rx", 3);
+    row.append("text").attr("class", "column-name").attr("x", 14).attr("y", 14).text(clip(name, Math.floor((box.w - 28) / 6.6)));
+    const title = cols.titles?.[i];
+    if (title) row.append("title").text(title);
+  });
 }
 
 function createGroup(layer: SVGGElement, item: GroupItem, box: Box): SVGGElement {

@@ -22,6 +22,8 @@ export interface PanelState {
   plan: Plan | null;
   /** Assets shown beyond the depth because the user expanded their neighbours. */
   extraVisible: string[];
+  /** Assets expanded into their columns. */
+  expandedColumns: string[];
   /** The centre of the last neighbourhood (to go back to from the full graph). */
   lastCentre: string[];
   transform: { x: number; y: number; k: number } | null;
@@ -46,6 +48,7 @@ export function initialState(): PanelState {
     showPlan: false,
     plan: null,
     extraVisible: [],
+    expandedColumns: [],
     lastCentre: [],
     transform: null,
     graph: null,
