@@ -397,4 +397,99 @@ describe("a user's day in a real VS Code (code-server + packaged .vsix)", { time
       await wb.hoverAtCursor(["fct_orders", "Status: fresh"]);
     });
   });
+
+  it("8. Show Compiled SQL (editor title button): refs become relations, it follows typing, a broken {{ is a diagnostic that clears", async () => {
+    await scenario("8-compiled-sql", async () => {
+      await wb.openFile(FCT_ORDERS);
+      const good = file(FCT_ORDERS);
+      await wb.editorTitleAction("Show Compiled SQL").click();
+      const compiled = (): Promise<string> => wb.editorTextOf("fct_orders.compiled.sql");
+      const first = await until("the compiled SQL beside the model", async () => {
+        const text = await compiled().catch(() => "");
+        return /from "main"\."stg_payments"/.test(text) ? text : undefined;
+      }, 30_000, 200);
+      assert.match(first, /from "main"\."stg_orders"/);
+      assert.match(first, /sum\(case when payment_method = 'gift_card' then amount else 0 end\) as gift_card_amount/);
+      assert.doesNotMatch(first, /\{\{|\{%|ref\(/, "no Jinja left");
+      assert.equal(await session.page.locator(".editor-group-container .tab.active[data-resource-name=\"fct_orders.compiled.sql\"]").count(), 1);
+      // The model keeps the focus (the compiled view opens beside it without taking it).
+      await wb.waitForActiveEditor("fct_orders.sql");
+
+      // Typing in the model (unsaved) updates the compiled view.
+      const typed = good.replace("    orders.status,", "    orders.status,\n    orders.order_date as typed_column,");
+      await wb.replaceText(typed, false);
+      await until("the compiled SQL to follow the edit", async () => (/orders\.order_date as typed_column/.test(await compiled().catch(() => "")) ? true : undefined), 20_000, 200);
+
+      // An unclosed {{ is an error at its Jinja position, in Problems; fixing it clears it.
+      const broken = typed.replace("{{ ref('stg_payments') }}", "{{ ref('stg_payments')");
+      const before = broken.slice(0, broken.indexOf("{{ ref('stg_payments')"));
+      const line = before.split("\n").length;
+      const column = before.length - before.lastIndexOf("\n");
+      await wb.replaceText(broken, false);
+      // The squiggle's diagnostic points at the unclosed {{; the compiled view's rendering error is there too.
+      const rows = await wb.problems((r) => r.some((t) => /tributary compile/.test(t)) && r.some((t) => /Unclosed '\{\{'/.test(t)), 20_000);
+      assert.ok(rows.some((t) => /Unclosed '\{\{'/.test(t) && t.includes(`[Ln ${line}, Col ${column}]`)), `the diagnostic at the {{ (Ln ${line}, Col ${column}): ${JSON.stringify(rows)}`);
+      assert.ok(rows.some((t) => /tributary compile/.test(t) && /cannot render/.test(t) && t.includes(`[Ln ${line}, Col ${column}]`)), `the rendering error at the {{ too: ${JSON.stringify(rows)}`);
+      await until("the compiled view to say it does not compile", async () => (/does not compile/.test(await compiled().catch(() => "")) ? true : undefined), 20_000, 200);
+      await wb.replaceText(good, false);
+      await wb.problems((r) => !r.some((t) => /tributary compile|Unclosed/.test(t)), 20_000);
+      await until("the compiled SQL back", async () => {
+        const text = await compiled().catch(() => "");
+        return /from "main"\."stg_payments"/.test(text) && !/typed_column/.test(text) ? true : undefined;
+      }, 20_000, 200);
+      await wb.save();
+      assert.equal(file(FCT_ORDERS), good);
+    });
+  });
+
+  it("9. Preview Results (code lens): the model's rows from DuckDB in a table, sortable, Copy as CSV", async () => {
+    await scenario("9-preview", async () => {
+      const rows = new Map<number, { customer_id: number; status: string }>();
+      const db = await Warehouse.open(path.join(session.workspace, ".tributary", "warehouse.duckdb"), { readOnly: true });
+      try {
+        for (const r of await db.query("select order_id, customer_id, status from main.fct_orders")) rows.set(Number(r.order_id), { customer_id: Number(r.customer_id), status: String(r.status) });
+      } finally {
+        await db.close();
+      }
+      assert.ok(rows.size > 100, `fct_orders has more rows than the preview's limit: ${rows.size}`);
+      await wb.openFile(FCT_ORDERS);
+      await wb.goto(1, 1); // not inside a CTE: the whole model
+      await wb.activeEditor().locator(".codelens-decoration a", { hasText: /^Preview$/ }).first().click();
+      const preview = await wb.webviewWith("#copy");
+      await preview.locator("#count", { hasText: /^100 rows \(limit 100\)/ }).waitFor({ timeout: 30_000 });
+      const headers = (await preview.locator("#head th").allInnerTexts()).map((h) => h.split(/\s/)[0]);
+      assert.deepEqual(headers.slice(0, 4), ["order_id", "customer_id", "order_date", "status"]);
+      for (const h of ["credit_card_amount", "coupon_amount", "bank_transfer_amount", "gift_card_amount", "amount"]) assert.ok(headers.includes(h), `${h} in ${JSON.stringify(headers)}`);
+      const column = (i: number): Promise<string[]> => preview.locator(`#body tr td:nth-child(${i + 1})`).allInnerTexts();
+      const ids = (await column(0)).map(Number);
+      assert.equal(ids.length, 100);
+      for (const [i, id] of ids.entries()) {
+        const row = rows.get(id);
+        assert.ok(row, `order ${id} is in main.fct_orders`);
+        if (i < 5) {
+          const cells = await preview.locator("#body tr").nth(i).locator("td").allInnerTexts();
+          assert.equal(Number(cells[1]), row.customer_id);
+          assert.equal(cells[3], row.status);
+        }
+      }
+
+      // Click order_id twice: descending.
+      const idHeader = preview.locator("#head th").first();
+      await idHeader.click();
+      await preview.locator("#head th", { hasText: "▲" }).waitFor();
+      await preview.locator("#head th").first().click();
+      await preview.locator("#head th").first().filter({ hasText: "▼" }).waitFor();
+      const sorted = (await column(0)).map(Number);
+      assert.deepEqual(sorted, [...ids].sort((a, b) => b - a));
+
+      // Copy as CSV: the extension writes the rows in the shown order and says so.
+      await session.page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+      await preview.locator("#copy").click();
+      await wb.statusItem(/Tributary: 100 rows copied as CSV/).first().waitFor({ timeout: 20_000 });
+      const lines = (await session.page.evaluate(() => navigator.clipboard.readText())).trim().split(/\r?\n/);
+      assert.match(lines[0], /^order_id,customer_id,order_date,status,/);
+      assert.equal(lines.length, 101);
+      assert.deepEqual(lines.slice(1).map((l) => Number(l.split(",")[0])), sorted, "the rows in the order shown");
+    });
+  });
 });

@@ -4,6 +4,7 @@
  * helper waits on a condition in the page, never on a fixed delay.
  */
 import type { FrameLocator, Locator, Page } from "playwright-core";
+import { until } from "./codeServer";
 
 const cssString = (s: string): string => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 const isMac = process.platform === "darwin";
@@ -175,6 +176,38 @@ export class Workbench {
   async save(): Promise<void> {
     await this.page.keyboard.press(`${mod}+KeyS`);
     await this.page.locator(".editor-group-container.active .tab.active.dirty").waitFor({ state: "detached", timeout: 10_000 });
+  }
+
+  /** An action button in the active editor group's title bar (e.g. "Show Compiled SQL"), by its label. */
+  editorTitleAction(label: string): Locator {
+    return this.page.locator(`.editor-group-container.active .editor-actions .action-label[aria-label^=${cssString(label)}]`).first();
+  }
+
+  /**
+   * The drawn text of the editor whose tab `name` is active in some group (any group, focused or not),
+   * lines joined with \n; Monaco draws only the visible lines and uses non-breaking spaces.
+   */
+  async editorTextOf(name: string): Promise<string> {
+    const group = this.page.locator(".editor-group-container").filter({ has: this.page.locator(`.tab.active[data-resource-name=${cssString(name)}]`) }).first();
+    const lines = await group.locator(".view-lines .view-line").evaluateAll((els) =>
+      els.map((e) => ({ top: parseFloat((e as HTMLElement).style.top) || 0, text: (e.textContent ?? "").replace(/\u00a0/g, " ") })),
+    );
+    return lines.sort((a, b) => a.top - b.top).map((l) => l.text).join("\n");
+  }
+
+  /**
+   * The page of the webview whose content has `selector` (each webview is an iframe holding another
+   * iframe with the content; the outer ones carry no usable title), once one does.
+   */
+  async webviewWith(selector: string, timeout = 30_000): Promise<FrameLocator> {
+    return until(`a webview showing ${selector}`, async () => {
+      const outer = this.page.locator("iframe.webview.ready");
+      for (let i = 0; i < (await outer.count()); i++) {
+        const frame = outer.nth(i).contentFrame().locator("#active-frame").contentFrame();
+        if ((await frame.locator(selector).count()) > 0) return this.page.frameLocator("iframe.webview.ready").nth(i).frameLocator("#active-frame");
+      }
+      return undefined;
+    }, timeout, 200);
   }
 
   // ------------------------------------------------------------------------------ menus, commands

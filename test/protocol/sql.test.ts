@@ -59,6 +59,14 @@ describe("SQL features over the language server", () => {
     assert.equal(result.file, stg);
     assert.deepEqual(result.span?.start, { line: 1, character: 18 });
     assert.match(result.message, /no_such_macro/);
+
+    // An unclosed {{: the renderer notices it on a later line; the error points at the tag that opened.
+    await client.change(stg, 2, "select 1 as a,\n  {{ ref('stg_orders')\nfrom x\n");
+    const unclosed: CompileResult = await client.connection.sendRequest(CompileRequest, { uri: uri(stg) });
+    assert.equal(unclosed.ok, false);
+    if (unclosed.ok) return;
+    assert.equal(unclosed.file, stg);
+    assert.deepEqual(unclosed.span?.start, { line: 1, character: 2 });
     const notModel = await client.connection.sendRequest(CompileRequest, { uri: uri(file("models/staging/schema.yml")) });
     assert.equal(notModel.ok, false);
   });

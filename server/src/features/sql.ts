@@ -9,12 +9,13 @@ import { columnLineage, readCatalogColumns } from "../columns/lineage";
 import { SqlParser, type ParseTree } from "../columns/parser";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { ColumnLineageMap, CompileResult, PreviewParams, PreviewResult } from "../protocol/sql";
-import type { Pos } from "../protocol/types";
+import type { Pos, Span } from "../protocol/types";
 import { ModelCompiler, isCompilable } from "../run/compile";
 import type { ReadOnlyAttacher } from "../run/readOnlyAttach";
 import { RunContext } from "../run/context";
 import { readFileSync } from "node:fs";
 import { assetLink } from "./lookup";
+import { scanSql } from "../index/dbt/jinja";
 
 export const RESTRICTED = "Tributary renders a model's Jinja only in a trusted workspace (Restricted Mode is on).";
 const DEFAULT_LIMIT = 100;
@@ -57,11 +58,27 @@ export async function compileFile(c: SqlFeatureContext, file: string): Promise<C
       const e = result.error;
       const line = Math.max(0, (e.line ?? 1) - 1);
       const character = Math.max(0, (e.column ?? 1) - 1);
-      return { ok: false, id, message: e.message, file: e.file || file, span: { start: { line, character }, end: { line, character: e.column ? character + 1 : character + 1000 } } };
+      const at = e.file || file;
+      const span = (at === file ? syntaxErrorAtOrBefore(c, file, line) : undefined) ?? { start: { line, character }, end: { line, character: e.column ? character + 1 : character + 1000 } };
+      return { ok: false, id, message: e.message, file: at, span };
     } finally {
       compiler.dispose();
     }
   });
+}
+
+/**
+ * The renderer reports a syntax error where it noticed it (an unclosed `{{` at the next line); the
+ * index's scanner knows where the broken tag opened: prefer that position when it comes first.
+ */
+function syntaxErrorAtOrBefore(c: SqlFeatureContext, file: string, line: number): Span | undefined {
+  let text: string;
+  try {
+    text = c.readSource(file) ?? readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  return scanSql(text, file).diagnostics.find((d) => d.code === "jinja-syntax" && d.span.start.line <= line)?.span;
 }
 
 /** Column lineage per graph generation: computed on demand for an asset and its upstreams, then reused. */
