@@ -6,7 +6,7 @@ import { graphJson, sortedDiagnostics, withColumns } from "./cli/graphJson";
 import { workspaceColumnLineage } from "./cli/compileCommand";
 import { parse as parseYaml } from "yaml";
 import { compileSelection, printCompiled } from "./cli/compileCommand";
-import { CliError, history, materialize, planFor, printPlan, show, status, unlock } from "./cli/runCommands";
+import { CliError, history, materialize, planFor, printPlan, show, status, unlock, type CliRunSettings } from "./cli/runCommands";
 import { daemonCommand, jobRunCommand, jobsCommand } from "./cli/jobsCommands";
 import { readTributaryConfig, WorkspaceIndex, type TributaryConfig } from "./index/workspace";
 import type { Engine } from "./protocol/runEvents";
@@ -256,7 +256,7 @@ interface RunFlags {
 }
 
 /** What `materialize` and `jobs run` take from their flags, tributary.json and the environment. */
-function runSettings(options: RunFlags, config: TributaryConfig, configErrors: number) {
+function runSettings(options: RunFlags, config: TributaryConfig, configErrors: number): CliRunSettings {
   // The language server serves with defaults; a run does not guess what a broken setting meant.
   if (configErrors > 0) throw new CliError(`tributary.json has ${configErrors === 1 ? "an error" : `${configErrors} errors`} (above): fix ${configErrors === 1 ? "it" : "them"} to run; nothing was run.`);
   if (options.concurrency === undefined && config.concurrency !== undefined) checkWholeNumber('"concurrency" in tributary.json', config.concurrency);

@@ -3,7 +3,7 @@
  * Human output by default, `--json` for machines.
  */
 import { chooseEngine } from "../run/engineChoice";
-import { cancelOnSignals, CliError, printPlan, printWaiting } from "./runCommands";
+import { cancelOnSignals, CliError, printPlan, runnerOptions, type CliRunSettings } from "./runCommands";
 import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { Engine, RunEvent } from "../protocol/runEvents";
@@ -55,31 +55,15 @@ export function jobsCommand(index: WorkspaceIndex, root: string, json: boolean):
   console.log(daemon ? `\nschedule daemon: running (pid ${daemon.pid}${daemon.owner ? `, ${daemon.owner}` : ""}, since ${daemon.startedAt})` : "\nschedule daemon: not running (start it with `tributary daemon`)");
 }
 
-export interface JobRunCliOptions {
-  engine?: Engine;
-  json?: boolean;
-  wait?: boolean;
-  waitTimeoutMs?: number;
-  vars?: Record<string, unknown>;
-  fullRefresh?: boolean;
-  dbtExecutable?: string;
-  concurrency?: number;
-}
-
 /** `tributary jobs run NAME`: the job's selection through the planner and runner, like `materialize`. */
-export async function jobRunCommand(index: WorkspaceIndex, root: string, name: string, options: JobRunCliOptions): Promise<RunSummary> {
+export async function jobRunCommand(index: WorkspaceIndex, root: string, name: string, options: CliRunSettings): Promise<RunSummary> {
   const cancel = cancelOnSignals(options.json === true);
   const name_ = (id: string) => formatKey(index.graph.get(id)?.key ?? [id]);
   try {
     const summary = await runJob(index, root, name, {
       // The same engine choice as `materialize`.
       resolveEngine: (plan) => chooseEngine(index, plan, options.engine, options.dbtExecutable),
-      vars: options.vars,
-      fullRefresh: options.fullRefresh,
-      waitForLock: options.wait,
-      waitTimeoutMs: options.waitTimeoutMs,
-      onWait: printWaiting,
-      concurrency: options.concurrency,
+      ...runnerOptions(options),
       signal: cancel.signal,
       onPlan: (plan, job) => {
         if (options.json) return;

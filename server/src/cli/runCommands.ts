@@ -51,9 +51,9 @@ export function printPlan(plan: Plan, index: WorkspaceIndex): void {
   for (const s of plan.skipped) console.log(`skipped ${name(s.id)}: ${s.reason}`);
 }
 
-export interface MaterializeOptions {
+/** What `materialize` and `jobs run` take from their flags, tributary.json and the environment. */
+export interface CliRunSettings {
   engine?: Engine;
-  retryFailed?: boolean;
   json?: boolean;
   vars?: Record<string, unknown>;
   fullRefresh?: boolean;
@@ -61,6 +61,22 @@ export interface MaterializeOptions {
   waitTimeoutMs?: number;
   dbtExecutable?: string;
   concurrency?: number;
+}
+
+/** The runner's options that follow from those settings, the same for `materialize` and `jobs run`. */
+export function runnerOptions(settings: CliRunSettings) {
+  return {
+    vars: settings.vars,
+    fullRefresh: settings.fullRefresh,
+    waitForLock: settings.wait,
+    waitTimeoutMs: settings.waitTimeoutMs,
+    onWait: printWaiting,
+    concurrency: settings.concurrency,
+  };
+}
+
+export interface MaterializeOptions extends CliRunSettings {
+  retryFailed?: boolean;
   /** `--no-checks`: false. */
   checks?: boolean;
   /** `check-assets`: run the checks only. */
@@ -92,12 +108,7 @@ export async function materialize(index: WorkspaceIndex, root: string, selection
       selection: text,
       engine: engine.engine,
       dbtExecutable: engine.executable,
-      vars: options.vars,
-      fullRefresh: options.fullRefresh,
-      waitForLock: options.wait,
-      waitTimeoutMs: options.waitTimeoutMs,
-      onWait: printWaiting,
-      concurrency: options.concurrency,
+      ...runnerOptions(options),
       checks: options.checks,
       checksOnly: options.checksOnly,
       // Who asked for the run, for the history ("vscode" when the extension spawns the CLI).
