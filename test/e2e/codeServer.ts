@@ -10,6 +10,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { RunRecord } from "../../server/src/protocol/history";
+import { HistoryStore } from "../../server/src/run/history";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const EXAMPLE = path.join(ROOT, "examples/jaffle-forecast");
@@ -170,6 +172,19 @@ export async function until<T>(what: string, check: () => T | undefined | Promis
  * Installs the .vsix into a fresh extensions folder, starts code-server on the workspace and opens
  * it in Chromium. Everything lives under one temp folder, removed by `stop()`.
  */
+/** The run history of a workspace, as the tests read it (never marking runs interrupted). */
+export function workspaceHistory(workspace: string): HistoryStore {
+  return HistoryStore.open(workspace, { markInterrupted: false });
+}
+
+/** Waits until the workspace's history has a finished run other than `afterId` (run ids sort by start time). */
+export async function finishedRunAfter(workspace: string, afterId: string | undefined, timeout = 90_000): Promise<RunRecord> {
+  return until("a finished run in the history", () => {
+    const run = workspaceHistory(workspace).lastRun();
+    return run && run.id !== afterId && run.status !== "running" ? run : undefined;
+  }, timeout, 200);
+}
+
 export interface SessionOptions {
   /** The packaged extension to install; without it, nothing is installed (see `payload`). */
   vsix?: string;

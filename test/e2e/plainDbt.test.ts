@@ -15,9 +15,9 @@ import { existsSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RunRecord } from "../../server/src/protocol/history";
-import { HistoryStore } from "../../server/src/run/history";
+import type { HistoryStore } from "../../server/src/run/history";
 import { Warehouse } from "../../server/src/run/embedded/warehouse";
-import { copyProject, ensureProvisioned, packagedVsix, ROOT, startSession, tempHome, until, type Session } from "./codeServer";
+import { copyProject, ensureProvisioned, packagedVsix, ROOT, startSession, tempHome, until, workspaceHistory, finishedRunAfter as finishedRun, type Session } from "./codeServer";
 import { Workbench } from "./workbench";
 
 const E2E_SKIP = process.env.TRIBUTARY_E2E === "1" ? false : "end-to-end: run it with `npm run test:e2e`";
@@ -54,16 +54,8 @@ async function scenario(name: string, body: () => Promise<void>): Promise<void> 
 const file = (rel: string): string => readFileSync(path.join(session.workspace, rel), "utf8");
 const sorted = (xs: string[]): string[] => [...xs].sort();
 
-function history(): HistoryStore {
-  return HistoryStore.open(session.workspace, { markInterrupted: false });
-}
-
-async function finishedRunAfter(afterId: string | undefined, timeout = 90_000): Promise<RunRecord> {
-  return until("a finished run in the history", () => {
-    const run = history().lastRun();
-    return run && run.id !== afterId && run.status !== "running" ? run : undefined;
-  }, timeout, 200);
-}
+const history = (): HistoryStore => workspaceHistory(session.workspace);
+const finishedRunAfter = (afterId: string | undefined, timeout?: number): Promise<RunRecord> => finishedRun(session.workspace, afterId, timeout);
 
 /** Waits until the panel draws exactly `ids` (and these edges), centred on `centre`, each node in a state `state` accepts. */
 async function expectLineage(what: string, ids: string[], edges: string[], centre: string, state: (s: string) => boolean = () => true): Promise<void> {

@@ -17,8 +17,8 @@ import { after, before, describe, it } from "node:test";
 import type { Locator } from "playwright-core";
 import { Warehouse } from "../../server/src/run/embedded/warehouse";
 import type { RunRecord } from "../../server/src/protocol/history";
-import { HistoryStore } from "../../server/src/run/history";
-import { ensureProvisioned, packagedVsix, RESULTS, ROOT, startSession, tempHome, until, copyExample, type Session } from "./codeServer";
+import type { HistoryStore } from "../../server/src/run/history";
+import { ensureProvisioned, packagedVsix, RESULTS, ROOT, startSession, tempHome, until, workspaceHistory, finishedRunAfter as finishedRun, copyExample, type Session } from "./codeServer";
 import { Workbench } from "./workbench";
 
 /**
@@ -96,17 +96,8 @@ async function retype(rel: string, text: string): Promise<void> {
   await until(`${rel} saved`, () => (file(rel) === text ? true : undefined), 10_000);
 }
 
-function history(): HistoryStore {
-  return HistoryStore.open(session.workspace, { markInterrupted: false });
-}
-
-/** Waits until the history has a finished run newer than `after` (run ids sort by start time). */
-async function finishedRunAfter(afterId: string | undefined, timeout = 90_000): Promise<RunRecord> {
-  return until("a finished run in the history", () => {
-    const run = history().lastRun();
-    return run && run.id !== afterId && run.status !== "running" ? run : undefined;
-  }, timeout, 200);
-}
+const history = (): HistoryStore => workspaceHistory(session.workspace);
+const finishedRunAfter = (afterId: string | undefined, timeout?: number): Promise<RunRecord> => finishedRun(session.workspace, afterId, timeout);
 
 /** Counts the rows of every relation of the warehouse, read-only (after the run, the runner has closed it). */
 async function warehouseRows(): Promise<Map<string, number>> {
