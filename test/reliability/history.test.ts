@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { HistoryStore } from "../../server/src/run/history";
@@ -13,7 +14,27 @@ import { CLI } from "../helpers/cli";
 import { alive, stackLines, workspace } from "./helpers";
 
 /** Root bypasses file permissions: as root, the CLI runs as `nobody` so that chmod means something. */
-const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+const asRoot = process.getuid?.() === 0;
+const asUser = asRoot ? { uid: 65534, gid: 65534 } : {};
+
+/**
+ * The built CLI where `nobody` can read it: the checkout may sit in a folder only root can enter
+ * (a `mktemp -d` clone), so as root the CLI bundle and its native DuckDB modules are copied into a
+ * folder anyone can read; otherwise the CLI runs from the checkout.
+ */
+const RUNNABLE_CLI = asRoot ? stagedCli() : CLI;
+
+function stagedCli(): string {
+  const stage = mkdtempSync(path.join(tmpdir(), "tributary-cli-"));
+  const checkout = path.resolve(path.dirname(CLI), "../../..");
+  cpSync(path.dirname(CLI), path.join(stage, "dist"), { recursive: true });
+  for (const name of readdirSync(path.join(checkout, "node_modules/@duckdb"))) {
+    cpSync(path.join(checkout, "node_modules/@duckdb", name), path.join(stage, "node_modules/@duckdb", name), { recursive: true, dereference: true });
+  }
+  spawnSync("chmod", ["-R", "a+rX", stage]);
+  process.on("exit", () => rmSync(stage, { recursive: true, force: true }));
+  return path.join(stage, "dist", path.basename(CLI));
+}
 
 function chownTree(root: string): void {
   if (process.getuid?.() === 0) spawnSync("chown", ["-R", "65534:65534", root]);
@@ -21,7 +42,7 @@ function chownTree(root: string): void {
 
 function cli(root: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: root, ...asUser });
+    const child = spawn(process.execPath, [RUNNABLE_CLI, ...args], { cwd: root, ...asUser });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
