@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { evaluateSelection, parseSelection } from "../../server/src/graph/selection";
+import { evaluateSelection, parseSelection, SELECTION_FUNCTION_NAMES, SELECTION_FUNCTIONS, type SelectionFunction } from "../../server/src/graph/selection";
 import { WorkspaceIndex } from "../../server/src/index/workspace";
 import { dagsterTags } from "../../server/src/export/dagster/model";
 import { SelectionNotExportable, toDagsterSelection, type DagsterSelectionContext } from "../../server/src/export/dagster/selection";
@@ -185,6 +185,32 @@ describe("job selections in Dagster's syntax", () => {
       const theirs = [...evaluateDagster(toDagsterSelection(parsed.ast, ctx), ctx)].sort();
       assert.ok(ours.length > 0 || text.startsWith("not"), `${text} should select something in the example`);
       assert.deepEqual(theirs, ours, `${text} -> ${toDagsterSelection(parsed.ast, ctx)}`);
+    }
+  });
+
+  for (const name of SELECTION_FUNCTION_NAMES) {
+    test(`the table's function ${name}() is written as its Dagster name and selects the same assets`, () => {
+      const { dagster } = SELECTION_FUNCTIONS[name] as SelectionFunction;
+      assert.ok(dagster, `${name} has a Dagster name`);
+      const text = `not ${name}(+forecast_vs_actual)`;
+      const out = translate(text);
+      assert.equal(out, `not ${dagster}(+key:"forecast_vs_actual")`);
+      const parsed = parseSelection(text);
+      assert.ok(parsed.ok);
+      assert.deepEqual([...evaluateDagster(out, ctx)].sort(), [...evaluateSelection(parsed.ast, graph)].sort());
+    });
+  }
+
+  test("a selection function without a Dagster name in the table is refused with its place", () => {
+    const table = SELECTION_FUNCTIONS as unknown as Record<string, SelectionFunction>;
+    table.loners = { argument: "selection", summary: "members without any edge", evaluate: (selected, g) => new Set([...selected].filter((id) => g.upstream(id).length + g.downstream(id).length === 0)) };
+    try {
+      const parsed = parseSelection("loners(*)");
+      assert.ok(parsed.ok && parsed.ast.type === "function", "one table entry is enough to parse");
+      assert.deepEqual([...evaluateSelection(parsed.ast, graph)], [], "and to evaluate (every asset of the example has an edge)");
+      assert.throws(() => translate("fct_orders or loners(kind:ts)"), (e: unknown) => e instanceof SelectionNotExportable && /'loners\(\.\.\.\)' at column 15 has no Dagster equivalent/.test(e.message));
+    } finally {
+      delete table.loners;
     }
   });
 

@@ -6,7 +6,10 @@ import {
   evaluateSelection,
   parseSelection,
   selectAssets,
+  SELECTION_FUNCTION_NAMES,
+  SELECTION_FUNCTIONS,
   type AssetStatus,
+  type SelectionFunctionName,
   type EvaluateOptions,
   type SelectionAst,
   type SelectionError,
@@ -417,6 +420,35 @@ describe("selection: operators and functions", () => {
     assert.deepEqual(sel("roots(kind:ts)"), ["order_forecast_model"]);
     assert.deepEqual(sel("ROOTS (tag:staging)"), ["stg_customers", "stg_events", "stg_orders", "stg_payments"]);
     assert.deepEqual(sel("sinks(fct_orders+) and kind:dbt"), ["dim_customers/v2", "forecast_vs_actual", "weekly_dashboard"]);
+  });
+
+  // One expected result per table entry: a function added to SELECTION_FUNCTIONS without one here does not compile.
+  const FUNCTION_RESULTS: Record<SelectionFunctionName, { of: string; selects: string[] }> = {
+    roots: { of: "+fct_orders", selects: ["raw_orders", "raw_payments"] },
+    sinks: { of: "fct_orders+", selects: ["dim_customers/v2", "forecast_vs_actual", "weekly_dashboard"] },
+  };
+  for (const name of SELECTION_FUNCTION_NAMES) {
+    test(`the table's function ${name}() parses (any case, spaces before '(') and evaluates through its entry`, () => {
+      const { of, selects } = FUNCTION_RESULTS[name];
+      for (const text of [`${name}(${of})`, `${name.toUpperCase()} (${of})`]) {
+        const parsed = ast(text);
+        assert.equal(parsed.type === "function" && parsed.name, name, text);
+        assert.deepEqual(sel(text), selects, text);
+      }
+      assert.deepEqual([...SELECTION_FUNCTIONS[name].evaluate(new Set(sel(of)), graph)].sort(), selects);
+      assert.deepEqual(sel(`${name}(${of})+1`), sel(`(${selects.map((id) => JSON.stringify(id)).join(" ")})+1`), "layers apply to a call");
+      assert.deepEqual(sel(name), [], `'${name}' without '(' is an asset name`);
+    });
+  }
+
+  test("an unknown function's error names every function of the table", () => {
+    const error = parseError("foo(x)");
+    const names = SELECTION_FUNCTION_NAMES as readonly string[];
+    assert.ok(names.length >= 2);
+    for (const name of names) {
+      assert.match(error.message, new RegExp(`\\b${name}\\b`), error.message);
+      assert.match(error.expected, new RegExp(`\\b${name}\\b`), error.expected);
+    }
   });
 
   test("evaluateSelection works on a parsed AST and never mutates the graph", () => {

@@ -50,9 +50,10 @@
  * ## Combining
  *
  * `not x`, `a and b`, `a or b`, `a, b`, `a b` (a list separated by spaces or commas is a union, as
- * DESIGN.md says; note dbt's comma is an intersection), parentheses, `roots(sel)` (members of sel
- * with no upstream inside sel), `sinks(sel)` (no downstream inside sel). A function name must be
- * followed by `(` (spaces allowed); `roots` alone is an asset name.
+ * DESIGN.md says; note dbt's comma is an intersection), parentheses, and the functions of
+ * `SELECTION_FUNCTIONS`: `roots(sel)` (members of sel with no upstream inside sel), `sinks(sel)`
+ * (no downstream inside sel). A function name must be followed by `(` (spaces allowed); `roots`
+ * alone is an asset name.
  *
  * Precedence, tightest first: layer operators (`+ * @`), `not`, `and`, then union (`or`, `,` and
  * juxtaposition all at the same, lowest level). So `a b and c` = `a or (b and c)`,
@@ -102,7 +103,59 @@ export const SELECTION_KINDS: Readonly<Record<string, readonly AssetKind[]>> = {
 /** The `kind:` values offered in messages and completion (the long aliases are accepted too). */
 export const SELECTION_KIND_NAMES = ["dbt", "ts", "model", "seed", "snapshot", "source", "exposure"] as const;
 export const SELECTION_STATUSES: readonly AssetStatus[] = ["missing", "fresh", "stale", "failed", "running"];
-export const SELECTION_FUNCTIONS = ["roots", "sinks"] as const;
+
+/**
+ * A selection function, `name(selection)`. Every function takes one argument: the selection
+ * between its parentheses (a `,` in there is a union, as everywhere, so there is no second
+ * argument). The parser accepts exactly the names of `SELECTION_FUNCTIONS`, the evaluator calls
+ * `evaluate`, and the Dagster export writes `dagster` (or refuses the selection without it).
+ */
+export interface SelectionFunction {
+  /** The kind of the one argument; the only kind the grammar has is a selection. */
+  readonly argument: "selection";
+  /** What it selects, for documentation and messages. */
+  readonly summary: string;
+  /** Dagster's function of the same meaning, for the Dagster export; absent: the export refuses. */
+  readonly dagster?: string;
+  /** The ids it selects, given the ids its argument selects. */
+  evaluate(selected: ReadonlySet<string>, graph: AssetGraph): Set<string>;
+}
+
+/** The members of `selected` with no neighbour (on the side `around` gives) inside `selected`. */
+function withoutNeighbourInside(selected: ReadonlySet<string>, around: (id: string) => readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const id of selected) if (!around(id).some((n) => selected.has(n))) out.add(id);
+  return out;
+}
+
+/** The selection functions, by lower-case name. Adding a function is adding an entry here. */
+export const SELECTION_FUNCTIONS = {
+  roots: {
+    argument: "selection",
+    summary: "the members of the selection with no upstream inside it",
+    dagster: "roots",
+    evaluate: (selected, graph) => withoutNeighbourInside(selected, (id) => graph.upstream(id)),
+  },
+  sinks: {
+    argument: "selection",
+    summary: "the members of the selection with no downstream inside it",
+    dagster: "sinks",
+    evaluate: (selected, graph) => withoutNeighbourInside(selected, (id) => graph.downstream(id)),
+  },
+} as const satisfies Record<string, SelectionFunction>;
+export type SelectionFunctionName = keyof typeof SELECTION_FUNCTIONS;
+export const SELECTION_FUNCTION_NAMES = Object.keys(SELECTION_FUNCTIONS) as SelectionFunctionName[];
+
+/** The table entry of a function name (any case), if it is one. */
+export function selectionFunction(name: string): SelectionFunction | undefined {
+  const lower = name.toLowerCase();
+  return Object.hasOwn(SELECTION_FUNCTIONS, lower) ? SELECTION_FUNCTIONS[lower as SelectionFunctionName] : undefined;
+}
+
+/** `roots or sinks`, `a, b or c`. */
+function oneOf(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
+}
 
 /** A place in the selection text. */
 export interface TextRange {
@@ -125,7 +178,8 @@ export type SelectionAst =
   | { type: "not"; operand: SelectionAst; range: TextRange }
   | { type: "and"; operands: SelectionAst[]; range: TextRange }
   | { type: "or"; operands: SelectionAst[]; range: TextRange }
-  | { type: "function"; name: (typeof SELECTION_FUNCTIONS)[number]; operand: SelectionAst; range: TextRange };
+  /** `name(operand)`, a function of `SELECTION_FUNCTIONS`. */
+  | { type: "function"; name: SelectionFunctionName; operand: SelectionAst; range: TextRange };
 
 export interface SelectionError {
   /** 1-based column within `line`. */
@@ -404,18 +458,18 @@ class Parser {
       return { ast: this.parseAttribute(start, word), legacyDown: false };
     }
 
-    // function call: roots( / sinks( (spaces allowed before the parenthesis)
+    // function call: a name of SELECTION_FUNCTIONS, then `(` (spaces allowed before the parenthesis)
     let look = this.pos;
     while (isWhitespace(this.text[look])) look++;
     if (this.text[look] === "(") {
-      const fn = word.toLowerCase();
-      if (fn === "roots" || fn === "sinks") {
+      if (selectionFunction(word)) {
         this.pos = look;
         const operand = this.parseGroup();
-        return { ast: { type: "function", name: fn, operand, range: this.range(start) }, legacyDown: false };
+        return { ast: { type: "function", name: word.toLowerCase() as SelectionFunctionName, operand, range: this.range(start) }, legacyDown: false };
       }
       if (look === this.pos) {
-        this.fail(start, word.length, "roots or sinks", `unknown function '${word}' (expected roots or sinks)`);
+        const known = oneOf(Object.keys(SELECTION_FUNCTIONS));
+        this.fail(start, word.length, known, `unknown function '${word}' (expected ${known})`);
       }
     }
 
@@ -746,15 +800,8 @@ function evaluate(ast: SelectionAst, ctx: EvalContext): Set<string> {
       for (const operand of ast.operands) for (const id of evaluate(operand, ctx)) out.add(id);
       return out;
     }
-    case "function": {
-      const inner = evaluate(ast.operand, ctx);
-      const out = new Set<string>();
-      for (const id of inner) {
-        const around = ast.name === "roots" ? graph.upstream(id) : graph.downstream(id);
-        if (!around.some((n) => inner.has(n))) out.add(id);
-      }
-      return out;
-    }
+    case "function":
+      return SELECTION_FUNCTIONS[ast.name].evaluate(evaluate(ast.operand, ctx), graph);
   }
 }
 

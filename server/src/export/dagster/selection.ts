@@ -1,7 +1,8 @@
 /**
  * Tributary's selection grammar -> Dagster's asset selection syntax (`key:"a/b"`, `tag:"k"="v"`,
  * `group:"g"`, `kind:"k"`, `+x`, `2+x`, `x+`, `and`, `or`, `not`, `roots()`, `sinks()`), so that a
- * `job()` becomes a `define_asset_job` selecting the same assets.
+ * `job()` becomes a `define_asset_job` selecting the same assets. A selection function is written
+ * as its table entry's `dagster` name (graph/selection.ts); one without it is refused.
  *
  * Operators translate one to one (`@x` becomes `+(x+)`, which is what it means). A filter is written
  * with Dagster's own attribute when the export guarantees Dagster sees the same value (keys, groups
@@ -11,7 +12,7 @@
  * on Tributary's run history and is refused.
  */
 import type { AssetGraph } from "../../graph/graph";
-import { evaluateSelection, type SelectionAst } from "../../graph/selection";
+import { evaluateSelection, SELECTION_FUNCTIONS, type SelectionAst, type SelectionFunction } from "../../graph/selection";
 
 export class SelectionNotExportable extends Error {}
 
@@ -73,9 +74,13 @@ function nativeOrKeys(ast: SelectionAst, ctx: DagsterSelectionContext, native: s
   return same(ours, dagsterIds(ctx, test)) && ours.size > 0 ? native : keyList(ours, what);
 }
 
+/** The Dagster names of the selection functions that have one (the table in graph/selection.ts). */
+const DAGSTER_FUNCTIONS = new Set(Object.values<SelectionFunction>(SELECTION_FUNCTIONS).flatMap((f) => (f.dagster ? [f.dagster] : [])));
+
 function primary(text: string): string {
   // A single filter or function call needs no parentheses; anything with spaces does.
-  return /^[a-z_]+:"[^"]*"(="[^"]*")?$/.test(text) || /^\(.*\)$/s.test(text) || /^(roots|sinks)\(.*\)$/s.test(text) ? text : `(${text})`;
+  const call = /^([a-z_]+)\(.*\)$/s.exec(text);
+  return /^[a-z_]+:"[^"]*"(="[^"]*")?$/.test(text) || /^\(.*\)$/s.test(text) || (call !== null && DAGSTER_FUNCTIONS.has(call[1])) ? text : `(${text})`;
 }
 
 function depth(d: number | "all"): string {
@@ -133,7 +138,10 @@ function translate(ast: SelectionAst, ctx: DagsterSelectionContext): string {
     case "and":
     case "or":
       return ast.operands.map((o) => primary(translate(o, ctx))).join(` ${ast.type} `);
-    case "function":
-      return `${ast.name}(${translate(ast.operand, ctx)})`;
+    case "function": {
+      const dagster = (SELECTION_FUNCTIONS[ast.name] as SelectionFunction).dagster;
+      if (!dagster) throw new SelectionNotExportable(`'${ast.name}(...)' at column ${ast.range.offset + 1} has no Dagster equivalent`);
+      return `${dagster}(${translate(ast.operand, ctx)})`;
+    }
   }
 }
