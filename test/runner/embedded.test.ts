@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runEmbeddedStep } from "../../server/src/run/embedded/engine";
 import type { EmbeddedNodeEvent, EmbeddedNodeResult } from "../../server/src/run/embedded/engine";
+import { MATERIALIZATIONS, type Materialization } from "../../server/src/run/embedded/materialize";
 import { contextFor, loadProject, stepNodes, tempWarehouse, writeProject } from "./fixtures/embedded-lib/project";
 import type { TempWarehouse } from "./fixtures/embedded-lib/project";
 
@@ -136,6 +137,55 @@ describe("materializations", () => {
       assert.equal(r2.a_view.status, "success", r2.a_view.error);
       assert.equal(await relationType(t, "main", "a_view"), "table");
       assert.equal(r2.b_table.materialized, "table"); // in-file config wins over the node config
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  // One expectation per table entry: a materialization added to MATERIALIZATIONS without one here does not compile.
+  const BUILT: Record<keyof typeof MATERIALIZATIONS, { node: string; relation: "view" | "table" | undefined; rows: number }> = {
+    view: { node: "m_view", relation: "view", rows: 2 },
+    table: { node: "m_table", relation: "table", rows: 2 },
+    incremental: { node: "m_incremental", relation: "table", rows: 2 },
+    ephemeral: { node: "m_ephemeral", relation: undefined, rows: 2 },
+    seed: { node: "s_seed", relation: "table", rows: 3 },
+    snapshot: { node: "m_snapshot", relation: "table", rows: 2 },
+  };
+
+  test("every materialization of the table builds its node; an unknown one fails naming the table's materializations for a model", async () => {
+    const t = await tempWarehouse();
+    try {
+      const rows = "select 1 as id, 'a' as v union all select 2, 'b'";
+      const p = writeProject({
+        "seeds/s_seed.csv": "id,v\n1,a\n2,b\n3,c\n",
+        "models/m_view.sql": `{{ config(materialized='view') }}\n${rows}`,
+        "models/m_table.sql": `{{ config(materialized='table') }}\n${rows}`,
+        "models/m_incremental.sql": `{{ config(materialized='incremental') }}\n${rows}`,
+        "models/m_ephemeral.sql": `{{ config(materialized='ephemeral') }}\n${rows}`,
+        "models/m_reads_ephemeral.sql": "{{ config(materialized='table') }}\nselect * from {{ ref('m_ephemeral') }}",
+        "models/m_snapshot.sql": `{{ config(materialized='snapshot', unique_key='id', strategy='check', check_cols='all') }}\n${rows}`,
+        "models/m_unknown.sql": "{{ config(materialized='dynamic_table', pre_hook='create table main.hook_ran as select 1 as x') }}\nselect 1 as id",
+        "models/m_seed_config.sql": "{{ config(materialized='seed') }}\nselect 1 as id",
+      });
+      const results = byId(await runEmbeddedStep(stepNodes(p), { ...contextFor(p, t.wh), viewCountMs: 60_000 }));
+      for (const name of Object.keys(MATERIALIZATIONS) as (keyof typeof MATERIALIZATIONS)[]) {
+        const { node, relation, rows: expected } = BUILT[name];
+        const r = results[node];
+        assert.equal(r.status, "success", `${name}: ${r.error}`);
+        assert.equal(r.materialized, name);
+        assert.equal(await relationType(t, "main", node), relation, name);
+        if (relation) assert.equal(await count(t, `main.${node}`), expected, name);
+      }
+      assert.equal(await count(t, "main.m_reads_ephemeral"), BUILT.ephemeral.rows, "the ephemeral model is inlined into its reader");
+
+      const forModels = Object.entries(MATERIALIZATIONS as Record<string, Materialization>).filter(([, m]) => m.for.includes("model")).map(([n]) => n);
+      for (const [node, name] of [["m_unknown", "dynamic_table"], ["m_seed_config", "seed"]]) {
+        const r = results[node];
+        assert.equal(r.status, "error", node);
+        assert.match(r.error ?? "", new RegExp(`materialization '${name}' is not supported by the embedded engine for a model \\(${forModels.join(", ")} are\\)`), r.error);
+        assert.equal(await relationType(t, "main", node), undefined, node);
+      }
+      assert.equal(await relationType(t, "main", "hook_ran"), undefined, "no pre-hook runs for a materialization the engine does not have");
     } finally {
       t.cleanup();
     }

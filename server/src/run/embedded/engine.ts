@@ -70,7 +70,7 @@
 import { randomUUID } from "node:crypto";
 import type { DbtRelation } from "./relation";
 import { defaultAliasName, defaultDatabaseName, defaultSchemaName } from "./relation";
-import { Materializer } from "./materialize";
+import { findMaterialization, Materializer, MATERIALIZATIONS, materializationNamed } from "./materialize";
 import type { MaterializeResult } from "./materialize";
 import { DBT_ENGINE_HINT, EmbeddedRenderError, UnsupportedFeatureError } from "./errors";
 import type { EmbeddedNode, RelationResolver } from "./nodes";
@@ -297,7 +297,7 @@ export async function runEmbeddedStep(nodes: EmbeddedNode[], ctx: EmbeddedContex
             finish({ status: "skipped", error: "disabled (enabled: false)", materialized });
             continue;
           }
-          outcome = await materializer.seed(info.relation, node.file, info.config);
+          outcome = await MATERIALIZATIONS.seed.build(materializer, { relation: info.relation, sql: "", file: node.file, config: info.config, fullRefresh: !!ctx.fullRefresh, startedAt: runStartedAt });
         } else {
           if (!/\.(sql|ya?ml)$/i.test(node.file)) {
             throw new EmbeddedRenderError(`${node.file}: only SQL models can run on the embedded engine (Python models need dbt). ${DBT_ENGINE_HINT}`, node.file, undefined, "python model", true);
@@ -317,7 +317,7 @@ export async function runEmbeddedStep(nodes: EmbeddedNode[], ctx: EmbeddedContex
             finish({ status: "skipped", error: "disabled (enabled: false)", compiledSql, materialized });
             continue;
           }
-          if (materialized === "ephemeral") {
+          if (findMaterialization(materialized, node.resourceType)?.builds === false) {
             finish({ status: "success", compiledSql, materialized });
             if (pendingTests.length > 0) failByTests(await runReadyTests(node.id));
             continue;
@@ -391,16 +391,10 @@ async function materialize(
   runStartedAt: Date,
 ): Promise<MaterializeResult> {
   const fullRefresh = config.full_refresh === true || config.full_refresh === false ? config.full_refresh : fullRefreshFlag;
+  const materialization = materializationNamed(node.resourceType === "snapshot" ? "snapshot" : materialized, node.resourceType);
   await m.runHooks(pre);
   if (config.sql_header) await m.runHooks([String(config.sql_header)]);
-  let out: MaterializeResult;
-  if (node.resourceType === "snapshot" || materialized === "snapshot") out = await m.snapshot(rel, sql, config, runStartedAt);
-  else if (materialized === "view") out = await m.view(rel, sql);
-  else if (materialized === "table") out = await m.table(rel, sql);
-  else if (materialized === "incremental") out = await m.incremental(rel, sql, config, fullRefresh);
-  else {
-    throw new UnsupportedFeatureError(`materialized='${materialized}'`, `the materialization '${materialized}' is not supported by the embedded engine (view, table, incremental, ephemeral, seed, snapshot are)`);
-  }
+  const out = await materialization.build(m, { relation: rel, sql, file: node.file, config, fullRefresh, startedAt: runStartedAt });
   await m.runHooks(post);
   return out;
 }

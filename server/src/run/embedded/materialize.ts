@@ -28,6 +28,10 @@
  *
  * Schemas are created as needed. The catalog map (`schema.identifier` -> table/view) is kept
  * current so `is_incremental()` and `adapter.get_relation` stay right during the step.
+ *
+ * `MATERIALIZATIONS` (at the end) maps each name to its implementation: the engine looks a name
+ * up there and nowhere else, so adding a materialization is adding an entry (and, usually, a
+ * `Materializer` method doing the SQL).
  */
 import type { DbtRelation } from "./relation";
 import { quoteIdent } from "./relation";
@@ -283,4 +287,58 @@ export class Materializer {
       for (const t of [src, cur, upd]) await this.wh.run(`drop table if exists ${t}`).catch(() => undefined);
     }
   }
+}
+
+/** What a materialization gets for one node. */
+export interface MaterializeInput {
+  relation: DbtRelation;
+  /** The rendered SQL (empty for a seed). */
+  sql: string;
+  /** The node's file (a seed's CSV). */
+  file: string;
+  config: Record<string, unknown>;
+  /** Rebuild from scratch: `--full-refresh`, or the node's own `full_refresh` config. */
+  fullRefresh: boolean;
+  /** When the run started (a snapshot's timestamps). */
+  startedAt: Date;
+}
+
+export type MaterializedResource = "model" | "seed" | "snapshot";
+
+export interface Materialization {
+  /** The resource types it builds (a model cannot be `materialized='seed'`). */
+  readonly for: readonly MaterializedResource[];
+  /** `false`: nothing is built in the database (`ephemeral`: the renderer inlines the model as a CTE). */
+  readonly builds: boolean;
+  build(m: Materializer, input: MaterializeInput): Promise<MaterializeResult>;
+}
+
+/** The embedded engine's materializations, by the name `materialized` gives. Adding one is adding an entry. */
+export const MATERIALIZATIONS = {
+  view: { for: ["model"], builds: true, build: (m, x) => m.view(x.relation, x.sql) },
+  table: { for: ["model"], builds: true, build: (m, x) => m.table(x.relation, x.sql) },
+  incremental: { for: ["model"], builds: true, build: (m, x) => m.incremental(x.relation, x.sql, x.config, x.fullRefresh) },
+  ephemeral: { for: ["model"], builds: false, build: () => Promise.resolve({ statements: [] }) },
+  seed: { for: ["seed"], builds: true, build: (m, x) => m.seed(x.relation, x.file, x.config) },
+  snapshot: { for: ["model", "snapshot"], builds: true, build: (m, x) => m.snapshot(x.relation, x.sql, x.config, x.startedAt) },
+} as const satisfies Record<string, Materialization>;
+
+/** The materialization named `name` for a `resource`, if the embedded engine has it. */
+export function findMaterialization(name: string, resource: MaterializedResource): Materialization | undefined {
+  const found = Object.hasOwn(MATERIALIZATIONS, name) ? (MATERIALIZATIONS as Record<string, Materialization>)[name] : undefined;
+  return found?.for.includes(resource) ? found : undefined;
+}
+
+/**
+ * The materialization named `name` for a `resource`; any other name is an `UnsupportedFeatureError`
+ * naming the ones the table has for that resource.
+ */
+export function materializationNamed(name: string, resource: MaterializedResource): Materialization {
+  const found = findMaterialization(name, resource);
+  if (found) return found;
+  const known = Object.entries(MATERIALIZATIONS as Record<string, Materialization>)
+    .filter(([, m]) => m.for.includes(resource))
+    .map(([n]) => n)
+    .join(", ");
+  throw new UnsupportedFeatureError(`materialized='${name}'`, `the materialization '${name}' is not supported by the embedded engine for a ${resource} (${known} are)`);
 }
