@@ -166,6 +166,35 @@ export const reportLength = asset({ key: "report_length", deps: [orderReport] },
     assert.equal(JSON.parse(readFileSync(path.join(root, ".tributary/storage/report_length.json"), "utf8")), `orders: ${orders.n}`.length);
   });
 
+  test("the built-in IO managers are registered like a user's: the module finds them, and its own `json` replaces the built-in", async () => {
+    const root = fresh();
+    writeFileSync(
+      path.join(root, "assets/probe.ts"),
+      `import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { asset, getIOManager, registerIOManager } from "tributary-assets";
+
+const builtins = ["json", "table"].filter((name) => getIOManager(name) !== undefined);
+const builtinJson = getIOManager("json")!;
+registerIOManager("json", {
+  load: (key, ctx) => builtinJson.load(key, ctx),
+  async store(key, value, ctx) {
+    writeFileSync(path.join(__dirname, "..", key.join("_") + ".override.json"), JSON.stringify({ value, builtins }));
+    return builtinJson.store(key, value, ctx);
+  },
+});
+
+export const probe = asset({ key: "probe" }, async () => 41);
+export const probePlusOne = asset({ key: "probe_plus_one", deps: [probe] }, async ({ probe }) => probe + 1);
+`,
+    );
+    const run = events(root, ["materialize", "+probe_plus_one"]);
+    assert.equal(run.code, 0, run.stderr + JSON.stringify(run.events.filter((e) => e.type === "step_failed")));
+    assert.deepEqual(JSON.parse(readFileSync(path.join(root, "probe.override.json"), "utf8")), { value: 41, builtins: ["json", "table"] });
+    assert.deepEqual(JSON.parse(readFileSync(path.join(root, "probe_plus_one.override.json"), "utf8")), { value: 42, builtins: ["json", "table"] });
+    assert.equal(JSON.parse(readFileSync(path.join(root, ".tributary/storage/probe_plus_one.json"), "utf8")), 42, "the built-in, called by the user's manager, still stores");
+  });
+
   test("a second run while one holds the warehouse is refused with a clear message", async () => {
     const root = fresh();
     const file = path.join(root, "assets/forecast.ts");

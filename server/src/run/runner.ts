@@ -20,6 +20,7 @@ import { checkWholeNumber, describeFsError, RunError } from "./errors";
 import { acquireWarehouseLock, HistoryStore, newRunId, type LockInfo, type WarehouseLock } from "./history";
 import { codeVersion } from "./status";
 import type { InputSpec, TsStepRequest } from "./ts/protocol";
+import { ioNeedsRelation, ioUsesWarehouse } from "./ts/io";
 import { precompile } from "./ts/transpile";
 import { runTsStep } from "./ts/tsStep";
 
@@ -355,10 +356,10 @@ class StepExecutor {
     const inputs: InputSpec[] = graph.upstream(assetId).map((up) => {
       const upstream = graph.get(up)!;
       const io = upstream.kind === "ts_asset" && !upstream.producedByTs ? upstream.materialized ?? "json" : "table";
-      return { name: upstream.key[upstream.key.length - 1], key: upstream.key, io, relation: io === "table" ? this.ctx.relationOf(up) : undefined };
+      return { name: upstream.key[upstream.key.length - 1], key: upstream.key, io, relation: ioNeedsRelation(io) ? this.ctx.relationOf(up) : undefined };
     });
     const io = node.materialized ?? "json";
-    const needsWarehouse = io !== "json" || inputs.some((i) => i.io !== "json");
+    const needsWarehouse = ioUsesWarehouse(io) || inputs.some((i) => ioUsesWarehouse(i.io));
     const release = needsWarehouse ? await this.warehouse.lock() : () => undefined;
     const started = new Date();
     this.emit({ type: "asset_start", runId: this.runId, stepId: step.id, assetId });
@@ -373,7 +374,7 @@ class StepExecutor {
           key: node.key,
           runId: this.runId,
           inputs,
-          output: { io, relation: io === "table" ? this.ctx.relationOf(assetId) : undefined },
+          output: { io, relation: ioNeedsRelation(io) ? this.ctx.relationOf(assetId) : undefined },
           warehousePath: this.ctx.targetForAsset(assetId).path,
           storageDir: this.ctx.storageDir,
           cacheDir,

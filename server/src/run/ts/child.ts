@@ -1,6 +1,7 @@
 /**
- * The child process that runs one TS asset: loads the user's module (transpiled on the fly),
- * loads the inputs through IO managers, calls the asset function with `ctx`, stores the result.
+ * The child process that runs one TS asset: registers the built-in IO managers (io.ts), loads the
+ * user's module (transpiled on the fly), loads the inputs through the registered IO managers,
+ * calls the asset function with `ctx`, stores the result through its IO manager.
  * It talks to the runner over Node's IPC channel (see protocol.ts) and exits when done.
  *
  * It dies with its runner: when the IPC channel closes or its parent changes (the runner was
@@ -11,13 +12,14 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { installTsLoader } from "./loader";
-import { loadJson, loadTable, storeJson, storeTable, type Relation } from "./io";
+import { BUILTIN_IO_MANAGERS, keyRelations, type BuiltinIOEnv, type Relation, type StepIOManager } from "./io";
 import type { TsCheckOutcome, TsStepMessage, TsStepRequest } from "./protocol";
 import { Warehouse } from "../embedded/warehouse";
 
 interface RuntimeModule {
   isCheckDefinition?(x: unknown): boolean;
-  getIOManager(name: string): { load(key: string[], ctx: unknown): Promise<unknown>; store(key: string[], value: unknown, ctx: unknown): Promise<{ rows?: number; metadata?: Record<string, unknown> } | void> } | undefined;
+  registerIOManager(name: string, manager: StepIOManager): void;
+  getIOManager(name: string): StepIOManager | undefined;
   isAssetDefinition(x: unknown): boolean;
 }
 
@@ -89,30 +91,28 @@ async function run(request: TsStepRequest): Promise<void> {
   };
   const started = performance.now();
   try {
+    // The built-ins first, registered like a user's: the user's module may replace them.
+    const relations = keyRelations(request);
+    const env: BuiltinIOEnv = {
+      storageDir: request.storageDir,
+      warehouse: openWarehouse,
+      relationOf: (key) => needRelation(relations.get(key.join("/")), key),
+      assertMayWrite: () => assertMayWrite(request),
+    };
+    for (const [name, builtin] of Object.entries(BUILTIN_IO_MANAGERS)) runtime.registerIOManager(name, builtin.create(env));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const module = require(request.file) as Record<string, unknown>;
     const definition = findAsset(module, request, runtime);
     if (request.checksOnly) {
-      const value = request.output.io === "json" ? loadJson(request.storageDir, request.key) : request.output.io === "table" ? await loadTable(await openWarehouse(), needRelation(request.output.relation, request.key)) : await customManager(runtime, request.output.io).load(request.key, ctx);
+      const value = await ioManager(runtime, request.output.io).load(request.key, ctx);
       await send({ type: "done", metadata: plainMetadata(metadata), ms: performance.now() - started, checks: await runChecks(checksOf(definition, request, runtime), value, ctx) });
       return;
     }
     const inputs: Record<string, unknown> = {};
-    for (const input of request.inputs) {
-      if (input.io === "json") inputs[input.name] = loadJson(request.storageDir, input.key);
-      else if (input.io === "table") inputs[input.name] = await loadTable(await openWarehouse(), needRelation(input.relation, input.key));
-      else inputs[input.name] = await customManager(runtime, input.io).load(input.key, { ...ctx, assetKey: input.key });
-    }
+    for (const input of request.inputs) inputs[input.name] = await ioManager(runtime, input.io).load(input.key, { ...ctx, assetKey: input.key });
     const value = await definition.fn(inputs, ctx);
     assertMayWrite(request);
-    let stored: { rows?: number; metadata?: Record<string, unknown> } | void;
-    if (request.output.io === "json") stored = storeJson(request.storageDir, request.key, value);
-    else if (request.output.io === "table") {
-      const opened = await openWarehouse();
-      assertMayWrite(request); // opening may have waited for the file
-      stored = await storeTable(opened, needRelation(request.output.relation, request.key), value, path.join(request.storageDir, ".scratch"));
-    }
-    else stored = await customManager(runtime, request.output.io).store(request.key, value, ctx);
+    const stored = await ioManager(runtime, request.output.io).store(request.key, value, ctx);
     Object.assign(metadata, stored?.metadata ?? {});
     const checks = request.runChecks === false ? undefined : await runChecks(checksOf(definition, request, runtime), value, ctx);
     await send({ type: "done", rows: stored?.rows, metadata: plainMetadata(metadata), ms: performance.now() - started, checks });
@@ -185,7 +185,7 @@ function needRelation(relation: Relation | undefined, key: string[]): Relation {
   return relation;
 }
 
-function customManager(runtime: RuntimeModule, name: string) {
+function ioManager(runtime: RuntimeModule, name: string): StepIOManager {
   const manager = runtime.getIOManager(name);
   if (!manager) throw new Error(`No IO manager named '${name}' is registered (call registerIOManager("${name}", ...) in a module the asset file imports).`);
   return manager;

@@ -1,6 +1,9 @@
 /**
  * The IO managers that ship: `json` (a file under `.tributary/storage/`) and `table` (rows <-> a
- * DuckDB table, so dbt can read it as a source). Users register others with `registerIOManager`.
+ * DuckDB table, so dbt can read it as a source). `BUILTIN_IO_MANAGERS` is their table: the TS step
+ * (child.ts) registers each with the runtime package's `registerIOManager` before it loads the
+ * user's module, then finds every manager, built-in or not, with `getIOManager`; so a user's
+ * registration under `json` or `table` replaces the built-in, as the runtime package documents.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -72,4 +75,75 @@ function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return "an array with non-object items";
   return `a ${typeof value}`;
+}
+
+/** An IO manager as the runtime package's `registerIOManager` takes it. */
+export interface StepIOManager {
+  load(key: string[], ctx: unknown): Promise<unknown>;
+  store(key: string[], value: unknown, ctx: unknown): Promise<{ rows?: number; metadata?: Record<string, unknown> } | void>;
+}
+
+/** What the built-in managers need from the step that registers them. */
+export interface BuiltinIOEnv {
+  storageDir: string;
+  /** The step's warehouse, opened on first use. */
+  warehouse(): Promise<Warehouse>;
+  /** The warehouse table of an input's or the output's key (the runner sends it when `needsRelation`). */
+  relationOf(key: string[]): Relation;
+  /** Throws unless the run may still write (it holds the warehouse lock). */
+  assertMayWrite(): void;
+}
+
+export interface BuiltinIOManager {
+  /** The runner takes the warehouse for a step that reads or writes through it. */
+  readonly usesWarehouse: boolean;
+  /** The runner sends the asset's warehouse relation along. */
+  readonly needsRelation: boolean;
+  create(env: BuiltinIOEnv): StepIOManager;
+}
+
+/** The built-in IO managers, by name. Adding one is adding an entry. */
+export const BUILTIN_IO_MANAGERS = {
+  json: {
+    usesWarehouse: false,
+    needsRelation: false,
+    create: (env) => ({
+      load: (key) => Promise.resolve(loadJson(env.storageDir, key)),
+      store: (key, value) => Promise.resolve(storeJson(env.storageDir, key, value)),
+    }),
+  },
+  table: {
+    usesWarehouse: true,
+    needsRelation: true,
+    create: (env) => ({
+      load: async (key) => loadTable(await env.warehouse(), env.relationOf(key)),
+      store: async (key, value) => {
+        const opened = await env.warehouse();
+        env.assertMayWrite(); // opening may have waited for the file
+        return storeTable(opened, env.relationOf(key), value, path.join(env.storageDir, ".scratch"));
+      },
+    }),
+  },
+} as const satisfies Record<string, BuiltinIOManager>;
+
+function builtin(io: string): BuiltinIOManager | undefined {
+  return Object.hasOwn(BUILTIN_IO_MANAGERS, io) ? (BUILTIN_IO_MANAGERS as Record<string, BuiltinIOManager>)[io] : undefined;
+}
+
+/** Whether a step using `io` needs the warehouse: a user's manager may use `ctx.warehouse`. */
+export function ioUsesWarehouse(io: string): boolean {
+  return builtin(io)?.usesWarehouse ?? true;
+}
+
+/** Whether the runner sends the warehouse relation of an asset stored through `io`. */
+export function ioNeedsRelation(io: string): boolean {
+  return builtin(io)?.needsRelation ?? false;
+}
+
+/** The warehouse relations the runner sent, by key (`a/b`): the inputs' and the output's. */
+export function keyRelations(request: { key: string[]; inputs: { key: string[]; relation?: Relation }[]; output: { relation?: Relation } }): Map<string, Relation> {
+  const out = new Map<string, Relation>();
+  for (const input of request.inputs) if (input.relation) out.set(input.key.join("/"), input.relation);
+  if (request.output.relation) out.set(request.key.join("/"), request.output.relation);
+  return out;
 }
