@@ -299,7 +299,8 @@ function registry(): Registry {
 
 /**
  * Registers an IO manager under `name` (use it with `io: name`); a later registration under the
- * same name replaces the earlier one, so user code may override `json` and `table`.
+ * same name replaces the earlier one, so user code may override `json` and `table` (the runner
+ * registers those built-ins the same way before it loads the asset's module).
  */
 export function registerIOManager(name: string, manager: IOManager): void {
   if (typeof name !== "string" || name === "") throw new TypeError("registerIOManager(): `name` must be a non-empty string.");
