@@ -201,6 +201,16 @@ describe("job selections in Dagster's syntax", () => {
     });
   }
 
+  test("not / and over a union of groups or calls keeps the union in parentheses", () => {
+    for (const text of ["not ((stg_orders or stg_payments) or (fct_orders or customers))", "not (roots(+fct_orders) or sinks(+fct_orders))", "(roots(+fct_orders) sinks(stg_*+)) and kind:dbt"]) {
+      const out = translate(text);
+      const parsed = parseSelection(text);
+      assert.ok(parsed.ok);
+      assert.deepEqual([...evaluateDagster(out, ctx)].sort(), [...evaluateSelection(parsed.ast, graph)].sort(), `${text} -> ${out}`);
+    }
+    assert.equal(translate("not (roots(+fct_orders) or sinks(+fct_orders))"), 'not (roots(+key:"fct_orders") or sinks(+key:"fct_orders"))');
+  });
+
   test("a selection function without a Dagster name in the table is refused with its place", () => {
     const table = SELECTION_FUNCTIONS as unknown as Record<string, SelectionFunction>;
     table.loners = { argument: "selection", summary: "members without any edge", evaluate: (selected, g) => new Set([...selected].filter((id) => g.upstream(id).length + g.downstream(id).length === 0)) };

@@ -77,10 +77,26 @@ function nativeOrKeys(ast: SelectionAst, ctx: DagsterSelectionContext, native: s
 /** The Dagster names of the selection functions that have one (the table in graph/selection.ts). */
 const DAGSTER_FUNCTIONS = new Set(Object.values<SelectionFunction>(SELECTION_FUNCTIONS).flatMap((f) => (f.dagster ? [f.dagster] : [])));
 
+/** Whether the `(` at `open` is closed by the text's last character (`(a) or (b)` is not one group). */
+function closedAtEnd(text: string, open: number): boolean {
+  let depth = 0;
+  let quoted = false; // quote() lets no quote or backslash into a value
+  for (let i = open; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (quoted) continue;
+    else if (c === "(") depth++;
+    else if (c === ")" && --depth === 0) return i === text.length - 1;
+  }
+  return false;
+}
+
 function primary(text: string): string {
-  // A single filter or function call needs no parentheses; anything with spaces does.
-  const call = /^([a-z_]+)\(.*\)$/s.exec(text);
-  return /^[a-z_]+:"[^"]*"(="[^"]*")?$/.test(text) || /^\(.*\)$/s.test(text) || (call !== null && DAGSTER_FUNCTIONS.has(call[1])) ? text : `(${text})`;
+  // A single filter, group or function call needs no parentheses; anything else does.
+  if (/^[a-z_]+:"[^"]*"(="[^"]*")?$/.test(text)) return text;
+  if (text.startsWith("(") && closedAtEnd(text, 0)) return text;
+  const call = /^([a-z_]+)\(/.exec(text);
+  return call !== null && DAGSTER_FUNCTIONS.has(call[1]) && closedAtEnd(text, call[0].length - 1) ? text : `(${text})`;
 }
 
 function depth(d: number | "all"): string {
