@@ -108,8 +108,9 @@ export const BUILTIN_IO_MANAGERS = {
     usesWarehouse: false,
     needsRelation: false,
     create: (env) => ({
-      load: (key) => Promise.resolve(loadJson(env.storageDir, key)),
-      store: (key, value) => Promise.resolve(storeJson(env.storageDir, key, value)),
+      // async: a missing value is a rejected promise, as from any manager
+      load: async (key) => loadJson(env.storageDir, key),
+      store: async (key, value) => storeJson(env.storageDir, key, value),
     }),
   },
   table: {
