@@ -12,6 +12,10 @@ export class LspClient {
   /** Latest diagnostics per absolute file path (messages as plain text). */
   readonly diagnostics = new Map<string, { message: string; code?: string | number; severity?: number; range: { start: { line: number; character: number }; end: { line: number; character: number } } }[]>();
   readonly stderr: string[] = [];
+  /** What the server logged (window/logMessage), in order. */
+  readonly logs: string[] = [];
+  /** The server's answer to `initialize`. */
+  initializeResult: { capabilities: Record<string, unknown>; serverInfo?: { name: string; version?: string } } | undefined;
   private listeners: (() => void)[] = [];
   /** How many times the server said the graph changed (the first is the end of indexing). */
   graphChanges = 0;
@@ -26,6 +30,10 @@ export class LspClient {
     });
     this.connection.onNotification("tributary/graphChanged", () => {
       this.graphChanges++;
+      this.notify();
+    });
+    this.connection.onNotification("window/logMessage", (params: { message: string }) => {
+      this.logs.push(params.message);
       this.notify();
     });
     this.connection.onNotification(() => this.notify());
@@ -46,7 +54,7 @@ export class LspClient {
   static async start(root: string, initializationOptions?: Record<string, unknown>, beforeInitialized?: (client: LspClient) => void): Promise<LspClient> {
     const child = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
     const client = new LspClient(child);
-    await client.connection.sendRequest("initialize", {
+    client.initializeResult = await client.connection.sendRequest("initialize", {
       processId: process.pid,
       rootUri: URI.file(root).toString(),
       workspaceFolders: [{ uri: URI.file(root).toString(), name: path.basename(root) }],
