@@ -1,11 +1,11 @@
 /**
- * The language server entry: wires an LSP connection to the workspace index and the features.
- * Logic lives in index/ and features/; this file only connects them.
+ * The language server entry: the lifecycle (initialize, indexing, tributary.json, file and folder
+ * events, diagnostics, history polling). Each LSP feature registers itself (features/registry.ts):
+ * its capabilities go into the initialize result, its handlers onto the connection.
  */
 import {
   CodeLensRefreshRequest,
   createConnection,
-  DiagnosticSeverity,
   DidChangeWatchedFilesNotification,
   FileChangeType,
   ProposedFeatures,
@@ -13,17 +13,15 @@ import {
   TextDocumentSyncKind,
   type CancellationToken,
   type Connection,
-  type Diagnostic,
   type InitializeParams,
   type ServerCapabilities,
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { readTributaryConfig, WorkspaceIndex } from "./index/workspace";
 import { GraphChangedNotification, type IndexStats, type InitializationOptions } from "./protocol/requests";
-import type { IndexDiagnostic } from "./protocol/types";
 import type { StatusProvider } from "./features/hover";
 import { pathToUri, uriToPath } from "./features/lookup";
-import { jobDiagnostics } from "./jobs/jobs";
+import { DiagnosticsPublisher } from "./features/diagnostics";
 import * as path from "node:path";
 import { StatusService } from "./features/status";
 import { ColumnLineageCache, type SqlFeatureContext } from "./features/sql";
@@ -43,7 +41,7 @@ export function startServer(connection: Connection): void {
   let index: WorkspaceIndex | undefined;
   const statuses = new StatusService(roots, () => index);
   const status: StatusProvider = (id) => statuses.line(id);
-  const published = new Set<string>();
+  const diagnostics = new DiagnosticsPublisher(connection);
   const pending = new Map<string, NodeJS.Timeout>();
 
   const log = (message: string) => connection.console.log(message);
@@ -66,27 +64,10 @@ export function startServer(connection: Connection): void {
     return { assets: graph.nodes.size, edges: graph.edges.length, files: index!.occurrences.size, diagnostics };
   }
 
-  function publishDiagnostics(): void {
-    if (!index) return;
-    const all = index.diagnostics();
-    // Jobs are validated against the whole graph (selection, schedule, duplicate names).
-    for (const d of jobDiagnostics(index, { roots, readText: (file) => documents.get(pathToUri(file))?.getText() })) {
-      all.set(d.file, [...(all.get(d.file) ?? []), d]);
-    }
-    for (const file of published) {
-      if (!all.has(file)) void connection.sendDiagnostics({ uri: pathToUri(file), diagnostics: [] });
-    }
-    published.clear();
-    for (const [file, list] of all) {
-      published.add(file);
-      void connection.sendDiagnostics({ uri: pathToUri(file), diagnostics: list.map(toLspDiagnostic) });
-    }
-  }
-
   function graphChanged(): void {
     statuses.invalidate();
     columns.invalidate();
-    guard("publish", undefined, () => publishDiagnostics());
+    guard("publish", undefined, (i) => diagnostics.publish(i, roots, (file) => documents.get(pathToUri(file))?.getText()));
     // Sent even when publishing failed: the client waits for it (the lineage panel after the first index).
     guard("graphChanged", undefined, () => void connection.sendNotification(GraphChangedNotification, stats()));
   }
@@ -160,19 +141,8 @@ export function startServer(connection: Connection): void {
       guard("workspaceFolders", undefined, (i) => i.setRoots(roots));
       graphChanged();
     });
-    // Runs are written by other processes (CLI, the extension's runner): notice them and refresh.
-    const historyTimer = setInterval(() => {
-      if (guard("history", false, () => statuses.poll())) {
-        void connection.sendNotification(GraphChangedNotification, stats());
-        void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
-      }
-    }, HISTORY_POLL_MS);
-    historyTimer.unref();
-    void connection.client
-      .register(DidChangeWatchedFilesNotification.type, {
-        watchers: [{ globPattern: "**/*.{sql,py,yml,yaml,csv,ts,mts,cts,tsx}" }, { globPattern: "**/target/manifest.json" }, { globPattern: `**/${CONFIG_FILE}` }],
-      })
-      .catch(() => undefined);
+    watchHistory(connection, () => guard("history", false, () => statuses.poll()), stats);
+    watchFiles(connection);
   });
 
   documents.onDidChangeContent((event) => {
@@ -218,9 +188,24 @@ export function startServer(connection: Connection): void {
   connection.listen();
 }
 
-function toLspDiagnostic(d: IndexDiagnostic): Diagnostic {
-  const severity = d.severity === "error" ? DiagnosticSeverity.Error : d.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information;
-  return { range: d.span, severity, message: d.message, source: "tributary", code: d.code };
+/** Runs are written by other processes (CLI, the extension's runner): `poll` notices them, and the client refreshes. */
+function watchHistory(connection: Connection, poll: () => boolean, stats: () => IndexStats): void {
+  const timer = setInterval(() => {
+    if (poll()) {
+      void connection.sendNotification(GraphChangedNotification, stats());
+      void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+    }
+  }, HISTORY_POLL_MS);
+  timer.unref();
+}
+
+/** Asks the client to report changes of the files the index reads, of dbt's manifest and of tributary.json. */
+function watchFiles(connection: Connection): void {
+  void connection.client
+    .register(DidChangeWatchedFilesNotification.type, {
+      watchers: [{ globPattern: "**/*.{sql,py,yml,yaml,csv,ts,mts,cts,tsx}" }, { globPattern: "**/target/manifest.json" }, { globPattern: `**/${CONFIG_FILE}` }],
+    })
+    .catch(() => undefined);
 }
 
 if (require.main === module) {
