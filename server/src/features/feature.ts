@@ -36,7 +36,6 @@ export interface FeatureContext {
 }
 
 export interface Feature {
-  readonly name: string;
   /** Merged into the initialize result's capabilities. */
   readonly capabilities?: ServerCapabilities;
   register(context: FeatureContext): void;

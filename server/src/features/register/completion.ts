@@ -4,7 +4,6 @@ import type { Feature } from "../feature";
 import { uriToPath } from "../lookup";
 
 export const completionFeature: Feature = {
-  name: "completion",
   capabilities: { completionProvider: { triggerCharacters: ["'", '"', "/", ","] } },
   register(c) {
     c.connection.onCompletion((params, token) =>

@@ -5,7 +5,6 @@ import { assetAt, uriToPath } from "../lookup";
 import { neighbourhood } from "../neighbourhood";
 
 export const graphFeature: Feature = {
-  name: "graph",
   register(c) {
     c.connection.onRequest(GraphRequest, (token) => c.safe("graph", token, { nodes: [], edges: [] }, (i) => i.graph.toData()));
     c.connection.onRequest(NeighbourhoodRequest, (params, token) => c.safe("neighbourhood", token, { nodes: [], edges: [], centre: [], truncated: [] }, (i) => neighbourhood(i, params)));

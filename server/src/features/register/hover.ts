@@ -6,7 +6,6 @@ import { uriToPath } from "../lookup";
 import { columnHover } from "../sql";
 
 export const hoverFeature: Feature = {
-  name: "hover",
   capabilities: { hoverProvider: true },
   register(c) {
     c.connection.onHover(async (params, token) => {

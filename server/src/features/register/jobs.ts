@@ -5,7 +5,6 @@ import { JobsRequest } from "../../protocol/requests";
 import type { Feature } from "../feature";
 
 export const jobsFeature: Feature = {
-  name: "jobs",
   register(c) {
     c.connection.onRequest(JobsRequest, (token) =>
       c.safe("jobs", token, { jobs: [] }, (i) => ({

@@ -4,7 +4,6 @@ import { codeLenses } from "../lenses";
 import { uriToPath } from "../lookup";
 
 export const lensesFeature: Feature = {
-  name: "lenses",
   capabilities: { codeLensProvider: { resolveProvider: false } },
   register(c) {
     c.connection.onCodeLens((params, token) => c.safe("codeLens", token, [], (i) => codeLenses(i, uriToPath(params.textDocument.uri), c.status, c.statuses.checks)));

@@ -4,7 +4,6 @@ import { uriToPath } from "../lookup";
 import { definition, references } from "../navigation";
 
 export const navigationFeature: Feature = {
-  name: "navigation",
   capabilities: { definitionProvider: true, referencesProvider: true },
   register(c) {
     c.connection.onDefinition((params, token) => c.safe("definition", token, [], (i) => definition(i, uriToPath(params.textDocument.uri), params.position)));

@@ -4,7 +4,6 @@ import type { Feature } from "../feature";
 import { checksOf, plan, runs, select, statusMap } from "../runs";
 
 export const runsFeature: Feature = {
-  name: "runs",
   register(c) {
     c.connection.onRequest(ChecksRequest, (params, token) => c.safe("checks", token, { checks: [] }, (i) => checksOf(i, c.statuses, params)));
     c.connection.onRequest(SelectRequest, (params, token) => c.safe("select", token, { ids: [], steps: 0, dbtSteps: 0 }, (i) => select(i, c.statuses, c.roots, params.selection)));

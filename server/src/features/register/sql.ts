@@ -5,7 +5,6 @@ import { uriToPath } from "../lookup";
 import { compileFile, preview, RESTRICTED } from "../sql";
 
 export const sqlFeature: Feature = {
-  name: "sql",
   register(c) {
     c.connection.onRequest(CompileRequest, (params, token) =>
       c.settings().trusted

@@ -4,7 +4,6 @@ import { uriToPath } from "../lookup";
 import { documentSymbols, workspaceSymbols } from "../symbols";
 
 export const symbolsFeature: Feature = {
-  name: "symbols",
   capabilities: { documentSymbolProvider: true, workspaceSymbolProvider: true },
   register(c) {
     c.connection.onDocumentSymbol((params, token) => c.safe("documentSymbol", token, [], (i) => documentSymbols(i, uriToPath(params.textDocument.uri))));
