@@ -12,6 +12,13 @@ export class LspClient {
   /** Latest diagnostics per absolute file path (messages as plain text). */
   readonly diagnostics = new Map<string, { message: string; code?: string | number; severity?: number; range: { start: { line: number; character: number }; end: { line: number; character: number } } }[]>();
   readonly stderr: string[] = [];
+  /** What the server logged (window/logMessage), in order. */
+  readonly logs: string[] = [];
+  /** The server's answer to `initialize`. */
+  initializeResult: { capabilities: Record<string, unknown>; serverInfo?: { name: string; version?: string } } | undefined;
+  /** Answers to `sendRaw` requests (ids starting "raw-"), read off the server's stdout. */
+  readonly rawAnswers = new Map<string, { result?: unknown; error?: { code: number; message: string } }>();
+  private stdoutBytes = Buffer.alloc(0);
   private listeners: (() => void)[] = [];
   /** How many times the server said the graph changed (the first is the end of indexing). */
   graphChanges = 0;
@@ -28,10 +35,15 @@ export class LspClient {
       this.graphChanges++;
       this.notify();
     });
+    this.connection.onNotification("window/logMessage", (params: { message: string }) => {
+      this.logs.push(params.message);
+      this.notify();
+    });
     this.connection.onNotification(() => this.notify());
     this.connection.onRequest("client/registerCapability", () => null);
     this.connection.onRequest("workspace/configuration", () => []);
     child.stderr!.on("data", (d: Buffer) => this.stderr.push(d.toString()));
+    child.stdout!.on("data", (chunk: Buffer) => this.readRawAnswers(chunk));
     child.on("exit", () => {
       this.exited = true;
       this.notify();
@@ -46,7 +58,7 @@ export class LspClient {
   static async start(root: string, initializationOptions?: Record<string, unknown>, beforeInitialized?: (client: LspClient) => void): Promise<LspClient> {
     const child = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
     const client = new LspClient(child);
-    await client.connection.sendRequest("initialize", {
+    client.initializeResult = await client.connection.sendRequest("initialize", {
       processId: process.pid,
       rootUri: URI.file(root).toString(),
       workspaceFolders: [{ uri: URI.file(root).toString(), name: path.basename(root) }],
@@ -89,6 +101,36 @@ export class LspClient {
           resolve();
         });
       });
+    }
+  }
+
+  /**
+   * Writes JSON-RPC messages to the server in one write, so it reads them together (a request and
+   * its `$/cancelRequest` back to back, which a client sending them one by one cannot promise).
+   * Request ids must start with "raw-"; their answers arrive in `rawAnswers`.
+   */
+  sendRaw(messages: object[]): void {
+    const frames = messages.map((m) => {
+      const body = Buffer.from(JSON.stringify({ jsonrpc: "2.0", ...m }), "utf8");
+      return Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, "ascii"), body]);
+    });
+    this.child.stdin!.write(Buffer.concat(frames));
+  }
+
+  private readRawAnswers(chunk: Buffer): void {
+    this.stdoutBytes = Buffer.concat([this.stdoutBytes, chunk]);
+    for (;;) {
+      const headerEnd = this.stdoutBytes.indexOf("\r\n\r\n");
+      if (headerEnd < 0) return;
+      const length = Number(/Content-Length: (\d+)/i.exec(this.stdoutBytes.subarray(0, headerEnd).toString("ascii"))?.[1]);
+      if (this.stdoutBytes.length < headerEnd + 4 + length) return;
+      const body = this.stdoutBytes.subarray(headerEnd + 4, headerEnd + 4 + length).toString("utf8");
+      this.stdoutBytes = this.stdoutBytes.subarray(headerEnd + 4 + length);
+      const message = JSON.parse(body) as { id?: unknown; result?: unknown; error?: { code: number; message: string } };
+      if (typeof message.id === "string" && message.id.startsWith("raw-")) {
+        this.rawAnswers.set(message.id, { result: message.result, error: message.error });
+        this.notify();
+      }
     }
   }
 

@@ -5,15 +5,14 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  acquireWarehouseLock,
   capLog,
   HistoryStore,
   HOT_RUNS,
   LOG_LIMIT,
   newRunId,
   RECENT_PER_ASSET,
-  WarehouseLockedError,
 } from "../../server/src/run/history";
+import { acquireWarehouseLock, WarehouseLockedError } from "../../server/src/run/warehouseLock";
 import type { MaterializationRecord } from "../../server/src/protocol/history";
 
 const REPO = join(import.meta.dirname, "..", "..");

@@ -22,6 +22,11 @@
  * - A runner killed outright (SIGKILL) cannot cancel: a watchdog process (groupWatchdog.ts)
  *   interrupts, then kills dbt's group when the runner's pipe to it closes (POSIX).
  *
+ * `runDbtStep` goes through named steps: the arguments (`dbtBuildArgs`), the process with its
+ * watchdog and cancel (`runDbtProcess`), the output line by line (`DbtOutput`, events into
+ * `NodeTracker`), run_results.json (`collectRunResults`), then each node's result and the step's
+ * error (`judgeStep`).
+ *
  * This module never opens the warehouse (DuckDB allows one writing process; dbt is that process
  * while it runs).
  */
@@ -31,6 +36,7 @@ import { accessSync, constants as fsConstants, readFileSync, statSync } from "no
 import type { Stats } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
+import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { watchGroup } from "./groupWatchdog";
 
@@ -240,17 +246,51 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
   }
 
   const tracker = new NodeTracker(nodes, options.onNodeEvent);
-  // error-level dbt events, and stderr (click usage errors, tracebacks), for failure messages
-  const errorEvents: string[] = [];
-  const stderrLines: string[] = [];
-  const keep = (list: string[], line: string) => {
-    list.push(line);
-    if (list.length > 200) list.splice(0, list.length - 100);
-  };
-  const errorTail = (n: number) => lastLines(errorEvents, n) || lastLines(stderrLines, n);
-  let invocationId: string | undefined;
+  const output = new DbtOutput(tracker, emitLog);
   const before = statOrUndefined(rrPath);
 
+  const run = await runDbtProcess(args, options, output, emitLog);
+  if (run.kind === "not-spawned") return finishWithoutRun(nodes, base, log, spawnErrorMessage(options.executable, run.error));
+  const { exit, pid, cancelled } = run;
+  if (exit.spawnError !== undefined) return finishWithoutRun(nodes, { ...base, pid }, log, spawnErrorMessage(options.executable, exit.spawnError));
+
+  const collected = collectRunResults(rrPath, before, output.invocationId, tracker, emitLog);
+  const { results, error } = judgeStep(nodes, options, { exit, cancelled, collected, tracker, errorTail: (n) => output.errorTail(n), rrPath });
+
+  // final events for nodes whose outcome the logs did not (or differently) report
+  for (const r of results) tracker.finalize(r);
+
+  return {
+    ...base,
+    exitCode: exit.code,
+    cancelled,
+    results,
+    tests: collected.tests,
+    error,
+    log: log.text(),
+    invocationId: collected.invocationId,
+    pid,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the dbt process
+
+interface DbtExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The process never ran (ENOENT, EACCES). */
+  spawnError?: unknown;
+}
+
+type DbtProcessRun = { kind: "not-spawned"; error: unknown } | { kind: "ran"; exit: DbtExit; pid: number | undefined; cancelled: boolean };
+
+/**
+ * Spawns dbt in its own process group under the watchdog, feeds its output to `output` line by
+ * line, cancels it on `options.signal` (SIGINT to the group, SIGKILL after the grace time), and
+ * waits until it exited (and, after a cancel, until its group is gone).
+ */
+async function runDbtProcess(args: string[], options: DbtCliOptions, output: DbtOutput, emitLog: (line: string) => void): Promise<DbtProcessRun> {
   const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
   if (envGet(env, "PYTHONUNBUFFERED") === undefined) env.PYTHONUNBUFFERED = "1";
 
@@ -266,7 +306,7 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
       windowsHide: true,
     });
   } catch (e) {
-    return finishWithoutRun(nodes, base, log, spawnErrorMessage(options.executable, e));
+    return { kind: "not-spawned", error: e };
   }
 
   const pid = child.pid;
@@ -311,28 +351,11 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
     }, options.killGraceMs ?? 1000);
   };
 
-  const handleLine = (raw: string, stream: "stdout" | "stderr") => {
-    const line = raw.replace(/\r$/, "");
-    if (!line.trim()) return;
-    const ev = stream === "stdout" ? parseEvent(line) : undefined;
-    if (!ev) {
-      emitLog(line);
-      if (stream === "stderr") keep(stderrLines, line);
-      return;
-    }
-    if (ev.info.invocation_id && !invocationId) invocationId = String(ev.info.invocation_id);
-    const level = String(ev.info.level ?? "info");
-    const msg = stripAnsi(String(ev.info.msg ?? ""));
-    if (level !== "debug") emitLog(formatLine(ev.info.ts, msg));
-    if (level === "error" && msg.trim()) keep(errorEvents, msg.trim());
-    tracker.handleEvent(ev);
-  };
-
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: unknown }>((resolve) => {
+  const done = new Promise<DbtExit>((resolve) => {
     let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let settled = false;
     let closeTimer: NodeJS.Timeout | undefined;
-    const settle = (r: { code: number | null; signal: NodeJS.Signals | null; spawnError?: unknown }) => {
+    const settle = (r: DbtExit) => {
       if (settled) return;
       settled = true;
       if (closeTimer) clearTimeout(closeTimer);
@@ -361,24 +384,7 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
     [child.stdout, "stdout"],
     [child.stderr, "stderr"],
   ] as const) {
-    if (!stream) continue;
-    const decoder = new StringDecoder("utf8");
-    let buf = "";
-    stream.on("data", (chunk: Buffer) => {
-      buf += decoder.write(chunk);
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        handleLine(line, name);
-      }
-    });
-    stream.on("end", () => {
-      buf += decoder.end();
-      if (buf) handleLine(buf, name);
-      buf = "";
-    });
-    stream.on("error", () => undefined);
+    if (stream) readLines(stream, (line) => output.line(line, name));
   }
 
   if (pid !== undefined) {
@@ -389,7 +395,7 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
     }
   }
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  let exit: Awaited<typeof done>;
+  let exit: DbtExit;
   try {
     exit = await done;
   } finally {
@@ -398,13 +404,48 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
   }
   if (cancelled && !isWin && pid !== undefined) await waitGroupGone(pid, 300);
   watchdog?.stop();
+  return { kind: "ran", exit, pid, cancelled };
+}
 
-  if (exit.spawnError !== undefined) return finishWithoutRun(nodes, { ...base, pid }, log, spawnErrorMessage(options.executable, exit.spawnError));
+/** Calls `onLine` for every line of `stream` (UTF-8, split on "\n"), the unterminated last one included. */
+function readLines(stream: Readable, onLine: (line: string) => void): void {
+  const decoder = new StringDecoder("utf8");
+  let buf = "";
+  stream.on("data", (chunk: Buffer) => {
+    buf += decoder.write(chunk);
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      onLine(line);
+    }
+  });
+  stream.on("end", () => {
+    buf += decoder.end();
+    if (buf) onLine(buf);
+    buf = "";
+  });
+  stream.on("error", () => undefined);
+}
 
-  // ---- run_results.json ----
+// ---------------------------------------------------------------------------------------------
+// the step's outcome
+
+interface CollectedResults {
+  read: RunResultsRead;
+  /** Node results from run_results.json, by node id. */
+  byId: Map<string, DbtNodeResult>;
+  tests: DbtTestResult[];
+  invocationId: string | undefined;
+}
+
+/**
+ * Reads this invocation's run_results.json: node results by node id and the tests' results
+ * (without the file, the tests the live events reported). Nodes outside the step are logged.
+ */
+function collectRunResults(rrPath: string, before: Stats | undefined, invocationId: string | undefined, tracker: NodeTracker, emitLog: (line: string) => void): CollectedResults {
   const rr = readRunResults(rrPath, before, invocationId);
   if (rr.invocationId && !invocationId) invocationId = rr.invocationId;
-  const exitCode = exit.code;
   const byId = new Map<string, DbtNodeResult>();
   const tests: DbtTestResult[] = [];
   const extra: string[] = [];
@@ -426,8 +467,22 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
   } else {
     tests.push(...tracker.liveTests());
   }
+  return { read: rr, byId, tests, invocationId };
+}
 
-  // ---- step error ----
+/**
+ * Each node's result (run_results.json first, then the live events, then what the exit says) and
+ * the step's error: cancelled, dbt itself failed (exit code 2, a signal), no usable
+ * run_results.json, or failed nodes and tests.
+ */
+function judgeStep(
+  nodes: DbtCliNode[],
+  options: Pick<DbtCliOptions, "tests">,
+  s: { exit: DbtExit; cancelled: boolean; collected: CollectedResults; tracker: NodeTracker; errorTail: (n: number) => string; rrPath: string },
+): { results: DbtNodeResult[]; error: string | undefined } {
+  const { exit, cancelled, tracker, errorTail, rrPath } = s;
+  const { read: rr, byId, tests } = s.collected;
+  const exitCode = exit.code;
   const stepErrors: string[] = [];
   let fallbackMessage: string | undefined;
   if (cancelled) {
@@ -444,7 +499,7 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
     stepErrors.push(fallbackMessage);
   }
 
-  // ---- per-node results ---- (`dbt test` builds nothing)
+  // (`dbt test` builds nothing)
   const results: DbtNodeResult[] = options.tests === "only" ? [] : nodes.map((n) => {
     const fromFile = byId.get(n.id);
     if (fromFile) return fromFile;
@@ -466,25 +521,54 @@ export async function runDbtStep(nodes: DbtCliNode[], options: DbtCliOptions): P
       stepErrors.push(`dbt build: ${parts.join("; ")}`);
     }
   }
-
-  // final events for nodes whose outcome the logs did not (or differently) report
-  for (const r of results) tracker.finalize(r);
-
-  return {
-    ...base,
-    exitCode,
-    cancelled,
-    results,
-    tests,
-    error: stepErrors.length ? stepErrors.join("\n") : undefined,
-    log: log.text(),
-    invocationId,
-    pid,
-  };
+  return { results, error: stepErrors.length ? stepErrors.join("\n") : undefined };
 }
 
 // ---------------------------------------------------------------------------------------------
 // log events
+
+/**
+ * dbt's output, line by line: JSON events (stdout) go to the tracker and their text (debug
+ * excepted) to the log; other lines go to the log as they are. Error-level events and stderr are
+ * kept for failure messages.
+ */
+class DbtOutput {
+  invocationId: string | undefined;
+  private readonly errorEvents: string[] = [];
+  private readonly stderrLines: string[] = [];
+
+  constructor(
+    private readonly tracker: NodeTracker,
+    private readonly emitLog: (line: string) => void,
+  ) {}
+
+  line(raw: string, stream: "stdout" | "stderr"): void {
+    const line = raw.replace(/\r$/, "");
+    if (!line.trim()) return;
+    const ev = stream === "stdout" ? parseEvent(line) : undefined;
+    if (!ev) {
+      this.emitLog(line);
+      if (stream === "stderr") keepRecent(this.stderrLines, line);
+      return;
+    }
+    if (ev.info.invocation_id && !this.invocationId) this.invocationId = String(ev.info.invocation_id);
+    const level = String(ev.info.level ?? "info");
+    const msg = stripAnsi(String(ev.info.msg ?? ""));
+    if (level !== "debug") this.emitLog(formatLine(ev.info.ts, msg));
+    if (level === "error" && msg.trim()) keepRecent(this.errorEvents, msg.trim());
+    this.tracker.handleEvent(ev);
+  }
+
+  /** The last `n` error-level events, or else the last `n` lines of stderr. */
+  errorTail(n: number): string {
+    return lastLines(this.errorEvents, n) || lastLines(this.stderrLines, n);
+  }
+}
+
+function keepRecent(list: string[], line: string): void {
+  list.push(line);
+  if (list.length > 200) list.splice(0, list.length - 100);
+}
 
 interface DbtEvent {
   info: { name?: string; code?: string; level?: string; msg?: string; ts?: string; invocation_id?: string; [k: string]: unknown };

@@ -124,7 +124,7 @@ function pidNamespace(pid: "self" | number): string | undefined {
   }
 }
 
-function dropUndefined<T extends object>(o: T): T {
+export function dropUndefined<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
   return o;
 }
