@@ -10,7 +10,8 @@ import { CancellationTokenSource, type CancellationToken, type RequestType, type
 import { AssetsAtRequest, GraphRequest, NeighbourhoodRequest, PlanRequest, SelectRequest, StatusesRequest } from "../../server/src/protocol/requests";
 import { ColumnLineageRequest } from "../../server/src/protocol/sql";
 import type { GraphData } from "../../server/src/protocol/types";
-import type { HostMessage, MaterializeMode, PanelMessage, StatusMap } from "../../server/src/protocol/webview";
+import type { RunProgressState, StatusMap } from "../../server/src/protocol/status";
+import type { HostMessage, MaterializeMode, PanelMessage } from "../../server/src/protocol/webview";
 
 /** The two request shapes the feed sends (both LanguageClient and a JSON-RPC connection have them). */
 export interface RequestSender {
@@ -203,7 +204,7 @@ export class LineageFeed {
   }
 
   /** Live progress of a run: the panel recolours the asset. */
-  runProgress(assetId: string, state: "running" | "fresh" | "failed" | "stale"): void {
+  runProgress(assetId: string, state: RunProgressState): void {
     this.post({ method: "runProgress", assetId, state });
   }
 

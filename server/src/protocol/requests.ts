@@ -6,8 +6,8 @@ import { NotificationType, RequestType, RequestType0 } from "vscode-languageserv
 import type { CheckSummary } from "./checks";
 import type { RunRecord, StepRecord } from "./history";
 import type { Plan } from "./plan";
+import type { StatusMap } from "./status";
 import type { GraphData, IndexDiagnostic } from "./types";
-import type { StatusMap } from "./webview";
 
 export interface NeighbourhoodParams {
   /** Asset ids to centre on; or `uri` to centre on the assets of a file. */

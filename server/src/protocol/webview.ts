@@ -12,26 +12,13 @@
  * failed or took too long) with `panelError`, which the extension logs. Both errors are shown in
  * the panel with a Retry button, which posts `retry`.
  */
-import type { AssetState } from "./history";
 import type { Plan } from "./plan";
 import type { ColumnLineageMap } from "./sql";
+import type { RunProgressState, StatusMap } from "./status";
 import type { GraphData } from "./types";
-
-export type { AssetState } from "./history";
 
 /** What a materialize action covers, relative to the asset(s) it was asked on. */
 export type MaterializeMode = "only" | "upstream" | "downstream";
-
-/** An asset's status as the panel draws it. */
-export interface PanelStatus {
-  state: AssetState;
-  /** One line: why it is stale / failed, or the last materialization time. Shown in the tooltip. */
-  detail?: string;
-  /** The asset's checks by last result (a badge on the node), when it has any. */
-  checks?: { total: number; passed: number; failed: number; warned: number; other: number; text: string };
-}
-
-export type StatusMap = Record<string, PanelStatus>;
 
 // ---------------------------------------------------------------------------------------------
 // panel -> extension
@@ -163,7 +150,7 @@ export interface PlanMessage {
 export interface RunProgressMessage {
   method: "runProgress";
   assetId: string;
-  state: AssetState;
+  state: RunProgressState;
   detail?: string;
 }
 export type SearchResultMessage =
