@@ -339,6 +339,13 @@ test("plan preview: hulls around each dbt invocation, step numbers, live progres
   await p.send({ method: "statuses", statuses: { fct_orders: { state: "fresh" }, order_forecast_model: { state: "fresh" } } });
   await p.page.waitForSelector('g[data-id="fct_orders"].status-fresh');
   assert.equal(await p.page.locator('g[data-id="order_forecast_model"].status-fresh').count(), 1);
+
+  // A run starting elsewhere (a command, the CLI through the extension): its plan comes unasked.
+  const running = examplePlan();
+  running.steps = running.steps.slice(0, 2);
+  await p.send({ method: "plan", plan: running, running: true });
+  await p.page.waitForFunction(() => document.querySelectorAll(".plan-list li").length === 2);
+  assert.deepEqual(await p.page.$$eval("g.hull", (els) => els.map((e) => e.getAttribute("data-step"))), ["step-1"]);
   await p.page.close();
 });
 
