@@ -3,14 +3,18 @@
  * server's graph, plans and statuses. No VS Code API here (lineagePanel.ts owns the webview and the
  * editor events), so it is tested against the real server over stdio.
  *
- * Nothing waits silently: every request has a time limit; `ready` and `retry` are always answered
- * (a graph, `waiting` while the server starts, or `hostError`); failures are logged with their reason.
+ * Nothing waits silently: every request to the server has a time limit; every request of the
+ * panel is answered, by its id, with a result or an error (also while the server is down); a
+ * failure nobody asked about (a refresh after an edit) is sent as `hostError`; failures are logged
+ * with their reason.
  */
 import { CancellationTokenSource, type CancellationToken, type RequestType, type RequestType0 } from "vscode-languageserver-protocol";
 import { AssetsAtRequest, GraphRequest, NeighbourhoodRequest, PlanRequest, SelectRequest, StatusesRequest } from "../../server/src/protocol/requests";
 import { ColumnLineageRequest } from "../../server/src/protocol/sql";
 import type { GraphData } from "../../server/src/protocol/types";
-import type { HostMessage, MaterializeMode, PanelMessage, StatusMap } from "../../server/src/protocol/webview";
+import type { RunProgressState, StatusMap } from "../../server/src/protocol/status";
+import type { Plan } from "../../server/src/protocol/plan";
+import { isPanelRequest, type HostMessage, type MaterializeMode, type PanelMessage, type PanelNotification, type PanelRequest, type PanelResults, type ResponseMessage } from "../../server/src/protocol/webview";
 
 /** The two request shapes the feed sends (both LanguageClient and a JSON-RPC connection have them). */
 export interface RequestSender {
@@ -46,6 +50,13 @@ export interface FeedOptions {
 
 export class RequestTimeout extends Error {}
 
+/** A failure with what could not be done in front of its reason (`cannot get the lineage graph: ...`). */
+class Failure extends Error {
+  constructor(what: string, reason: unknown) {
+    super(`${what}: ${messageOf(reason)}`);
+  }
+}
+
 /** `promise`, or a RequestTimeout after `ms` (and `onTimeout` called, e.g. to cancel the request). */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -71,6 +82,8 @@ export class LineageFeed {
   /** Bumped by every refresh: an older refresh that answers late posts nothing. */
   private sequence = 0;
   private serverTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bumped when the panel is recreated: answers to the old page's requests are not sent to the new one. */
+  private page = 0;
   private readonly requestTimeoutMs: number;
   private readonly serverWaitMs: number;
 
@@ -86,6 +99,7 @@ export class LineageFeed {
   /** The panel was (re)created: nothing is posted until it says `ready`. */
   reset(): void {
     this.ready = false;
+    this.page++;
     clearTimeout(this.serverTimer);
   }
 
@@ -143,10 +157,23 @@ export class LineageFeed {
   }
 
   /**
-   * Sends the current neighbourhood. Always answers a ready panel: the graph, `waiting` while the
-   * server starts (a timer turns that into an error if it never does), or `hostError`.
+   * Sends the current neighbourhood (the extension calls this when the editor or the workspace
+   * changed). Always answers a ready panel: the graph, `waiting` while the server starts (a timer
+   * turns that into an error if it never does), or `hostError`.
    */
   async refresh(): Promise<void> {
+    try {
+      await this.show();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /**
+   * Posts the current neighbourhood, or `waiting` while the server starts; throws (a Failure) when
+   * it cannot. A show overtaken by a newer one posts nothing and does not throw.
+   */
+  private async show(): Promise<void> {
     if (!this.ready) return;
     const sequence = ++this.sequence;
     const current = (): boolean => sequence === this.sequence && this.ready;
@@ -171,29 +198,25 @@ export class LineageFeed {
       if (!current()) return;
       this.post({ method: "graph", data: { nodes: data.nodes, edges: data.edges }, centre: data.centre, truncated: data.truncated, statuses, pinned: this.pinned, ...this.depth });
     } catch (err) {
-      if (!current()) return;
-      this.fail("cannot get the lineage graph", err);
+      if (current()) throw new Failure("cannot get the lineage graph", err);
     }
   }
 
   private waitForServer(): void {
     const phase = this.server.phase();
-    if (phase === "stopped") {
-      this.fail("cannot show the lineage graph", new Error("the Tributary language server is not running (see the Tributary output)"));
-      return;
-    }
+    if (phase === "stopped") throw new Failure("cannot show the lineage graph", "the Tributary language server is not running (see the Tributary output)");
     this.post({ method: "waiting", message: WAITING[phase === "indexing" ? "indexing" : "starting"] });
     if (this.serverTimer) return;
     this.serverTimer = setTimeout(() => {
       this.serverTimer = undefined;
       if (this.server.phase() === "ready" || !this.ready) return;
-      this.fail("cannot show the lineage graph", new Error(`the Tributary language server did not ${this.server.phase() === "indexing" ? "finish reading the workspace" : "start"} in ${Math.round(this.serverWaitMs / 1000)} s (see the Tributary output)`));
+      this.fail(new Failure("cannot show the lineage graph", `the Tributary language server did not ${this.server.phase() === "indexing" ? "finish reading the workspace" : "start"} in ${Math.round(this.serverWaitMs / 1000)} s (see the Tributary output)`));
     }, this.serverWaitMs);
   }
 
-  /** Logs a failure with its reason and shows it in the panel (with Retry). */
-  private fail(what: string, err: unknown): void {
-    const message = `${what}: ${messageOf(err)}`;
+  /** Logs a failure nobody asked about with its reason and shows it in the panel (with Retry). */
+  private fail(err: unknown): void {
+    const message = messageOf(err);
     this.host.log.error(`lineage panel: ${message}`);
     this.post({ method: "hostError", message });
   }
@@ -203,40 +226,47 @@ export class LineageFeed {
   }
 
   /** Live progress of a run: the panel recolours the asset. */
-  runProgress(assetId: string, state: "running" | "fresh" | "failed" | "stale"): void {
+  runProgress(assetId: string, state: RunProgressState): void {
     this.post({ method: "runProgress", assetId, state });
   }
 
-  /** Shows the plan of these assets, or of a selection (a run's own selection when `running`). */
+  /** The plan of these assets, or of a selection. */
+  private async plan(target: string[] | string): Promise<Plan> {
+    const result = await this.request(PlanRequest, typeof target === "string" ? { selection: target } : { ids: target });
+    if ("error" in result) throw new Error(result.error.message);
+    return result.plan;
+  }
+
+  /** Shows the plan of a run starting now (its own selection, or its assets). */
   async showPlan(target: string[] | string, running: boolean): Promise<void> {
     if (!this.server.connection()) return;
     try {
-      const result = await this.request(PlanRequest, typeof target === "string" ? { selection: target } : { ids: target });
-      if ("plan" in result) this.post({ method: "plan", plan: result.plan, running });
+      this.post({ method: "plan", plan: await this.plan(target), running });
     } catch (err) {
       this.host.log.error(`lineage panel: cannot plan ${typeof target === "string" ? target : target.join(", ")}: ${messageOf(err)}`);
     }
   }
 
+  /** A message from the panel: a request is answered by its id (with the result or the error), a notification acted on. */
   async onMessage(message: PanelMessage): Promise<void> {
-    try {
-      await this.handle(message);
-    } catch (err) {
-      this.fail(`cannot answer the panel's ${message.method}`, err);
+    if (!isPanelRequest(message)) {
+      this.notice(message);
+      return;
     }
+    const page = this.page;
+    let response: ResponseMessage;
+    try {
+      response = { method: "response", requestId: message.requestId, result: await this.answer(message) };
+    } catch (err) {
+      const text = err instanceof Failure ? err.message : `cannot answer the panel's ${message.method}: ${messageOf(err)}`;
+      this.host.log.error(`lineage panel: ${text}`);
+      response = { method: "response", requestId: message.requestId, error: { message: text } };
+    }
+    if (page === this.page && this.ready) this.host.post(response);
   }
 
-  private async handle(message: PanelMessage): Promise<void> {
+  private notice(message: PanelNotification): void {
     switch (message.method) {
-      case "ready":
-        this.ready = true;
-        await this.refresh();
-        return;
-      case "retry":
-        this.ready = true;
-        this.host.log.info("lineage panel: retry");
-        await this.refresh();
-        return;
       case "panelError":
         this.host.log.error(`lineage panel: ${message.phase} failed: ${message.message}`);
         return;
@@ -246,45 +276,56 @@ export class LineageFeed {
       case "materialize":
         this.host.materialize(message.ids, message.mode);
         return;
+      case "rendered":
+        return;
+    }
+  }
+
+  private async answer<M extends PanelRequest>(message: M): Promise<PanelResults[M["method"]]>;
+  private async answer(message: PanelRequest): Promise<PanelResults[PanelRequest["method"]]> {
+    switch (message.method) {
+      case "ready":
+        this.ready = true;
+        await this.show();
+        return null;
+      case "retry":
+        this.ready = true;
+        this.host.log.info("lineage panel: retry");
+        await this.show();
+        return null;
       case "showInLineage":
         this.centre = [message.id];
-        await this.refresh();
-        return;
+        await this.show();
+        return null;
       case "requestNeighbourhood":
         this.centre = message.ids;
         this.depth = { upstream: message.upstream, downstream: message.downstream };
-        await this.refresh();
-        return;
-      case "expand": {
-        const data = await this.request(NeighbourhoodRequest, { ids: [message.id], upstream: 1, downstream: 1 });
-        const statuses = await this.statuses(data.nodes.map((n) => n.id));
-        this.post({ method: "expanded", id: message.id, data: { nodes: data.nodes, edges: data.edges }, truncated: data.truncated, statuses });
-        return;
-      }
-      case "search": {
-        const result = await this.request(SelectRequest, { selection: message.selection });
-        this.post("error" in result ? { method: "searchResult", selection: message.selection, error: result.error } : { method: "searchResult", selection: message.selection, ids: result.ids });
-        return;
-      }
-      case "requestPlan":
-        await this.showPlan(message.ids, false);
-        return;
+        await this.show();
+        return null;
       case "setPin":
         this.pinned = message.id ?? undefined;
-        await this.refresh();
-        return;
+        await this.show();
+        return null;
       case "requestFullGraph": {
         const sequence = ++this.sequence;
         const data = await this.requestGraph();
         const statuses = await this.statuses(data.nodes.map((n) => n.id));
         if (sequence === this.sequence) this.post({ method: "graph", data, centre: [], truncated: [], statuses, full: true });
-        return;
+        return null;
       }
-      case "rendered":
-        return;
+      case "expand": {
+        const data = await this.request(NeighbourhoodRequest, { ids: [message.id], upstream: 1, downstream: 1 });
+        const statuses = await this.statuses(data.nodes.map((n) => n.id));
+        return { data: { nodes: data.nodes, edges: data.edges }, truncated: data.truncated, statuses };
+      }
+      case "search": {
+        const result = await this.request(SelectRequest, { selection: message.selection });
+        return "error" in result ? { error: result.error } : { ids: result.ids };
+      }
+      case "requestPlan":
+        return this.plan(message.ids);
       case "requestColumns":
-        this.post({ method: "columns", lineage: await this.request(ColumnLineageRequest, { ids: message.ids }) });
-        return;
+        return this.request(ColumnLineageRequest, { ids: message.ids });
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
+import type { RunProgressState } from "../../server/src/protocol/status";
 import { isPanelMessage, type MaterializeMode } from "../../server/src/protocol/webview";
 import { panelHtml } from "./panelHtml";
 import type { TributaryClient } from "./client";
@@ -113,7 +114,7 @@ export class LineagePanel implements vscode.Disposable {
   }
 
   /** Live progress of a run: the panel recolours the asset. */
-  runProgress(assetId: string, state: "running" | "fresh" | "failed" | "stale"): void {
+  runProgress(assetId: string, state: RunProgressState): void {
     this.feed.runProgress(assetId, state);
   }
 

@@ -2,7 +2,9 @@
  * Follows a run from the runner's JSON events (one per line on its stdout): counts, the current
  * asset, failures, and the message shown when it ends. Pure, so it is unit-tested without VS Code.
  */
+import type { RunStatus } from "../../server/src/protocol/history";
 import type { RunEvent } from "../../server/src/protocol/runEvents";
+import type { RunProgressState } from "../../server/src/protocol/status";
 
 export interface RunState {
   runId?: string;
@@ -11,11 +13,11 @@ export interface RunState {
   totalAssets: number;
   doneAssets: number;
   current?: string;
-  status: "starting" | "running" | "success" | "failed" | "cancelled" | "interrupted";
+  status: "starting" | RunStatus;
   failed: { assetId: string; error: string; stepId?: string }[];
   skipped: string[];
   /** Per asset, what the lineage panel should show while the run goes. */
-  assetStates: Map<string, "running" | "fresh" | "failed" | "stale">;
+  assetStates: Map<string, RunProgressState>;
   /** Log lines per step, for "open the failed step's log". */
   logs: Map<string, string[]>;
 }

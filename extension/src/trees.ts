@@ -3,7 +3,7 @@ import * as vscode from "vscode";
 import type { CheckSummary } from "../../server/src/protocol/checks";
 import { ChecksRequest, GraphRequest, RunsRequest, StatusesRequest, type RunsResult } from "../../server/src/protocol/requests";
 import type { AssetNode } from "../../server/src/protocol/types";
-import type { StatusMap } from "../../server/src/protocol/webview";
+import type { StatusMap } from "../../server/src/protocol/status";
 import type { TributaryClient } from "./client";
 
 const STATE_ICONS: Record<string, [string, string]> = {

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import type { PublishDiagnosticsParams } from "vscode-languageserver-protocol";
 import { URI } from "vscode-uri";
+import { GraphChangedNotification } from "../../server/src/protocol/requests";
 
 export const SERVER = path.resolve(__dirname, "../../dist/server.js");
 
@@ -31,7 +32,7 @@ export class LspClient {
       this.diagnostics.set(URI.parse(params.uri).fsPath, plain);
       this.notify();
     });
-    this.connection.onNotification("tributary/graphChanged", () => {
+    this.connection.onNotification(GraphChangedNotification, () => {
       this.graphChanges++;
       this.notify();
     });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { GraphRequest } from "../../server/src/protocol/requests";
 import { LspClient, uri } from "../helpers/lspClient";
 import { copyExample } from "../helpers/workspace";
 
@@ -69,7 +70,7 @@ describe("bad input", () => {
       await client.change(file, ++version, original);
     }
     assert.ok(client.alive, client.stderr.join(""));
-    const graph = await client.request<{ nodes: unknown[] }>("tributary/graph", null);
+    const graph = await client.connection.sendRequest(GraphRequest);
     assert.ok(graph.nodes.length >= 11, "the graph is whole again after restoring the files");
   });
 
@@ -97,7 +98,7 @@ describe("bad input", () => {
     const syntax = await client.waitFor(() => client.diagnostics.get(ts)?.find((d) => d.code === "ts-syntax"), 10_000, "ts diagnostic");
     assert.equal(syntax.range.start.line, tsText.split("\n").findIndex((l) => l.includes('deps: ["fct_orders"], group')));
     // What could still be read is still in the graph.
-    const graph = await client.request<{ nodes: { id: string }[] }>("tributary/graph", null);
+    const graph = await client.connection.sendRequest(GraphRequest);
     assert.ok(graph.nodes.some((n) => n.id === "order_forecast_model"));
     assert.ok(client.alive);
   });

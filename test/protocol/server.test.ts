@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { LspClient, uri } from "../helpers/lspClient";
 import { copyExample, positionOf } from "../helpers/workspace";
-import type { GraphData } from "../../server/src/protocol/types";
+import { GraphRequest, NeighbourhoodRequest } from "../../server/src/protocol/requests";
 
 interface Hover {
   contents: { kind: string; value: string };
@@ -122,11 +122,11 @@ describe("language server on the example", () => {
   });
 
   test("custom requests return the graph and a neighbourhood", async () => {
-    const graph = await client.request<GraphData>("tributary/graph", null);
+    const graph = await client.connection.sendRequest(GraphRequest);
     const ids = graph.nodes.map((n) => n.id);
     for (const id of ["raw_orders", "stg_orders", "fct_orders", "order_forecast_model", "forecasting/predicted_orders", "forecast_vs_actual", "customers"]) assert.ok(ids.includes(id), id);
     assert.equal(graph.nodes.find((n) => n.id === "forecasting/predicted_orders")!.kind, "ts_asset");
-    const near = await client.request<GraphData & { centre: string[] }>("tributary/neighbourhood", { ids: ["order_forecast_model"], upstream: 1, downstream: 1 });
+    const near = await client.connection.sendRequest(NeighbourhoodRequest, { ids: ["order_forecast_model"], upstream: 1, downstream: 1 });
     assert.deepEqual(near.nodes.map((n) => n.id).sort(), ["fct_orders", "forecasting/predicted_orders", "order_forecast_model"]);
   });
 
@@ -159,7 +159,7 @@ describe("language server on the example", () => {
     const created = file("models/marts/orders_per_day.sql");
     writeFileSync(created, "select order_date, count(*) as n from {{ ref('fct_orders') }} group by 1\n");
     await client.connection.sendNotification("workspace/didChangeWatchedFiles", { changes: [{ uri: uri(created), type: 1 }] });
-    const hasNode = async (id: string) => (await client.request<GraphData>("tributary/graph", null)).nodes.some((n) => n.id === id);
+    const hasNode = async (id: string) => (await client.connection.sendRequest(GraphRequest)).nodes.some((n) => n.id === id);
     await waitAsync(() => hasNode("orders_per_day"), "created model indexed");
     const renamed = file("models/marts/orders_by_day.sql");
     renameSync(created, renamed);

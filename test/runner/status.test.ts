@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AssetGraph } from "../../server/src/graph/graph";
 import type { AssetKind } from "../../server/src/protocol/types";
-import type { AssetStatus, MaterializationRecord } from "../../server/src/protocol/history";
+import type { MaterializationRecord } from "../../server/src/protocol/history";
+import type { AssetStatus } from "../../server/src/protocol/status";
 import { HistoryStore } from "../../server/src/run/history";
 import { codeVersion, computeStatus, describeStatus, formatDuration, relativeTime } from "../../server/src/run/status";
 
@@ -220,17 +221,17 @@ describe("asset status", () => {
       codeVersion: "x",
       upstreamVersions: {},
     };
-    assert.deepEqual(describeStatus({ state: "fresh", last: m, lastSuccess: m }, now), { status: "fresh", detail: "materialized 3 min ago in 1.2 s, 180 rows" });
+    assert.deepEqual(describeStatus({ state: "fresh", last: m, lastSuccess: m }, now), { state: "fresh", detail: "materialized 3 min ago in 1.2 s, 180 rows" });
     assert.deepEqual(describeStatus({ state: "stale", reason: "upstream stg is stale", last: m, lastSuccess: m }, now), {
-      status: "stale",
+      state: "stale",
       detail: "upstream stg is stale; materialized 3 min ago in 1.2 s, 180 rows",
     });
     const failed = { ...m, status: "failed" as const, endedAt: at(150), error: "boom\nstack", rows: undefined };
-    assert.deepEqual(describeStatus({ state: "failed", last: failed, lastSuccess: m }, now), { status: "failed", detail: "failed 31 s ago: boom; last success 3 min ago" });
-    assert.deepEqual(describeStatus({ state: "failed", last: failed }, now), { status: "failed", detail: "failed 31 s ago: boom; never materialized successfully" });
-    assert.deepEqual(describeStatus({ state: "missing" }, now), { status: "missing", detail: "never materialized" });
+    assert.deepEqual(describeStatus({ state: "failed", last: failed, lastSuccess: m }, now), { state: "failed", detail: "failed 31 s ago: boom; last success 3 min ago" });
+    assert.deepEqual(describeStatus({ state: "failed", last: failed }, now), { state: "failed", detail: "failed 31 s ago: boom; never materialized successfully" });
+    assert.deepEqual(describeStatus({ state: "missing" }, now), { state: "missing", detail: "never materialized" });
     assert.deepEqual(describeStatus({ state: "running", reason: "being materialized by run r2", lastSuccess: m }, now), {
-      status: "running",
+      state: "running",
       detail: "being materialized by run r2; last materialized 3 min ago in 1.2 s, 180 rows",
     });
     assert.equal(describeStatus({ state: "fresh", lastSuccess: { ...m, rows: 1 } }, now).detail, "materialized 3 min ago in 1.2 s, 1 row");

@@ -8,13 +8,13 @@ import {
   selectAssets,
   SELECTION_FUNCTION_NAMES,
   SELECTION_FUNCTIONS,
-  type AssetStatus,
   type SelectionFunctionName,
   type EvaluateOptions,
   type SelectionAst,
   type SelectionError,
   type StatusLookup,
 } from "../../server/src/graph/selection";
+import type { AssetState } from "../../server/src/protocol/status";
 import type { AssetKind, AssetNode } from "../../server/src/protocol/types";
 
 type NodeInit = Partial<AssetNode> & { kind: AssetKind };
@@ -272,7 +272,7 @@ describe("selection: attributes", () => {
   });
 
   test("status: through the callback; without one nothing has a status", () => {
-    const statuses: Record<string, AssetStatus> = {
+    const statuses: Record<string, AssetState> = {
       fct_orders: "stale",
       customers: "stale",
       order_forecast_model: "failed",

@@ -80,7 +80,7 @@ test("an asset expands into exactly its columns; a column highlights its path ac
   assert.match((await p.page.textContent('g[data-id="fct_orders"] .columns-note'))!, /Loading columns/);
 
   seq = await p.renderSeq();
-  await p.send({ method: "columns", lineage });
+  await p.answer(request, lineage);
   await settled(p, seq);
   await p.page.waitForSelector('g[data-id="fct_orders"] g.column-row[data-column="amount"]');
   assert.deepEqual(await rowsOf(p, "fct_orders"), FCT_ORDERS_COLUMNS);
@@ -174,7 +174,7 @@ test("a new graph asks for the lineage again and keeps the path; expanded assets
   await p.sendAndDraw(exampleGraph());
   await p.node("stg_payments").click({ button: "right" });
   await p.page.click('.menu button[data-item="columns"]');
-  await p.send({ method: "columns", lineage });
+  await p.answer(await p.waitForPosted("requestColumns"), lineage);
   await p.page.waitForSelector('g[data-id="stg_payments"] g.column-row[data-column="amount"]');
   const seq = await p.renderSeq();
   await p.page.click('g[data-id="stg_payments"] g.column-row[data-column="amount"]');
@@ -194,9 +194,10 @@ test("a new graph asks for the lineage again and keeps the path; expanded assets
   assert.ok(expanded.includes("stg_payments") && expanded.includes("customers"), expanded.join(", "));
   await p.page.waitForTimeout(400); // the state is saved a moment after the last change
   await p.page.reload();
+  await p.answer(await p.waitForPosted("ready"), null);
   const asked = await p.waitForPosted("requestColumns");
   assert.ok(expanded.every((id) => asked.ids.includes(id)), asked.ids.join(", "));
-  await p.send({ method: "columns", lineage });
+  await p.answer(asked, lineage);
   await p.page.waitForSelector('g[data-id="stg_payments"] g.column-row[data-column="amount"]');
   await p.page.waitForFunction(() => document.body.dataset.busy !== "true");
   await p.page.waitForFunction((n) => document.querySelectorAll("g[data-kind='node'] g.columns").length === n, expanded.length);
@@ -211,10 +212,10 @@ test("without column lineage (Restricted Mode: an empty map) an expanded asset s
   let seq = await p.renderSeq();
   await p.node("fct_orders").click({ button: "right" });
   await p.page.click('.menu button[data-item="columns"]');
-  await p.waitForPosted("requestColumns");
+  const first = await p.waitForPosted("requestColumns");
   await settled(p, seq);
   seq = await p.renderSeq();
-  await p.send({ method: "columns", lineage: {} });
+  await p.answer(first, {});
   await settled(p, seq);
   await p.page.waitForFunction(() => /No column lineage/.test(document.querySelector('g[data-id="fct_orders"] .columns-note')?.textContent ?? ""));
   assert.deepEqual(await rowsOf(p, "fct_orders"), []);
@@ -223,11 +224,10 @@ test("without column lineage (Restricted Mode: an empty map) an expanded asset s
   assert.equal(await p.page.evaluate(() => document.body.dataset.error ?? null), null);
 
   // With the lineage, an asset with table-level lineage only says why in its box.
-  seq = await p.renderSeq();
-  await p.send({ method: "columns", lineage });
-  await settled(p, seq);
+  await p.clearPosted();
   await p.node("order_forecast_model").click({ button: "right" });
   await p.page.click('.menu button[data-item="columns"]');
+  await p.answer(await p.waitForPosted("requestColumns"), lineage);
   await p.page.waitForFunction(() => /Table-level only/.test(document.querySelector('g[data-id="order_forecast_model"] .columns-note')?.textContent ?? ""));
   assert.match((await p.page.textContent('g[data-id="order_forecast_model"] .columns-note title'))!, /not stored as a table/);
   assert.deepEqual(await rowsOf(p, "order_forecast_model"), []);

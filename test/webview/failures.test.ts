@@ -48,9 +48,10 @@ async function retryAndDraw(p: PanelPage): Promise<void> {
   await p.clearPosted();
   const seq = await p.renderSeq();
   await p.page.locator('.panel-error button[data-action="retry"]').click();
-  await p.waitForPosted("retry");
-  // The extension answers a retry with the graph again (here: the same one).
+  const retry = await p.waitForPosted("retry");
+  // The extension answers a retry with the graph again (here: the same one), then the request.
   await p.send(exampleGraph());
+  await p.answer(retry, null);
   await p.waitForDraw(seq, 60_000);
   const after = await state(p);
   assert.equal(after.error, undefined);
@@ -125,9 +126,9 @@ test("the extension's error is shown with Retry, which asks the extension again;
 });
 
 test("an extension that never answers `ready`: after a while the panel says so, with Retry", async () => {
-  const p = await harness.open();
+  const p = await harness.open({ answerReady: false });
   const error = await p.waitForError(60_000);
-  assert.match(error, /the Tributary extension did not answer in \d+ s/);
+  assert.match(error, /^the Tributary extension did not answer in \d+ s \(ready\)$/);
   assert.deepEqual((await panelErrors(p)).map((m) => m.phase), ["answer"]);
   await retryAndDraw(p);
   await p.page.close();

@@ -5,7 +5,8 @@
  */
 import type { Plan } from "../../server/src/protocol/plan";
 import type { AssetEdge, AssetKind, AssetNode, GraphData } from "../../server/src/protocol/types";
-import type { GraphMessage, StatusMap } from "../../server/src/protocol/webview";
+import type { StatusMap } from "../../server/src/protocol/status";
+import type { GraphMessage } from "../../server/src/protocol/webview";
 
 const WS = "/ws/jaffle-forecast";
 

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import type { HostMessage, PanelMessage } from "../../server/src/protocol/webview";
+import type { HostMessage, PanelMessage, PanelRequest, PanelResults } from "../../server/src/protocol/webview";
 
 /** Debian's chromium (CI installs it); TRIBUTARY_CHROMIUM points elsewhere on a developer's machine. */
 export const CHROMIUM = process.env.TRIBUTARY_CHROMIUM ?? "/usr/bin/chromium";
@@ -30,8 +30,11 @@ export interface Harness {
   addFixture(name: string, body: unknown): string;
   /** Serve a script at `/scripts/<name>.js` (or a 404 for null); call again to change what is served. */
   setScript(name: string, body: string | null): string;
-  /** `beforeLoad`: runs on the new page before the panel loads (e.g. to hold back a resource with `page.route`). */
-  open(options?: { theme?: Theme; width?: number; height?: number; workerUrl?: string; beforeLoad?: (page: Page) => Promise<void> }): Promise<PanelPage>;
+  /**
+   * `beforeLoad`: runs on the new page before the panel loads (e.g. to hold back a resource with `page.route`).
+   * The panel's `ready` is answered (as the extension does) unless `answerReady` is false.
+   */
+  open(options?: { theme?: Theme; width?: number; height?: number; workerUrl?: string; beforeLoad?: (page: Page) => Promise<void>; answerReady?: boolean }): Promise<PanelPage>;
   close(): Promise<void>;
 }
 
@@ -90,9 +93,10 @@ export async function startHarness(): Promise<Harness> {
       await options.beforeLoad?.(page);
       await page.goto(`${url}/harness.html?theme=${options.theme ?? "dark"}${options.workerUrl ? `&worker=${encodeURIComponent(options.workerUrl)}` : ""}`);
       const panel = new PanelPage(page, errors);
-      await panel.waitForPosted("ready", 30_000).catch((e: Error) => {
+      const ready = await panel.waitForPosted("ready", 30_000).catch((e: Error) => {
         throw new Error(`the panel did not post ready: ${e.message}; page errors: ${errors.join("; ")}`);
       });
+      if (options.answerReady !== false) await panel.answer(ready, null);
       return panel;
     },
     async close() {
@@ -108,6 +112,16 @@ export class PanelPage {
 
   async send(message: HostMessage): Promise<void> {
     await this.page.evaluate((m) => (window as unknown as { __toPanel(m: unknown): void }).__toPanel(m), message);
+  }
+
+  /** Answer one of the panel's requests (by its id) with a result. */
+  async answer<R extends PanelRequest>(request: R, result: PanelResults[R["method"]]): Promise<void> {
+    await this.send({ method: "response", requestId: request.requestId, result });
+  }
+
+  /** Answer one of the panel's requests (by its id) with an error. */
+  async answerError(request: PanelRequest, message: string): Promise<void> {
+    await this.send({ method: "response", requestId: request.requestId, error: { message } });
   }
 
   /** Fetch a fixture into the page (see `addFixture`); `postLoaded` sends it. */
@@ -154,6 +168,11 @@ export class PanelPage {
     await this.page.evaluate(() => ((window as unknown as { __posted: unknown[] }).__posted.length = 0));
   }
 
+  /** What the panel posted, without the requests' ids (for comparing with expected messages). */
+  async postedWithoutIds(): Promise<unknown[]> {
+    return (await this.posted()).map(withoutId);
+  }
+
   async waitForPosted<M extends PanelMessage["method"]>(method: M, timeout = 10_000): Promise<Extract<PanelMessage, { method: M }>> {
     await this.page.waitForFunction((m) => (window as unknown as { __posted: PanelMessage[] }).__posted.some((p) => p.method === m), method, { timeout, polling: 20 });
     const all = await this.posted();
@@ -176,4 +195,11 @@ export class PanelPage {
   node(id: string): ReturnType<Page["locator"]> {
     return this.page.locator(`g[data-id="${id.replace(/"/g, '\\"')}"]`);
   }
+}
+
+/** A message without its `requestId` (the panel numbers its requests; tests compare the rest). */
+export function withoutId(message: PanelMessage): unknown {
+  if (!("requestId" in message)) return message;
+  const { requestId: _id, ...rest } = message;
+  return rest;
 }

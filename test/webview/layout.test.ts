@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import ELK from "elkjs/lib/elk.bundled.js";
-import { isHostMessage, isPanelMessage } from "../../server/src/protocol/webview";
+import { isHostMessage, isPanelMessage, isPanelRequest } from "../../server/src/protocol/webview";
 import { fromElk, pack, toElk, unpack } from "../../webview/src/elkGraph";
 import { contentSecurityPolicy, panelHtml } from "../../extension/src/panelHtml";
 import { shapeHash } from "../../webview/src/layout";
@@ -14,22 +14,32 @@ import { buildView, groupAssets, toLayoutInput } from "../../webview/src/overvie
 import { exampleGraph, generatedGraph } from "./fixtures";
 
 test("isPanelMessage accepts the panel's messages and rejects malformed ones", () => {
-  assert.ok(isPanelMessage({ method: "ready" }));
+  assert.ok(isPanelMessage({ method: "ready", requestId: 1 }));
   assert.ok(isPanelMessage({ method: "materialize", ids: ["a", "b"], mode: "upstream" }));
-  assert.ok(isPanelMessage({ method: "requestNeighbourhood", ids: ["a"], upstream: 2, downstream: 0 }));
-  assert.ok(isPanelMessage({ method: "setPin", id: null }));
+  assert.ok(isPanelMessage({ method: "requestNeighbourhood", requestId: 2, ids: ["a"], upstream: 2, downstream: 0 }));
+  assert.ok(isPanelMessage({ method: "setPin", requestId: 3, id: null }));
   assert.ok(!isPanelMessage({ method: "materialize", ids: ["a"], mode: "everything" }));
   assert.ok(!isPanelMessage({ method: "materialize", ids: "a", mode: "only" }));
-  assert.ok(!isPanelMessage({ method: "requestNeighbourhood", ids: ["a"], upstream: -1, downstream: 0 }));
+  assert.ok(!isPanelMessage({ method: "requestNeighbourhood", requestId: 2, ids: ["a"], upstream: -1, downstream: 0 }));
   assert.ok(!isPanelMessage({ method: "openAsset" }));
   assert.ok(!isPanelMessage({ method: "toString" }));
   assert.ok(!isPanelMessage(null));
   assert.ok(!isPanelMessage("ready"));
+  // A request without its id (or with one that is not a count) cannot be answered: rejected.
+  assert.ok(!isPanelMessage({ method: "ready" }));
+  assert.ok(!isPanelMessage({ method: "search", selection: "x" }));
+  assert.ok(!isPanelMessage({ method: "search", requestId: "1", selection: "x" }));
+  assert.ok(!isPanelMessage({ method: "expand", requestId: -1, id: "a" }));
+  assert.ok(isPanelRequest({ method: "search", requestId: 4, selection: "x" }));
+  assert.ok(!isPanelRequest({ method: "openAsset", id: "a" }));
   assert.ok(isHostMessage(exampleGraph()));
-  assert.ok(!isHostMessage({ method: "ready" }));
+  assert.ok(!isHostMessage({ method: "ready", requestId: 1 }));
+  assert.ok(isHostMessage({ method: "response", requestId: 4, result: null }));
+  assert.ok(isHostMessage({ method: "response", requestId: 4, error: { message: "x" } }));
+  assert.ok(!isHostMessage({ method: "response", result: null }));
   // Errors and Retry (issue 17): the panel's failures carry a known phase and a reason.
   assert.ok(isPanelMessage({ method: "panelError", phase: "layout", message: "the layout did not finish" }));
-  assert.ok(isPanelMessage({ method: "retry" }));
+  assert.ok(isPanelMessage({ method: "retry", requestId: 5 }));
   assert.ok(!isPanelMessage({ method: "panelError", phase: "everything", message: "x" }));
   assert.ok(!isPanelMessage({ method: "panelError", phase: "draw" }));
   assert.ok(isHostMessage({ method: "waiting", message: "Reading the workspace\u2026" }));

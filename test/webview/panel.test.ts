@@ -11,7 +11,7 @@ import { KIND_ICON } from "../../webview/src/icons";
 import { GraphModel } from "../../webview/src/model";
 import { buildView, toLayoutInput } from "../../webview/src/overview";
 import { exampleData, exampleGraph, examplePlan, exampleStatuses, generatedGraph } from "./fixtures";
-import { startHarness, type Harness, type PanelPage, type Theme } from "./harness";
+import { startHarness, withoutId, type Harness, type PanelPage, type Theme } from "./harness";
 
 let harness: Harness;
 
@@ -62,7 +62,9 @@ function hexToRgb(hex: string): string {
 
 test("boots under the CSP: posts ready before anything else, no violations, no errors", async () => {
   const p = await harness.open();
-  assert.deepEqual(await p.posted(), [{ method: "ready" }]);
+  const [ready] = await p.posted();
+  assert.deepEqual(withoutId(ready), { method: "ready" });
+  assert.ok(ready.method === "ready" && Number.isInteger(ready.requestId), "a request carries its id");
   await p.sendAndDraw(exampleGraph());
   assert.deepEqual(await p.cspViolations(), []);
   assert.deepEqual(p.errors.filter((e) => !e.includes("404")), []);
@@ -178,7 +180,7 @@ test("click opens, right-click offers Materialize / with upstream / with downstr
     const labels = await p.page.$$eval(".menu button", (els) => els.map((e) => e.textContent));
     assert.ok(labels.includes("Materialize with upstream") && labels.includes("Show in lineage") && labels.includes("Open"), labels.join(", "));
     await p.page.click(`.menu button[data-item="${item}"]`);
-    assert.deepEqual(await p.posted(), [message], item);
+    assert.deepEqual(await p.postedWithoutIds(), [message], item);
     assert.equal(await p.page.isHidden(".menu"), true);
   }
   // Keyboard: Enter opens, the context-menu key opens the menu, Escape closes it.
@@ -246,7 +248,7 @@ test("depth controls change the visible set and ask the extension for that neigh
   await p.page.fill('input[data-control="upstream"]', "1");
   await p.waitForDraw(seq);
   assert.deepEqual(await ids(p), ["customers", "fct_orders", "forecast_dashboard", "forecast_vs_actual", "forecasting/predicted_orders", "order_forecast_model", "stg_orders", "stg_payments"]);
-  assert.deepEqual(await p.waitForPosted("requestNeighbourhood"), { method: "requestNeighbourhood", ids: ["fct_orders"], upstream: 1, downstream: 2 });
+  assert.deepEqual(withoutId(await p.waitForPosted("requestNeighbourhood")), { method: "requestNeighbourhood", ids: ["fct_orders"], upstream: 1, downstream: 2 });
   seq = await p.renderSeq();
   await p.page.fill('input[data-control="downstream"]', "0");
   await p.waitForDraw(seq);
@@ -269,11 +271,9 @@ test("expanding an asset's hidden neighbours adds them in place", async () => {
   const before = await p.node("stg_orders").locator("rect.body").boundingBox();
   await p.clearPosted();
   await p.node("stg_orders").locator("g.expand").click();
-  assert.deepEqual(await p.posted(), [{ method: "expand", id: "stg_orders" }]);
+  assert.deepEqual(await p.postedWithoutIds(), [{ method: "expand", id: "stg_orders" }]);
   const seq = await p.renderSeq();
-  await p.send({
-    method: "expanded",
-    id: "stg_orders",
+  await p.answer(await p.waitForPosted("expand"), {
     data: { nodes: data.nodes.filter((n) => n.id === "raw_orders" || n.id === "orders_snapshot"), edges: data.edges.filter((e) => e.from === "raw_orders" || e.to === "orders_snapshot") },
     truncated: [],
     statuses: { raw_orders: { state: "fresh" }, orders_snapshot: { state: "stale" } },
@@ -291,9 +291,9 @@ test("search sends the selection, highlights the answer, shows only it, material
   await p.clearPosted();
   await p.page.fill('input[data-control="search"]', "+fct_orders");
   await p.page.press('input[data-control="search"]', "Enter");
-  assert.deepEqual(await p.posted(), [{ method: "search", selection: "+fct_orders" }]);
+  assert.deepEqual(await p.postedWithoutIds(), [{ method: "search", selection: "+fct_orders" }]);
   const matches = ["raw_orders", "raw_payments", "stripe/charges", "stg_orders", "stg_payments", "fct_orders"];
-  await p.send({ method: "searchResult", selection: "+fct_orders", ids: matches });
+  await p.answer(await p.waitForPosted("search"), { ids: matches });
   await p.page.waitForFunction(() => document.querySelectorAll("g.node.match").length === 6);
   assert.deepEqual(await ids(p, "g.node.match"), [...matches].sort());
   assert.deepEqual(await ids(p, "g.node.dim"), ["customers", "forecast_dashboard", "forecast_vs_actual", "forecasting/predicted_orders", "order_forecast_model"]);
@@ -302,6 +302,8 @@ test("search sends the selection, highlights the answer, shows only it, material
   const seq = await p.renderSeq();
   await p.page.click('button[data-action="show-matches"]');
   await p.waitForDraw(seq);
+  // Every match is drawn already: the panel asks for nothing more.
+  assert.deepEqual((await p.posted()).filter((m) => m.method === "requestNeighbourhood"), []);
   assert.deepEqual(await ids(p), [...matches].sort());
   await p.clearPosted();
   await p.page.click('button[data-action="materialize-matches"]');
@@ -309,7 +311,7 @@ test("search sends the selection, highlights the answer, shows only it, material
 
   await p.page.fill('input[data-control="search"]', "tag:");
   await p.page.press('input[data-control="search"]', "Enter");
-  await p.send({ method: "searchResult", selection: "tag:", error: { column: 5, message: "expected a tag name" } });
+  await p.answer(await p.waitForPosted("search"), { error: { column: 5, message: "expected a tag name" } });
   await p.page.waitForFunction(() => document.querySelector(".search-status")?.textContent?.includes("column 5"));
   assert.equal(await p.page.locator(".search-input.error").count(), 1);
   assert.equal(await p.page.locator("g.node.dim").count(), 0);
@@ -320,8 +322,8 @@ test("plan preview: hulls around each dbt invocation, step numbers, live progres
   const p = await openWith(exampleGraph());
   await p.clearPosted();
   await p.page.click('button[data-action="plan"]');
-  assert.deepEqual(await p.posted(), [{ method: "requestPlan", ids: ["fct_orders"] }]);
-  await p.send({ method: "plan", plan: examplePlan() });
+  assert.deepEqual(await p.postedWithoutIds(), [{ method: "requestPlan", ids: ["fct_orders"] }]);
+  await p.answer(await p.waitForPosted("requestPlan"), examplePlan());
   await p.page.waitForSelector("g.hull");
   assert.deepEqual(await p.page.$$eval("g.hull", (els) => els.map((e) => e.getAttribute("data-step"))), ["step-1", "step-4"]);
   const badges = Object.fromEntries(await p.page.$$eval("g.step-badge", (els) => els.map((e) => [e.getAttribute("data-for"), e.textContent])));
@@ -337,6 +339,13 @@ test("plan preview: hulls around each dbt invocation, step numbers, live progres
   await p.send({ method: "statuses", statuses: { fct_orders: { state: "fresh" }, order_forecast_model: { state: "fresh" } } });
   await p.page.waitForSelector('g[data-id="fct_orders"].status-fresh');
   assert.equal(await p.page.locator('g[data-id="order_forecast_model"].status-fresh').count(), 1);
+
+  // A run starting elsewhere (a command, the CLI through the extension): its plan comes unasked.
+  const running = examplePlan();
+  running.steps = running.steps.slice(0, 2);
+  await p.send({ method: "plan", plan: running, running: true });
+  await p.page.waitForFunction(() => document.querySelectorAll(".plan-list li").length === 2);
+  assert.deepEqual(await p.page.$$eval("g.hull", (els) => els.map((e) => e.getAttribute("data-step"))), ["step-1"]);
   await p.page.close();
 });
 
@@ -345,7 +354,7 @@ test("pin, full graph and grouping post their messages and regroup the drawing",
   await p.clearPosted();
   await p.page.click('button[data-action="pin"]');
   await p.page.click('button[data-action="full"]');
-  assert.deepEqual(await p.posted(), [{ method: "setPin", id: "fct_orders" }, { method: "requestFullGraph" }]);
+  assert.deepEqual(await p.postedWithoutIds(), [{ method: "setPin", id: "fct_orders" }, { method: "requestFullGraph" }]);
   await p.sendAndDraw(exampleGraph({ centre: [], full: true, pinned: "fct_orders" }));
   assert.equal((await ids(p)).length, 14);
   assert.equal(await p.page.getAttribute('button[data-action="pin"]', "aria-pressed"), "true");

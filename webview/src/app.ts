@@ -4,7 +4,7 @@
  * message for the extension.
  */
 import type { Plan } from "../../server/src/protocol/plan";
-import type { ExpandedMessage, GraphMessage, HostMessage, MaterializeMode, PanelMessage, SearchResultMessage } from "../../server/src/protocol/webview";
+import type { ExpandResult, GraphMessage, HostMessage, MaterializeMode, PanelMessage, PanelNotification, PanelRequestMethod, PanelResults, SearchResult, UnsentRequest } from "../../server/src/protocol/webview";
 import { ColumnLineage } from "./columnsView";
 import { canQuickLayout, quickLayout } from "./quickLayout";
 import { ContextMenu } from "./contextMenu";
@@ -17,6 +17,7 @@ import { GraphModel, OPEN_A_FILE } from "./model";
 import { buildView, groupId, OVERVIEW_THRESHOLD, toLayoutInput, type View } from "./overview";
 import { drawPlan, renderPlanList } from "./planOverlay";
 import { nextTask, Renderer, type DrawContext } from "./render";
+import { HostRequests } from "./requests";
 import { KEEP_GRAPH_UP_TO, type PanelState } from "./state";
 
 export interface PanelDeps {
@@ -41,8 +42,8 @@ interface RefreshOptions {
 /** Graphs bigger than this are processed in several tasks (none long enough to freeze the panel). */
 const YIELD_ABOVE = 1000;
 /**
- * After `ready` or `retry`, the extension answers (a graph, `waiting` or `hostError`) well within
- * this; past it the panel says so rather than wait silently (its own requests time out sooner).
+ * The extension answers every request well within this (its own requests to the language server
+ * time out sooner); past it the panel says so rather than wait silently.
  */
 const ANSWER_TIMEOUT_MS = 30_000;
 
@@ -56,6 +57,7 @@ export class Panel {
   private readonly menu: ContextMenu;
   private readonly columns: ColumnLineage;
   private readonly layouts: LayoutClient;
+  private readonly requests: HostRequests;
   private readonly state: PanelState;
   private model: GraphModel | undefined;
   private view: View | undefined;
@@ -70,7 +72,6 @@ export class Panel {
   private restyleQueued = false;
   private inbox: Promise<void> = Promise.resolve();
   private hoverTimer: ReturnType<typeof setTimeout> | undefined;
-  private answerTimer: ReturnType<typeof setTimeout> | undefined;
   /** The user zoomed or panned since the view was last fitted. */
   private userMoved = false;
 
@@ -80,6 +81,7 @@ export class Panel {
     this.matches = this.state.matches ? new Set(this.state.matches) : null;
     this.extraVisible = new Set(this.state.extraVisible);
     this.layouts = new LayoutClient(deps.workerUrl);
+    this.requests = new HostRequests((message) => deps.post(message), ANSWER_TIMEOUT_MS);
     this.controls = new Controls(deps.root, {
       depth: (up, down) => this.setDepth(up, down),
       search: (text) => this.search(text),
@@ -112,7 +114,7 @@ export class Panel {
       background: () => this.setSelection([]),
       hover: (id, x, y) => this.hover(id, x, y),
     });
-    this.columns = new ColumnLineage(this.renderer.svg, this.renderer.columnLayer, (message) => this.post(message), this.state.expandedColumns);
+    this.columns = new ColumnLineage(this.renderer.svg, this.renderer.columnLayer, (ids) => this.requestColumns(ids), this.state.expandedColumns);
     this.renderer.onTransform = (t, byUser) => {
       this.state.transform = { x: t.x, y: t.y, k: t.k };
       this.userMoved ||= byUser;
@@ -146,13 +148,11 @@ export class Panel {
     } else {
       this.syncToggles();
     }
-    this.post({ method: "ready" });
-    this.expectAnswer();
+    this.request({ method: "ready" });
   }
 
   /** Messages are handled one after the other (a graph's handling yields between its phases). */
   onMessage(message: HostMessage): void {
-    clearTimeout(this.answerTimer);
     if (message.method === "graph") this.receivedAt = performance.now();
     this.inbox = this.inbox.then(() => this.handle(message)).catch((err: unknown) => {
       this.setBusy(false);
@@ -162,6 +162,9 @@ export class Panel {
 
   private async handle(message: HostMessage): Promise<void> {
     switch (message.method) {
+      case "response":
+        this.requests.settle(message);
+        break;
       case "graph":
         this.showError(null);
         // The message's arrival (deserializing it) was one task; building the model is the next.
@@ -187,16 +190,6 @@ export class Panel {
         break;
       case "plan":
         this.showPlan(message.plan);
-        break;
-      case "searchResult":
-        this.onSearchResult(message);
-        break;
-      case "expanded":
-        this.onExpanded(message);
-        break;
-      case "columns":
-        this.columns.onColumns(message.lineage);
-        void this.refresh({ anchor: this.anchorOnScreen() });
         break;
     }
   }
@@ -432,24 +425,41 @@ export class Panel {
   private retry(): void {
     this.showError(null);
     this.layouts.restart();
-    this.post({ method: "retry" });
-    this.expectAnswer();
+    this.request({ method: "retry" });
     if (this.model) void this.refresh({ fit: true });
   }
 
-  /** The extension must answer within ANSWER_TIMEOUT_MS; if it does not, the panel says so. */
-  private expectAnswer(): void {
-    clearTimeout(this.answerTimer);
-    this.answerTimer = setTimeout(() => {
-      this.fail("answer", `the Tributary extension did not answer in ${ANSWER_TIMEOUT_MS / 1000} s`);
-    }, ANSWER_TIMEOUT_MS);
+  // ---- talking to the extension ----------------------------------------------------------------
+
+  private post(message: PanelNotification): void {
+    this.deps.post(message);
+  }
+
+  /**
+   * Asks the extension; `onResult` gets its answer. An error answer is shown with Retry (the
+   * extension logged it); no answer in time likewise, and reported (`panelError`). `onError`
+   * undoes what waited for the answer.
+   */
+  private request<M extends PanelRequestMethod>(message: UnsentRequest<M> & { method: M }, onResult: (result: PanelResults[M]) => void = () => undefined, onError?: () => void): void {
+    this.requests.send(message, {
+      result: onResult,
+      error: (text, timedOut) => {
+        onError?.();
+        this.setBusy(false);
+        if (timedOut) this.fail("answer", text);
+        else this.showError(text);
+      },
+    });
+  }
+
+  private requestColumns(ids: string[]): void {
+    this.request({ method: "requestColumns", ids }, (lineage) => {
+      this.columns.onColumns(lineage);
+      void this.refresh({ anchor: this.anchorOnScreen() });
+    });
   }
 
   // ---- gestures --------------------------------------------------------------------------------
-
-  private post(message: PanelMessage): void {
-    this.deps.post(message);
-  }
 
   private setSelection(ids: string[]): void {
     this.selection = new Set(ids.filter((id) => this.model?.nodes.has(id)));
@@ -480,7 +490,7 @@ export class Panel {
     if (!ids.length) return;
     this.state.showPlan = true;
     this.syncToggles();
-    this.post({ method: "requestPlan", ids });
+    this.request({ method: "requestPlan", ids }, (plan) => this.showPlan(plan));
   }
 
   private setDepth(upstream: number, downstream: number): void {
@@ -491,24 +501,24 @@ export class Panel {
     this.state.filterToMatches = false;
     void this.refresh({ fit: true });
     const centre = this.model?.centre ?? [];
-    if (this.model && !this.model.full && centre.length) this.post({ method: "requestNeighbourhood", ids: centre, upstream, downstream });
+    if (this.model && !this.model.full && centre.length) this.request({ method: "requestNeighbourhood", ids: centre, upstream, downstream });
   }
 
   private search(selection: string): void {
     this.state.search = selection;
     this.controls.setSearching();
-    this.post({ method: "search", selection });
+    this.request({ method: "search", selection }, (result) => this.onSearchResult(selection, result), () => selection === this.state.search && this.controls.setSearchResult(null));
     this.saveSoon();
   }
 
-  private onSearchResult(message: SearchResultMessage): void {
-    if (message.selection !== this.state.search) return;
-    if ("error" in message) {
-      this.controls.setSearchResult({ error: message.error });
+  private onSearchResult(selection: string, result: SearchResult): void {
+    if (selection !== this.state.search) return;
+    if ("error" in result) {
+      this.controls.setSearchResult({ error: result.error });
       this.setMatches(null);
       return;
     }
-    this.setMatches(message.ids);
+    this.setMatches(result.ids);
   }
 
   private setMatches(ids: string[] | null): void {
@@ -536,7 +546,7 @@ export class Panel {
     const ids = [...this.matches];
     this.state.filterToMatches = true;
     if (ids.some((id) => !this.model!.nodes.has(id))) {
-      this.post({ method: "requestNeighbourhood", ids, upstream: 0, downstream: 0 });
+      this.request({ method: "requestNeighbourhood", ids, upstream: 0, downstream: 0 });
     }
     void this.refresh({ fit: true });
   }
@@ -546,12 +556,12 @@ export class Panel {
     if (!model) return;
     if (model.pinned) {
       model.pinned = undefined;
-      this.post({ method: "setPin", id: null });
+      this.request({ method: "setPin", id: null });
     } else {
       const id = this.selection.size === 1 ? [...this.selection][0] : model.centre[0];
       if (!id) return;
       model.pinned = id;
-      this.post({ method: "setPin", id });
+      this.request({ method: "setPin", id });
     }
     this.syncToggles();
     if (this.view) this.updateStatusLine(this.view, this.view.itemOf.size);
@@ -560,9 +570,9 @@ export class Panel {
   private toggleFull(): void {
     const model = this.model;
     if (model?.full && this.state.lastCentre.length) {
-      this.post({ method: "requestNeighbourhood", ids: this.state.lastCentre, upstream: this.state.upstream, downstream: this.state.downstream });
+      this.request({ method: "requestNeighbourhood", ids: this.state.lastCentre, upstream: this.state.upstream, downstream: this.state.downstream });
     } else {
-      this.post({ method: "requestFullGraph" });
+      this.request({ method: "requestFullGraph" });
     }
   }
 
@@ -612,7 +622,7 @@ export class Panel {
     for (const n of hidden) this.extraVisible.add(n);
     this.extraVisible.add(id);
     this.state.extraVisible = [...this.extraVisible];
-    if (model.truncated.has(id)) this.post({ method: "expand", id });
+    if (model.truncated.has(id)) this.request({ method: "expand", id }, (result) => this.onExpanded(id, result));
     if (hidden.length) void this.refresh({ anchor: id });
   }
 
@@ -641,14 +651,14 @@ export class Panel {
     return this.view?.items.find((i) => i.type === "node" && this.columns.isExpanded(i.id))?.id;
   }
 
-  private onExpanded(message: ExpandedMessage): void {
+  private onExpanded(id: string, result: ExpandResult): void {
     const model = this.model;
     if (!model) return;
-    model.merge(message.data, message.truncated, message.statuses, message.id);
-    for (const node of message.data.nodes) this.extraVisible.add(node.id);
-    this.extraVisible.add(message.id);
+    model.merge(result.data, result.truncated, result.statuses, id);
+    for (const node of result.data.nodes) this.extraVisible.add(node.id);
+    this.extraVisible.add(id);
     this.state.extraVisible = [...this.extraVisible];
-    void this.refresh({ anchor: message.id });
+    void this.refresh({ anchor: id });
   }
 
   private openMenu(id: string, x: number, y: number): void {
@@ -657,6 +667,7 @@ export class Panel {
     const ids = item.type === "group" ? item.members : this.selection.has(id) && this.selection.size > 1 ? [...this.selection] : [id];
     const items = menuItems(item, ids, item.type === "node" && this.context().expandable.has(id), {
       post: (message) => this.post(message),
+      showInLineage: (target) => this.request({ method: "showInLineage", id: target }),
       materialize: (targets, mode) => this.materialize(targets, mode),
       plan: (targets) => this.requestPlan(targets),
       expand: (target) => this.expand(target),

@@ -6,7 +6,6 @@
  * (`requestColumns` -> `columns`); the path is computed here.
  */
 import type { ColumnLineageMap, ColumnRef } from "../../server/src/protocol/sql";
-import type { PanelMessage } from "../../server/src/protocol/webview";
 import type { LayoutResult } from "./layoutTypes";
 import { COLUMN_ROW_H, NODE_H, type NodeColumns, type View } from "./overview";
 
@@ -76,7 +75,8 @@ export class ColumnLineage {
   constructor(
     private readonly svg: SVGSVGElement,
     private readonly layer: SVGGElement,
-    private readonly post: (message: PanelMessage) => void,
+    /** Asks the extension for the column lineage of these assets (the answer comes to `onColumns`). */
+    private readonly request: (ids: string[]) => void,
     expanded: string[] = [],
   ) {
     for (const id of expanded) this.expanded.add(id);
@@ -96,7 +96,7 @@ export class ColumnLineage {
     if (!this.expanded.size) return;
     const ids = new Set(onGraph());
     for (const id of this.expanded) ids.add(id);
-    this.post({ method: "requestColumns", ids: [...ids] });
+    this.request([...ids]);
   }
 
   /** Expands an asset into its columns, or collapses it (asking for the lineage of the assets on the graph when it is not known yet). */
@@ -106,7 +106,7 @@ export class ColumnLineage {
       return;
     }
     this.expanded.add(asset);
-    if (!this.lineage?.[asset]) this.post({ method: "requestColumns", ids: onGraph.includes(asset) ? onGraph : [asset, ...onGraph] });
+    if (!this.lineage?.[asset]) this.request(onGraph.includes(asset) ? onGraph : [asset, ...onGraph]);
   }
 
   onColumns(lineage: ColumnLineageMap): void {

@@ -6,8 +6,7 @@
 import type { AssetKind } from "../../server/src/protocol/types";
 import type { MaterializeMode } from "../../server/src/protocol/webview";
 import { KIND_ICON } from "./icons";
-import { OPEN_A_FILE } from "./model";
-import { KIND_LABEL } from "./model";
+import { KIND_LABEL, OPEN_A_FILE, STATE_ORDER } from "./model";
 
 export interface ControlEvents {
   depth(upstream: number, downstream: number): void;
@@ -275,7 +274,7 @@ function legendBody(): HTMLElement {
     svg.append(mark);
     body.append(el("span", { className: "legend-item" }, svg, label));
   };
-  for (const s of ["fresh", "stale", "failed", "running", "missing"]) row(`legend-status status-${s}`, s, "bar");
+  for (const s of STATE_ORDER) row(`legend-status status-${s}`, s, "bar");
   row("legend-edge", "dependency", "line");
   row("legend-edge cross", "dbt \u2194 TypeScript", "line");
   for (const kind of Object.keys(KIND_ICON) as AssetKind[]) {

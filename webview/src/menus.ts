@@ -1,13 +1,14 @@
 /**
  * What the right-click menu offers on an asset or a group, and what its tooltip says.
  */
-import type { MaterializeMode, PanelMessage } from "../../server/src/protocol/webview";
+import type { MaterializeMode, PanelNotification } from "../../server/src/protocol/webview";
 import type { MenuItem } from "./contextMenu";
 import { KIND_LABEL, type GraphModel } from "./model";
 import type { ViewItem } from "./overview";
 
 export interface MenuActions {
-  post(message: PanelMessage): void;
+  post(message: PanelNotification): void;
+  showInLineage(id: string): void;
   materialize(ids: string[], mode: MaterializeMode): void;
   plan(ids: string[]): void;
   expand(id: string): void;
@@ -26,7 +27,7 @@ export function menuItems(item: ViewItem, ids: string[], expandable: boolean, ac
     { id: "plan", label: "Preview plan", run: () => act.plan(ids) },
   );
   if (item.type === "node") {
-    items.push({ id: "show-in-lineage", label: "Show in lineage", run: () => act.post({ method: "showInLineage", id: item.id }) });
+    items.push({ id: "show-in-lineage", label: "Show in lineage", run: () => act.showInLineage(item.id) });
     if (expandable) items.push({ id: "expand", label: "Show hidden neighbours", run: () => act.expand(item.id) });
   } else {
     items.push({ id: "open-group", label: item.expanded ? "Close group" : "Open group", run: () => act.toggleGroup(item.name) });

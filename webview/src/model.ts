@@ -2,10 +2,14 @@
  * The graph the panel holds: nodes, adjacency, statuses, and which nodes are visible at a depth.
  */
 import type { AssetEdge, AssetKind, AssetNode, GraphData } from "../../server/src/protocol/types";
-import type { GraphMessage, PanelStatus, StatusMap } from "../../server/src/protocol/webview";
+import type { AssetState, StatusMap, StatusSummary } from "../../server/src/protocol/status";
+import type { GraphMessage } from "../../server/src/protocol/webview";
 
 /** What an empty panel says when no editor shows an asset yet. */
 export const OPEN_A_FILE = "Open a dbt model, YAML or TypeScript asset file to see its lineage.";
+
+/** The order states are drawn in (a group's status bar, the legend). */
+export const STATE_ORDER: readonly AssetState[] = ["fresh", "stale", "failed", "running", "missing"];
 
 export type Tech = "dbt" | "ts";
 
@@ -29,7 +33,7 @@ export class GraphModel {
   readonly down = new Map<string, string[]>();
   readonly up = new Map<string, string[]>();
   readonly truncated = new Set<string>();
-  readonly statuses = new Map<string, PanelStatus>();
+  readonly statuses = new Map<string, StatusSummary>();
   centre: string[] = [];
   full = false;
   pinned: string | undefined;
@@ -70,7 +74,7 @@ export class GraphModel {
     for (const [id, status] of Object.entries(statuses)) this.statuses.set(id, status);
   }
 
-  status(id: string): PanelStatus {
+  status(id: string): StatusSummary {
     return this.statuses.get(id) ?? { state: "missing" };
   }
 

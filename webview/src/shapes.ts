@@ -4,15 +4,14 @@
  * paths with arrowheads. Styling is classes only; colours are in panel.css.
  */
 import { select, type Selection } from "d3-selection";
-import type { AssetState, PanelStatus } from "../../server/src/protocol/webview";
+import type { AssetState, StatusSummary } from "../../server/src/protocol/status";
 import { CHEVRON_DOWN, CHEVRON_RIGHT, KIND_ICON, PLUS } from "./icons";
 import type { Box } from "./layoutTypes";
-import { KIND_LABEL, techOf, type GraphModel } from "./model";
+import { KIND_LABEL, STATE_ORDER, techOf, type GraphModel } from "./model";
 import { COLUMN_ROW_H, GROUP_W, NODE_H, NODE_W, type GroupItem, type NodeItem, type View, type ViewEdge, type ViewItem } from "./overview";
 
 /** Width of one character of an asset label (monospace, 12px). */
 const LABEL_CHAR_W = 7.3;
-const STATES: AssetState[] = ["fresh", "stale", "failed", "running", "missing"];
 const GROUP_BAR_WIDTH = GROUP_W - 24;
 /** The "+" sits on the top edge, near the right end. */
 const NODE_EXPANDER_X = NODE_W - 24;
@@ -176,7 +175,7 @@ export function styleItem(el: SVGGElement, item: ViewItem, ctx: DrawContext): vo
   select(el).select("text.sub").text(`${item.members.length} assets${ts ? ` (${ts} TS)` : ""}${problems.length ? ` \u00b7 ${problems.join(", ")}` : ""}`);
   const width = GROUP_BAR_WIDTH;
   let x = 0;
-  const segments = STATES.filter((s) => counts[s] > 0).map((s) => {
+  const segments = STATE_ORDER.filter((s) => counts[s] > 0).map((s) => {
     const w = (counts[s] / item.members.length) * width;
     const seg = { state: s, x, w };
     x += w;
@@ -196,7 +195,7 @@ export function styleItem(el: SVGGElement, item: ViewItem, ctx: DrawContext): vo
  * The checks badge: a pill on the node's top edge, `✗ 1/5` when a check failed, `⚠ 2/5` when some
  * warned, else `✓ 4/5` (passed of all); its tooltip is the one-line summary.
  */
-function styleChecks(el: SVGGElement, checks: PanelStatus["checks"]): void {
+function styleChecks(el: SVGGElement, checks: StatusSummary["checks"]): void {
   const existing = el.querySelector<SVGGElement>("g.checks");
   if (!checks || checks.total === 0) {
     existing?.remove();

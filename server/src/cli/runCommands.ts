@@ -7,7 +7,7 @@ import { describeSelectionError, selectAssets } from "../graph/selection";
 import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
 import { planSelection } from "../plan/planner";
-import type { AssetStatus } from "../protocol/history";
+import type { AssetStatus } from "../protocol/status";
 import type { Plan } from "../protocol/plan";
 import { RunContext } from "../run/context";
 import { Warehouse } from "../run/embedded/warehouse";
@@ -222,7 +222,7 @@ export function status(index: WorkspaceIndex, root: string, selection: string | 
   }
   for (const row of rows) {
     const line = describeStatus(row);
-    console.log(`${formatKey(row.key).padEnd(36)} ${line.status.padEnd(8)} ${line.detail ?? ""}`);
+    console.log(`${formatKey(row.key).padEnd(36)} ${line.state.padEnd(8)} ${line.detail ?? ""}`);
     if (row.checks.length === 0) continue;
     console.log(`${"".padEnd(36)} ${describeChecks(row.checks)}`);
     for (const c of row.checks) if (c.status !== "passed") console.log(`${"".padEnd(38)}${describeCheck(c)}`);

@@ -2,6 +2,7 @@ import type { Hover } from "vscode-languageserver";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { CheckSummary } from "../protocol/checks";
 import { describeCheck, describeChecks } from "../run/checkStatus";
+import type { StatusSummary } from "../protocol/status";
 import type { Pos } from "../protocol/types";
 import { jobHover } from "./jobs";
 import { inertMarkdown } from "../index/markdown";
@@ -9,11 +10,7 @@ import { commandUri } from "../protocol/commands";
 import { assetAt, assetLink, kindLabel, occurrenceAt, relativeTo } from "./lookup";
 
 /** What the run history knows about an asset, shown in hovers and code lenses. */
-export interface StatusLine {
-  status: string;
-  detail?: string;
-}
-export type StatusProvider = (id: string) => StatusLine | undefined;
+export type StatusProvider = (id: string) => StatusSummary | undefined;
 /** An asset's checks with their last results. */
 export type ChecksProvider = (id: string) => CheckSummary[];
 
@@ -46,7 +43,7 @@ export function describeAsset(index: WorkspaceIndex, roots: string[], id: string
   if (node.tags.length) lines.push("", `Tags: ${node.tags.map((t) => `\`${t}\``).join(" ")}`);
   if (node.file) lines.push("", `Defined in \`${relativeTo(roots, node.file)}\``);
   const line = status?.(id);
-  lines.push("", `Status: ${line ? `**${line.status}**${line.detail ? ` — ${line.detail}` : ""}` : "not materialized yet"}`);
+  lines.push("", `Status: ${line ? `**${line.state}**${line.detail ? ` — ${line.detail}` : ""}` : "not materialized yet"}`);
   const summaries = checks?.(id) ?? [];
   if (summaries.length > 0) {
     lines.push("", `**Checks:** ${describeChecks(summaries)}`, "");

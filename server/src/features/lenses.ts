@@ -32,7 +32,7 @@ export function codeLenses(index: WorkspaceIndex, file: string, status?: StatusP
       lenses.push({ range, command: { title: "Preview", command: "tributary.previewResults" satisfies CommandId } });
     }
     const line = status?.(id);
-    if (line) lenses.push({ range, command: { title: line.detail ? `${line.status} · ${line.detail}` : line.status, command: "tributary.showRunHistory" satisfies CommandId, arguments: [id] } });
+    if (line) lenses.push({ range, command: { title: line.detail ? `${line.state} · ${line.detail}` : line.state, command: "tributary.showRunHistory" satisfies CommandId, arguments: [id] } });
     // Checks: their last results; a failed one opens the query that found its rows.
     const summaries = node.file === file ? checks?.(id) ?? [] : [];
     if (summaries.length > 0) {

@@ -4,7 +4,7 @@ import type { WorkspaceIndex } from "../index/workspace";
 import { planSelection } from "../plan/planner";
 import type { CheckSummary } from "../protocol/checks";
 import type { ChecksParams, PlanParams, PlanResult, RunsResult, SelectResult } from "../protocol/requests";
-import type { StatusMap } from "../protocol/webview";
+import type { StatusMap } from "../protocol/status";
 import { checkCounts, checkSummaries, describeChecks } from "../run/checkStatus";
 import { describeStatus } from "../run/status";
 import type { StatusService } from "./status";

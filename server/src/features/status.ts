@@ -7,12 +7,11 @@ import { lstatSync, statSync } from "node:fs";
 import * as path from "node:path";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { CheckSummary } from "../protocol/checks";
-import type { AssetStatus } from "../protocol/history";
+import type { AssetStatus, StatusSummary } from "../protocol/status";
 import { checkSummaries } from "../run/checkStatus";
 import { EVENTS_FILE, HISTORY_DIR, HistoryStore } from "../run/history";
 import { currentCodeVersion } from "../run/runner";
 import { computeStatus, describeStatus } from "../run/status";
-import type { StatusLine } from "./hover";
 
 export class StatusService {
   private store: HistoryStore | undefined;
@@ -87,7 +86,7 @@ export class StatusService {
   };
 
   /** The one-line status hovers and lenses show. */
-  readonly line = (id: string): StatusLine | undefined => {
+  readonly line = (id: string): StatusSummary | undefined => {
     const status = this.status(id);
     return status ? describeStatus(status) : undefined;
   };

@@ -62,6 +62,7 @@
  *
  * A selector that matches nothing is not an error: the result is just empty.
  */
+import { ASSET_STATES, type AssetState } from "../protocol/status";
 import type { AssetKind, AssetNode } from "../protocol/types";
 import type { AssetGraph } from "./graph";
 import { keyId, toKey } from "./keys";
@@ -69,8 +70,7 @@ import { compileWildcard, type WildcardMatcher } from "./wildcard";
 
 // ---------------------------------------------------------------- types
 
-export type AssetStatus = "missing" | "fresh" | "stale" | "failed" | "running";
-export type StatusLookup = (id: string) => AssetStatus | undefined;
+export type StatusLookup = (id: string) => AssetState | undefined;
 
 export const SELECTION_ATTRIBUTES = ["key", "tag", "group", "kind", "owner", "path", "status", "test_name", "test_type"] as const;
 export const SELECTION_TEST_TYPES = ["generic", "singular", "unit", "ts", "data"] as const;
@@ -102,7 +102,7 @@ export const SELECTION_KINDS: Readonly<Record<string, readonly AssetKind[]>> = {
 };
 /** The `kind:` values offered in messages and completion (the long aliases are accepted too). */
 export const SELECTION_KIND_NAMES = ["dbt", "ts", "model", "seed", "snapshot", "source", "exposure"] as const;
-export const SELECTION_STATUSES: readonly AssetStatus[] = ["missing", "fresh", "stale", "failed", "running"];
+export const SELECTION_STATUSES: readonly AssetState[] = ASSET_STATES;
 
 /**
  * A selection function, `name(selection)`. Every function takes one argument: the selection

@@ -87,3 +87,13 @@ export interface CheckSummary {
   line: number;
   compiledSql?: string;
 }
+
+/** An asset's checks counted by their last result (the panel's badge, the Assets tree). */
+export interface CheckCounts {
+  total: number;
+  passed: number;
+  failed: number;
+  warned: number;
+  /** Never ran, skipped, or errored. */
+  other: number;
+}

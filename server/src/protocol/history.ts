@@ -77,25 +77,6 @@ export interface MaterializationRecord {
   error?: string;
 }
 
-export type AssetState = "missing" | "fresh" | "stale" | "failed" | "running";
-
-/** The status of one asset, computed from the graph, the history and the current code. */
-export interface AssetStatus {
-  state: AssetState;
-  /** Why it is stale / failed / running (`code changed since the last materialization`, `upstream x is stale`, ...). */
-  reason?: string;
-  /** The last materialization, successful or not. */
-  last?: MaterializationRecord;
-  /** The last successful materialization: the data that is there now. */
-  lastSuccess?: MaterializationRecord;
-}
-
-/** A one-line rendering of an `AssetStatus` for hovers, code lenses and the CLI. */
-export interface StatusLine {
-  status: string;
-  detail?: string;
-}
-
 /** What `--retry-failed` / "Re-execute failed" reruns. */
 export interface RetryTargets {
   runId: string;

@@ -4,10 +4,10 @@
  */
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
 import type { CheckSummary } from "./checks";
-import type { RunRecord, StepRecord } from "./history";
+import type { RunRecord, RunStatus, StepRecord } from "./history";
 import type { Plan } from "./plan";
+import type { StatusMap } from "./status";
 import type { GraphData, IndexDiagnostic } from "./types";
-import type { StatusMap } from "./webview";
 
 export interface NeighbourhoodParams {
   /** Asset ids to centre on; or `uri` to centre on the assets of a file. */
@@ -108,7 +108,7 @@ export interface JobSummary {
   steps?: number;
   /** Next scheduled time in the job's time zone (ISO with offset), when it has a valid schedule. */
   nextRun?: string;
-  lastRunStatus?: string;
+  lastRunStatus?: RunStatus;
   lastRunAt?: string;
   errors: string[];
 }

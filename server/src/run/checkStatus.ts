@@ -2,17 +2,8 @@
  * An asset's checks with their last recorded result, and the short texts the CLI, hovers, code
  * lenses, trees and the panel show for them.
  */
-import type { AssetCheck, CheckSummary } from "../protocol/checks";
+import type { AssetCheck, CheckCounts, CheckSummary } from "../protocol/checks";
 import type { HistoryStore } from "./history";
-
-export interface CheckCounts {
-  total: number;
-  passed: number;
-  failed: number;
-  warned: number;
-  /** Never ran, skipped, or errored. */
-  other: number;
-}
 
 export function checkSummaries(checks: readonly AssetCheck[], history: HistoryStore | undefined): CheckSummary[] {
   return checks.map((c) => {

@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import type { AssetGraph } from "../graph/graph";
-import type { AssetStatus, MaterializationRecord, StatusLine } from "../protocol/history";
+import type { MaterializationRecord } from "../protocol/history";
+import type { AssetStatus, StatusSummary } from "../protocol/status";
 import type { AssetNode } from "../protocol/types";
 import type { HistoryStore } from "./history";
 
@@ -128,30 +129,30 @@ function materialized(m: MaterializationRecord, now: number): string {
 }
 
 /**
- * One line for hovers and code lenses, e.g. `{status: "fresh", detail: "materialized 3 min ago in 1.2 s, 180 rows"}`
- * or `{status: "stale", detail: "code changed since the last materialization; materialized 2 d ago in 4.0 s"}`.
+ * One line for hovers and code lenses, e.g. `{state: "fresh", detail: "materialized 3 min ago in 1.2 s, 180 rows"}`
+ * or `{state: "stale", detail: "code changed since the last materialization; materialized 2 d ago in 4.0 s"}`.
  */
-export function describeStatus(s: AssetStatus, now: number = Date.now()): StatusLine {
+export function describeStatus(s: AssetStatus, now: number = Date.now()): StatusSummary {
   switch (s.state) {
     case "fresh":
-      return s.lastSuccess ? { status: "fresh", detail: materialized(s.lastSuccess, now) } : { status: "fresh" };
+      return s.lastSuccess ? { state: "fresh", detail: materialized(s.lastSuccess, now) } : { state: "fresh" };
     case "stale": {
       const parts = [s.reason ?? "stale"];
       if (s.lastSuccess) parts.push(materialized(s.lastSuccess, now));
-      return { status: "stale", detail: parts.join("; ") };
+      return { state: "stale", detail: parts.join("; ") };
     }
     case "failed": {
       const last = s.last;
       const parts = [last ? `failed ${relativeTime(last.endedAt, now)}${last.error ? `: ${firstLine(last.error)}` : ""}` : (s.reason ?? "failed")];
       parts.push(s.lastSuccess ? `last success ${relativeTime(s.lastSuccess.endedAt, now)}` : "never materialized successfully");
-      return { status: "failed", detail: parts.join("; ") };
+      return { state: "failed", detail: parts.join("; ") };
     }
     case "missing":
-      return { status: "missing", detail: "never materialized" };
+      return { state: "missing", detail: "never materialized" };
     case "running": {
       const parts = [s.reason ?? "being materialized"];
       if (s.lastSuccess) parts.push(`last ${materialized(s.lastSuccess, now)}`);
-      return { status: "running", detail: parts.join("; ") };
+      return { state: "running", detail: parts.join("; ") };
     }
   }
 }
