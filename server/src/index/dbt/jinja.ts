@@ -12,7 +12,7 @@
  * - inside `{{ }}` / `{% %}` a small lexer produces tokens into reusable typed arrays. Like Jinja's
  *   own lexer it honours strings and bracket balancing, so `'{{ this }}'` in a string or `}}`
  *   closing a nested dict do not end the tag;
- * - calls are found on the token stream: `name(` and `pkg.name(` (see `scanCalls` for the rules);
+ * - calls are found on the token stream: `name(` and `pkg.name(` (see `scanCalls` in jinja/calls.ts);
  *   `ref` / `source` / `config` / `var` arguments are turned into symbolic `JinjaExpr` values;
  * - block tags are kept on a stack to report unbalanced blocks and to attribute everything found
  *   inside a top-level `macro` / `test` / `materialization` / `snapshot` block to that block instead
