@@ -21,6 +21,7 @@
  * Tolerance: after any error the scan goes on. A tag left open is ended at the next tag opener
  * (`{{`, `{%`, `{#` cannot appear inside a tag outside a string) or at the end of the file; a string
  * left open on a line that contains the tag's closer (`}}` / `%}`) is cut there. Everything found
+ * before (and after) the problem is kept.
  *
  * The parts (server/src/index/dbt/jinja/): `lexer.ts` (tags into tokens), `expressions.ts` (tokens
  * into `JinjaExpr` values and conditions), `calls.ts` (ref / source / config / var / macro calls),
