@@ -3,7 +3,8 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import type { Span } from "../../server/src/protocol/types";
 import type { TsFacts } from "../../server/src/index/facts";
-import { jsDocText, makeRelativeResolver, readTsAssets } from "../../server/src/index/ts/assets";
+import { makeRelativeResolver, readTsAssets } from "../../server/src/index/ts/assets";
+import { jsDocText } from "../../server/src/index/ts/syntax";
 import { resolveTsRef } from "../../server/src/index/ts/resolveDeps";
 
 const noResolve = () => undefined;
