@@ -428,8 +428,12 @@ describe("a user's day in a real VS Code (code-server + packaged .vsix)", { time
         const text = await compiled().catch(() => "");
         return /from "main"\."stg_payments"/.test(text) && !/typed_column/.test(text) ? true : undefined;
       }, 20_000, 200);
+      // Save from the model's own editor (the Problems panel or the compiled view may hold the focus).
+      await wb.goto(1, 1);
       await wb.save();
-      assert.equal(file(FCT_ORDERS), good);
+      await until("the model saved as it was", () => (file(FCT_ORDERS) === good ? true : undefined), 10_000, 100).catch((e: unknown) => {
+        assert.equal(file(FCT_ORDERS), good, String(e));
+      });
     });
   });
 
