@@ -7,6 +7,7 @@ import { isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit } from "y
 import type { Document, Node as YamlNode, Scalar, YAMLMap } from "yaml";
 import type { IndexDiagnostic, Pos, Severity, Span } from "../../protocol/types";
 import { fastParseDocument } from "./fastYaml";
+import { lineParseDocument } from "./lineYaml";
 
 /**
  * Offsets (UTF-16 code units, as `yaml` reports them) to 0-based LSP positions. Line breaks are
@@ -68,7 +69,7 @@ const MAX_SYNTAX_DIAGNOSTICS = 20;
 export function parseYamlFile(text: string, file: string): YamlFile {
   const pos = new TextPositions(text);
   const diagnostics: IndexDiagnostic[] = [];
-  const plain = fastParseDocument(text);
+  const plain = lineParseDocument(text) ?? fastParseDocument(text);
   if (plain) return { doc: plain, text, file, pos, diagnostics };
   let doc: Document.Parsed;
   try {
