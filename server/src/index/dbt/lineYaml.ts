@@ -7,20 +7,26 @@
  * documents, tabs, `\r`, explicit keys, nested flow collections over lines) answers undefined and
  * the caller takes the next parser.
  */
-import { Alias, Document, Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
+import * as yaml from "yaml";
 import type { Node as YamlNode } from "yaml";
 import { closeCollection, NotPlain, plainValue } from "./fastYaml";
+
+/** Bound once: the bundle reaches a CommonJS package's exports through a getter on every use. */
+const { Alias, Document, Pair, Scalar, YAMLMap, YAMLSeq } = yaml;
+type Scalar = yaml.Scalar;
+type YAMLMap = yaml.YAMLMap;
+type YAMLSeq = yaml.YAMLSeq;
 
 /** Characters a plain scalar may not start with (YAML's indicators; `-`, `?`, `:` are checked apart). */
 const INDICATOR = new Set(["[", "]", "{", "}", ",", "#", "&", "*", "!", "|", ">", "'", '"', "%", "@", "`"]);
 
 /** The nodes of a document in the shape above, or undefined for the next parser. */
-export function lineParseDocument(text: string): Document.Parsed | undefined {
+export function lineParseDocument(text: string): yaml.Document.Parsed | undefined {
   if (text.length === 0 || text.includes("\t") || text.includes("\r") || text.charCodeAt(0) === 0xfeff) return undefined;
   try {
     const root = new LineReader(text).document();
-    const doc = new Document() as Document.Parsed;
-    doc.contents = root as Document.Parsed["contents"];
+    const doc = new Document() as yaml.Document.Parsed;
+    doc.contents = root as yaml.Document.Parsed["contents"];
     return doc;
   } catch (e) {
     if (e instanceof NotPlain) return undefined;

@@ -3,11 +3,14 @@
  * dbt_project.yml, profiles.yml, data tests): parsing with dbt-like options (the fast path in
  * fastYaml.ts for plain documents), syntax diagnostics, alias / merge-key resolution, spans.
  */
-import { isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit } from "yaml";
+import * as yaml from "yaml";
 import type { Document, Node as YamlNode, Scalar, YAMLMap } from "yaml";
 import type { IndexDiagnostic, Pos, Severity, Span } from "../../protocol/types";
 import { fastParseDocument } from "./fastYaml";
 import { lineParseDocument } from "./lineYaml";
+
+/** Bound once: the bundle reaches a CommonJS package's exports through a getter on every use. */
+const { isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit } = yaml;
 
 /**
  * Offsets (UTF-16 code units, as `yaml` reports them) to 0-based LSP positions. Line breaks are
