@@ -190,12 +190,13 @@ function fullDump(node: unknown, out: string[] = []): string[] {
   return out;
 }
 
-const MULTI_LINE_PLAIN = [
+const MULTI_LINE = [
   "models:\n  - name: a\n    description: The source date relevant to the field (e.g. x =\n      y means z)\n  - name: b\n",
   "a: first\n  second\n\n  after a blank\n\n\n  two blanks\nb: 1\n",
   "- item\n  continued - with dash\n- next `x` [x] {y} &z *w 'q\n",
   "a: x # a comment ends it\nb: y\n  # an indented comment\nc: z\n",
   "a: >\n  folded\n  text\n\n  para\nb: |-\n  lit\n    more\nc: 1\n",
+  "a: 'one\n  two'\nb: \"x\n\n  y  \n   # not a comment\"\nc:\n  - 'it''s\n    folded' # c\n",
 ];
 
 describe("line YAML reader", () => {
@@ -208,17 +209,17 @@ describe("line YAML reader", () => {
       if (result === "same") taken++;
     }
     assert.ok(taken >= files.length - 2, `the line reader takes the dbt files (${taken} of ${files.length})`);
-    for (const text of [...EDGE_CASES, ...ANCHORED, ...MULTI_LINE_PLAIN]) {
+    for (const text of [...EDGE_CASES, ...ANCHORED, ...MULTI_LINE]) {
       const result = compare(text, lineParseDocument);
       assert.ok(result === "same" || result === "fallback", `${JSON.stringify(text)}: ${result}`);
     }
     // (ANCHORED[1] anchors a key, `- &ts name: ts`, and ANCHORED[2] has aliases in a flow sequence: those go to the next parser.)
-    for (const text of [...ANCHORED.filter((_, i) => i !== 1 && i !== 2), ...MULTI_LINE_PLAIN]) assert.equal(compare(text, lineParseDocument), "same", JSON.stringify(text));
+    for (const text of [...ANCHORED.filter((_, i) => i !== 1 && i !== 2), ...MULTI_LINE]) assert.equal(compare(text, lineParseDocument), "same", JSON.stringify(text));
   });
 
   test("where both answer, the line reader builds exactly the js-yaml path's nodes (block collection ends included)", () => {
     let both = 0;
-    for (const text of [...corpus().map(([, t]) => t), ...EDGE_CASES, ...ANCHORED, ...MULTI_LINE_PLAIN]) {
+    for (const text of [...corpus().map(([, t]) => t), ...EDGE_CASES, ...ANCHORED, ...MULTI_LINE]) {
       const line = lineParseDocument(text);
       const fast = fastParseDocument(text);
       if (!line || !fast) continue;
@@ -232,14 +233,14 @@ describe("line YAML reader", () => {
     for (const text of [
       "a: *x\nb: &x 1\n", "a: &x\nb: 1\n", "base: &b\n  x: 1\nm:\n  <<: *b\n", "a: !!str 1\n", "a: 1\na: 2\n",
       "a: 1\n---\nb: 2\n", "a:\n\tb: 1\n", "a: 1\rb: 2\n", "a: 'unterminated\n", "a: b: c\n", "- \n- a\n", "a: {b}\n",
-      "a: 'two\n  lines'\n", "a: |2\n   x\n", "a: >\n  x\n    more indented\n", "? k\n: v\n", "- &a k: v\n", "a: [1,\n  2]\n", "",
+      "a: 'x\ny'\n", "a: \"x\\ty\n  z\"\n", "a: |2\n   x\n", "a: >\n  x\n    more indented\n", "? k\n: v\n", "- &a k: v\n", "a: [1,\n  2]\n", "",
     ]) {
       assert.equal(lineParseDocument(text), undefined, JSON.stringify(text));
     }
   });
 
   test("random edits of real files: the line reader agrees with the yaml package or steps aside", () => {
-    const files = [...corpus(), ...MULTI_LINE_PLAIN.map((t, i) => [`plain${i}`, t] as [string, string])];
+    const files = [...corpus(), ...MULTI_LINE.map((t, i) => [`plain${i}`, t] as [string, string])];
     const random = prng(23);
     const alphabet = " \n:-#'\"[]{},|>&*!?%@`\ta0é\r";
     const tally = { same: 0, fallback: 0 };

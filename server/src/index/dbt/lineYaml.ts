@@ -227,14 +227,16 @@ class LineReader {
         this.endOfLine(flow.end, end, indent);
         node = flow.node;
       } else if (c === '"' || c === "'") {
-        const q = this.quoted(at, end);
+        const startLine = this.line;
+        const q = this.quoted(at, end, indent);
         let after = q.end;
         while (text[after] === " ") after++;
         if (text[after] === ":") {
+          if (this.line !== startLine) throw new NotPlain(); // a key over several lines
           if (context !== "seq" || anchor !== undefined || !(after + 1 === end || text[after + 1] === " ")) throw new NotPlain();
           node = this.mapping(at - this.starts[this.line], at); // `- "key": value`
         } else {
-          this.endOfLine(q.end, end, indent);
+          this.endOfLine(q.end, this.ends[this.line], indent);
           node = q.node;
         }
       } else {
@@ -300,45 +302,71 @@ class LineReader {
     if (this.line < this.starts.length && this.indents[this.line] > indent) throw new NotPlain();
   }
 
-  /** A one-line quoted scalar at `at`; `end` is the line's end. */
-  private quoted(at: number, end: number): { node: Scalar; end: number } {
+  /**
+   * A quoted scalar at `at` on the current line (`end` is its end). With `indent` (a value, not a
+   * key or a flow item) it may run over more lines indented past `indent`: each line break folds
+   * to a space, each blank line to a line break; the current line is then the closing quote's.
+   */
+  private quoted(at: number, end: number, indent?: number): { node: Scalar; end: number } {
     const text = this.text;
     const q = text[at];
     let value = "";
     let i = at + 1;
-    if (q === "'") {
-      for (;;) {
-        let close = i;
-        while (close < end && text.charCodeAt(close) !== 39) close++;
-        if (close >= end) throw new NotPlain(); // multi-line
-        value += text.slice(i, close);
-        if (text[close + 1] === "'") {
+    let lineEnd = end;
+    let escapes = false;
+    for (;;) {
+      let close = i;
+      if (q === "'") while (close < lineEnd && text.charCodeAt(close) !== 39) close++;
+      else while (close < lineEnd && text[close] !== '"' && text[close] !== "\\") close++;
+      value += text.slice(i, close);
+      if (close < lineEnd) {
+        if (q === "'" && text[close + 1] === "'") {
           value += "'";
           i = close + 2;
+          continue;
+        }
+        if (text[close] === "\\") {
+          const escaped = unescape(text, close, lineEnd);
+          value += escaped.text;
+          i = escaped.next;
+          escapes = true;
           continue;
         }
         i = close;
         break;
       }
-    } else {
-      for (;;) {
-        let close = i;
-        while (close < end && text[close] !== '"' && text[close] !== "\\") close++;
-        if (close >= end) throw new NotPlain(); // multi-line
-        value += text.slice(i, close);
-        if (text[close] === '"') {
-          i = close;
-          break;
-        }
-        const escaped = unescape(text, close, end);
-        value += escaped.text;
-        i = escaped.next;
+      // The line ends inside the quotes.
+      if (indent === undefined || escapes) throw new NotPlain();
+      let trimmed = value.length;
+      while (value.charCodeAt(trimmed - 1) === 32) trimmed--;
+      value = value.slice(0, trimmed);
+      let blanks = 0;
+      let line = this.line + 1;
+      for (; line < this.starts.length; line++) {
+        let c = this.starts[line];
+        while (c < this.ends[line] && text.charCodeAt(c) === 32) c++;
+        if (c < this.ends[line]) break;
+        blanks++;
       }
+      if (line >= this.starts.length) throw new NotPlain();
+      const lineIndent = this.firstNonSpace(line) - this.starts[line];
+      if (lineIndent <= indent) throw new NotPlain();
+      value += blanks > 0 ? "\n".repeat(blanks) : " ";
+      this.line = line;
+      i = this.starts[line] + lineIndent;
+      lineEnd = this.ends[line];
     }
+    if (escapes && this.ends[this.line] !== end) throw new NotPlain();
     const node = new Scalar(value);
     node.type = q === "'" ? "QUOTE_SINGLE" : "QUOTE_DOUBLE";
     node.range = [at, i + 1, i + 1];
     return { node, end: i + 1 };
+  }
+
+  private firstNonSpace(line: number): number {
+    let c = this.starts[line];
+    while (c < this.ends[line] && this.text.charCodeAt(c) === 32) c++;
+    return c;
   }
 
   /** `|` / `>` with an optional chomping indicator; the content on the more indented lines below. */
