@@ -300,6 +300,18 @@ export function resolveJinjaValues(expr: JinjaExpr, vars: Record<string, unknown
       }
       return out;
     }
+    case "choice": {
+      // The branch the condition takes; both when it cannot be known (as dbt may take either).
+      const truth = jinjaTruth(expr.when, vars, bind);
+      const branches = truth === undefined ? [expr.then, expr.otherwise] : [truth ? expr.then : expr.otherwise];
+      const out: string[] = [];
+      for (const branch of branches) {
+        const values = resolveJinjaValues(branch, vars, bind, depth + 1);
+        if (!values) return undefined;
+        for (const v of values) if (!out.includes(v)) out.push(v);
+      }
+      return out;
+    }
     case "concat": {
       let acc = [""];
       for (const part of expr.parts) {
@@ -391,6 +403,11 @@ function forEachChild(expr: JinjaExpr, visit: (child: JinjaExpr) => void): void 
       visit(expr.left);
       visit(expr.right);
       break;
+    case "choice":
+      visit(expr.when);
+      visit(expr.then);
+      visit(expr.otherwise);
+      break;
     default:
   }
 }
@@ -418,6 +435,8 @@ function replaceLoop(expr: JinjaExpr, key: string, item: JinjaExpr): JinjaExpr {
       return { type: "index", of: r(expr.of), key: expr.key };
     case "compare":
       return { type: "compare", op: expr.op, left: r(expr.left), right: r(expr.right) };
+    case "choice":
+      return { type: "choice", when: r(expr.when), then: r(expr.then), otherwise: r(expr.otherwise) };
     default:
       return expr;
   }
@@ -443,6 +462,14 @@ function pythonEquals(a: unknown, b: unknown): boolean {
   if ((typeof a === "number" || typeof a === "boolean") && (typeof b === "number" || typeof b === "boolean")) return num(a) === num(b);
   if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return a === b;
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Python's `in`: an item of a list, a substring, a dict's key; undefined for anything else. */
+function pythonIn(item: unknown, container: unknown): boolean | undefined {
+  if (Array.isArray(container)) return container.some((c) => pythonEquals(item, c));
+  if (typeof container === "string") return typeof item === "string" ? container.includes(item) : undefined;
+  if (container !== null && typeof container === "object") return typeof item === "string" ? Object.prototype.hasOwnProperty.call(container, item) : undefined;
+  return undefined;
 }
 
 function pythonTruthy(value: unknown): boolean {
@@ -503,6 +530,10 @@ export function jinjaTruth(expr: JinjaExpr, vars: Record<string, unknown>, bind?
       const l = plainValue(expr.left, vars, bind);
       const r = plainValue(expr.right, vars, bind);
       if (l === undefined || r === undefined) return undefined;
+      if (expr.op === "in" || expr.op === "not in") {
+        const found = pythonIn(l, r);
+        return found === undefined ? undefined : found === (expr.op === "in");
+      }
       const equal = pythonEquals(l, r);
       return expr.op === "==" ? equal : !equal;
     }
@@ -547,6 +578,8 @@ export function substituteParams(expr: JinjaExpr, bind: JinjaBindings): JinjaExp
       return { type: "compare", op: expr.op, left: substituteParams(expr.left, bind), right: substituteParams(expr.right, bind) };
     case "index":
       return { type: "index", of: substituteParams(expr.of, bind), key: expr.key };
+    case "choice":
+      return { type: "choice", when: substituteParams(expr.when, bind), then: substituteParams(expr.then, bind), otherwise: substituteParams(expr.otherwise, bind) };
     default:
       return expr;
   }
@@ -575,6 +608,8 @@ export function usesParams(expr: JinjaExpr): boolean {
       return usesParams(expr.left) || usesParams(expr.right);
     case "index":
       return usesParams(expr.of);
+    case "choice":
+      return usesParams(expr.when) || usesParams(expr.then) || usesParams(expr.otherwise);
     default:
       return false;
   }
@@ -601,6 +636,8 @@ export function usesVars(expr: JinjaExpr): boolean {
       return usesVars(expr.left) || usesVars(expr.right);
     case "index":
       return usesVars(expr.of);
+    case "choice":
+      return usesVars(expr.when) || usesVars(expr.then) || usesVars(expr.otherwise);
     default:
       return false;
   }
@@ -1205,7 +1242,12 @@ class Scanner {
       return;
     }
     const name = this.tokText(1);
-    const value = this.expr(3, nTok);
+    let value = this.expr(3, nTok);
+    // `{% set flag = var('a') and var('b') %}`: a condition, read by `x if flag else y` and `{% if flag %}`.
+    if (value.type === "unknown") {
+      const condition = this.cond(3, nTok);
+      if (condition.type === "and" || condition.type === "or" || condition.type === "not" || condition.type === "compare") value = condition;
+    }
     if (value.type === "unknown") {
       this.bindings.delete(name);
       return;
@@ -1328,6 +1370,14 @@ class Scanner {
     if (helper) return helper;
     let depth = 0;
     for (let k = s; k < e; k++) {
+      if (depth === 0 && k > s && tKind[k] === T_NAME && this.tokText(k) === "in") {
+        // `'x' in var('list')`, `'x' not in ...`: membership in a list, a string or a dict's keys
+        const negated = k - 1 > s && tKind[k - 1] === T_NAME && this.tokText(k - 1) === "not";
+        const left = this.expr(s, negated ? k - 1 : k);
+        const right = this.expr(k + 1, e);
+        if (left.type === "unknown" || right.type === "unknown") return this.unknown(s, e);
+        return { type: "compare", op: negated ? "not in" : "in", left, right };
+      }
       if (tKind[k] !== T_OP) continue;
       const o = tOp[k];
       if (isOpenBracket(o)) depth++;
@@ -1957,7 +2007,8 @@ class Scanner {
         const len = tEnd[k] - tStart[k];
         if (len <= 4) {
           const w = this.tokText(k);
-          if (w === "if" || w === "else" || w === "and" || w === "or" || w === "not" || w === "in" || w === "is") {
+          if (w === "if") return this.choice(s, k, e);
+          if (w === "else" || w === "and" || w === "or" || w === "not" || w === "in" || w === "is") {
             return this.unknown(s, e);
           }
         }
@@ -1979,6 +2030,23 @@ class Scanner {
       return this.unknown(s, e);
     }
     return { type: "concat", parts };
+  }
+
+  /** `then if when else otherwise` on [s, e), the `if` at `at`; without `else`, unknown. */
+  private choice(s: number, at: number, e: number): JinjaExpr {
+    let depth = 0;
+    for (let k = at + 1; k < e; k++) {
+      if (tKind[k] === T_OP) {
+        if (isOpenBracket(tOp[k])) depth++;
+        else if (isCloseBracket(tOp[k])) depth--;
+      } else if (depth === 0 && tKind[k] === T_NAME && this.tokText(k) === "else") {
+        const then = this.expr(s, at);
+        const otherwise = this.expr(k + 1, e);
+        if (then.type === "unknown" || otherwise.type === "unknown") return this.unknown(s, e);
+        return { type: "choice", when: this.cond(at + 1, k), then, otherwise };
+      }
+    }
+    return this.unknown(s, e);
   }
 
   /** One operand: must be a single primary spanning [s, e), else `unknown`. */
