@@ -6,11 +6,12 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, parseDocument, visit } from "yaml";
 import type { Document } from "yaml";
 import { prng } from "../../bench/prng";
 import { fastParseDocument } from "../../server/src/index/dbt/fastYaml";
 import { lineParseDocument } from "../../server/src/index/dbt/lineYaml";
+import { deref, TextPositions } from "../../server/src/index/dbt/yamlFile";
 import { parsePropertiesYaml } from "../../server/src/index/dbt/yaml";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -227,6 +228,37 @@ describe("line YAML reader", () => {
       assert.deepEqual(fullDump(line.contents), fullDump(fast.contents), JSON.stringify(text.slice(0, 200)));
     }
     assert.ok(both >= 10);
+  });
+
+  test("aliases stand for the node their anchor names last before them, as when found by walking the document", () => {
+    const texts = [
+      ...ANCHORED,
+      "a: &x 1\nb: *x\nc: &x\n  d: 2\ne: *x\nf:\n  - &y {g: 1}\n  - *y\n",
+      // column lists shared between source tables, one anchor redefined on the way (large projects' shape)
+      "tables:\n  - name: t0\n    columns:\n      - &c\n        name: c\n      - &d\n        name: d\n  - name: t1\n    columns:\n      - *c\n      - *d\n  - name: t2\n    columns:\n      - &c\n        name: c2\n      - *c\n      - *d\n",
+      ...corpus().map(([, t]) => t),
+    ];
+    let aliases = 0;
+    for (const text of texts) {
+      const doc = lineParseDocument(text);
+      if (!doc) continue;
+      const y = { doc, text, file: "/p/a.yml", pos: new TextPositions(text), diagnostics: [] };
+      // Expected: walking the document in order, the last node anchored with the alias's name.
+      const expected: unknown[] = [];
+      const latest = new Map<string, unknown>();
+      visit(doc, {
+        Node: (_k, node) => {
+          if (isAlias(node)) expected.push(latest.get(node.source));
+          else if (node.anchor) latest.set(node.anchor, node);
+        },
+      });
+      const found: unknown[] = [];
+      visit(doc, { Alias: (_k, node) => void found.push(deref(y, node)) });
+      assert.equal(found.length, expected.length);
+      found.forEach((n, i) => assert.ok(n !== undefined && n === expected[i], `${JSON.stringify(text.slice(0, 120))}: alias ${i}`));
+      aliases += found.length;
+    }
+    assert.ok(aliases >= 8, `aliases checked: ${aliases}`);
   });
 
   test("what it does not read goes to the next parser", () => {

@@ -20,6 +20,16 @@ type YAMLSeq = yaml.YAMLSeq;
 /** Characters a plain scalar may not start with (YAML's indicators; `-`, `?`, `:` are checked apart). */
 const INDICATOR = new Set(["[", "]", "{", "}", ",", "#", "&", "*", "!", "|", ">", "'", '"', "%", "@", "`"]);
 
+/**
+ * What each alias of a document read here stands for, found while reading (the `yaml` package finds
+ * it by walking the document; deref in yamlFile.ts asks here first).
+ */
+const aliasTargets = new WeakMap<object, YamlNode>();
+
+export function aliasTarget(alias: object): YamlNode | undefined {
+  return aliasTargets.get(alias);
+}
+
 /** The nodes of a document in the shape above, or undefined for the next parser. */
 export function lineParseDocument(text: string): yaml.Document.Parsed | undefined {
   if (text.length === 0 || text.includes("\t") || text.includes("\r") || text.charCodeAt(0) === 0xfeff) return undefined;
@@ -41,7 +51,10 @@ class LineReader {
   /** Leading spaces of each line, -1 for blank and comment-only lines. */
   private readonly indents: number[] = [];
   private line = 0;
-  private readonly anchors = new Set<string>();
+  /** The node each anchor names so far (the last one of a name wins, as in YAML). */
+  private readonly anchors = new Map<string, YamlNode>();
+  /** Anchors whose node is being read: an alias to one of them would make the node contain itself. */
+  private readonly open = new Set<string>();
 
   constructor(private readonly text: string) {
     let start = 0;
@@ -198,6 +211,7 @@ class LineReader {
     if (text[at] === "&") {
       const nameEnd = tokenEnd(text, at + 1, end);
       anchor = text.slice(at + 1, nameEnd);
+      this.open.add(anchor);
       if (!anchor || anchor.includes(":")) throw new NotPlain();
       at = nameEnd;
       while (text[at] === " ") at++;
@@ -216,9 +230,11 @@ class LineReader {
         const source = text.slice(at + 1, nameEnd);
         if (source.includes(":")) throw new NotPlain();
         // An alias before (or without) its anchor: the `yaml` package reports it.
-        if (!this.anchors.has(source)) throw new NotPlain();
+        const target = this.anchors.get(source);
+        if (!target || this.open.has(source)) throw new NotPlain();
         const alias = new Alias(source);
         alias.range = [at, nameEnd, nameEnd];
+        aliasTargets.set(alias, target);
         this.endOfLine(nameEnd, end, indent);
         node = alias;
       } else if (c === "|" || c === ">") node = this.blockScalar(at, end, indent);
@@ -285,7 +301,8 @@ class LineReader {
     }
     if (anchor !== undefined && node) {
       node.anchor = anchor;
-      this.anchors.add(anchor);
+      this.anchors.set(anchor, node);
+      this.open.delete(anchor);
     }
     return node;
   }

@@ -7,7 +7,7 @@ import * as yaml from "yaml";
 import type { Document, Node as YamlNode, Scalar, YAMLMap } from "yaml";
 import type { IndexDiagnostic, Pos, Severity, Span } from "../../protocol/types";
 import { fastParseDocument } from "./fastYaml";
-import { lineParseDocument } from "./lineYaml";
+import { aliasTarget, lineParseDocument } from "./lineYaml";
 
 /** Bound once: the bundle reaches a CommonJS package's exports through a getter on every use. */
 const { isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit } = yaml;
@@ -197,6 +197,11 @@ function anchoredNodes(doc: Document.Parsed): YamlNode[] {
 export function deref(y: YamlFile, node: unknown): YamlNode | undefined {
   let n = node;
   for (let i = 0; i < 32 && isAlias(n); i++) {
+    const known = aliasTarget(n);
+    if (known) {
+      n = known;
+      continue;
+    }
     // As YAML (and `Alias.resolve`): the last node anchored with this name before the alias.
     let target: YamlNode | undefined;
     for (const candidate of anchoredNodes(y.doc)) {
