@@ -198,6 +198,8 @@ const MULTI_LINE = [
   "a: x # a comment ends it\nb: y\n  # an indented comment\nc: z\n",
   "a: >\n  folded\n  text\n\n  para\nb: |-\n  lit\n    more\nc: 1\n",
   "a: 'one\n  two'\nb: \"x\n\n  y  \n   # not a comment\"\nc:\n  - 'it''s\n    folded' # c\n",
+  "models:\n  - name: m\n    config:\n      tags:\n        [\"a\", \"b\"]\n    description:\n      Written on the line\n      below its key\n    columns:\n      -\n        name: c\n",
+  "a: 1\nb: spaces after the last line break\n   ",
 ];
 
 describe("line YAML reader", () => {
@@ -265,7 +267,7 @@ describe("line YAML reader", () => {
     for (const text of [
       "a: *x\nb: &x 1\n", "a: &x\nb: 1\n", "base: &b\n  x: 1\nm:\n  <<: *b\n", "a: !!str 1\n", "a: 1\na: 2\n",
       "a: 1\n---\nb: 2\n", "a:\n\tb: 1\n", "a: 1\rb: 2\n", "a: 'unterminated\n", "a: b: c\n", "- \n- a\n", "a: {b}\n",
-      "a: 'x\ny'\n", "a: \"x\\ty\n  z\"\n", "a: |2\n   x\n", "a: >\n  x\n    more indented\n", "? k\n: v\n", "- &a k: v\n", "a: [1,\n  2]\n", "",
+      "a: 'x\ny'\n", "a: \"x\\ty\n  z\"\n", "a: |2\n   x\n", "a: >\n  x\n    more indented\n", "? k\n: v\n", "- &a k: v\n", "a: [1,\n  2]\n", "", "a: |\n  at the end\n   ",
     ]) {
       assert.equal(lineParseDocument(text), undefined, JSON.stringify(text));
     }

@@ -51,6 +51,7 @@ class LineReader {
   /** Leading spaces of each line, -1 for blank and comment-only lines. */
   private readonly indents: number[] = [];
   private line = 0;
+  private trailingSpaces = false;
   /** The node each anchor names so far (the last one of a name wins, as in YAML). */
   private readonly anchors = new Map<string, YamlNode>();
   /** Anchors whose node is being read: an alias to one of them would make the node contain itself. */
@@ -70,7 +71,7 @@ class LineReader {
       if (i === start && (c === "%" || ((c === "-" || c === ".") && /^(?:---|\.\.\.)(?:\s|$)/.test(text.slice(i, i + 4))))) throw new NotPlain(); // directives, document markers
       if (nl === -1) {
         // Spaces after the last line break: where a block scalar before them ends differs between parsers.
-        if (i === end && end > start) throw new NotPlain();
+        this.trailingSpaces = i === end && end > start;
         break;
       }
       start = nl + 1;
@@ -112,12 +113,17 @@ class LineReader {
    * A collection on the lines that follow, indented more than `parentIndent` (or a sequence at
    * the parent's indent, as YAML allows under a mapping key). Undefined when there is none.
    */
-  private blockNode(parentIndent: number, seqAtParent: boolean): YAMLMap | YAMLSeq | undefined {
+  private blockNode(parentIndent: number, seqAtParent: boolean): YamlNode | undefined {
     const indent = this.nextIndent();
     if (indent < 0 || indent < parentIndent) return undefined;
     const at = this.starts[this.line] + indent;
     if (indent === parentIndent) return seqAtParent && this.isSeqItem(at) ? this.sequence(indent) : undefined;
     if (this.isSeqItem(at)) return this.sequence(indent);
+    // A value on the line below its key: a flow collection (`tags:\n  [a, b]`) or a plain scalar.
+    const c = this.text[at];
+    if (c === "[" || c === "{" || (!INDICATOR.has(c) && !/^[-?:](?: |$)/.test(this.text.slice(at, at + 2)) && keyColon(this.text, at, this.ends[this.line]) < 0)) {
+      return this.inline(at, parentIndent, "map");
+    }
     return this.mapping(indent, at);
   }
 
@@ -446,6 +452,7 @@ class LineReader {
     else if (chomp === "keep") value += "\n" + "\n".repeat(trailing);
     const node = new Scalar(value);
     node.type = literal ? "BLOCK_LITERAL" : "BLOCK_FOLDED";
+    if (l >= this.starts.length && this.trailingSpaces) throw new NotPlain();
     // As js-yaml: the scalar runs to the line that ends it (its trailing blank lines included).
     const valueEnd = l < this.starts.length ? this.starts[l] : text.length;
     node.range = [at, valueEnd, valueEnd];
