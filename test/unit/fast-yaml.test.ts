@@ -6,9 +6,12 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, parseDocument, visit } from "yaml";
+import type { Document } from "yaml";
 import { prng } from "../../bench/prng";
 import { fastParseDocument } from "../../server/src/index/dbt/fastYaml";
+import { lineParseDocument } from "../../server/src/index/dbt/lineYaml";
+import { deref, TextPositions } from "../../server/src/index/dbt/yamlFile";
 import { parsePropertiesYaml } from "../../server/src/index/dbt/yaml";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -47,8 +50,8 @@ function yamlPackage(text: string) {
 }
 
 /** "fallback", or "same" when the fast path answered exactly as the `yaml` package; else what differs. */
-function compare(text: string): string {
-  const fast = fastParseDocument(text);
+function compare(text: string, parse: (text: string) => Document.Parsed | undefined = fastParseDocument): string {
+  const fast = parse(text);
   if (!fast) return "fallback";
   const slow = yamlPackage(text);
   const problems = [...slow.errors, ...slow.warnings];
@@ -168,5 +171,127 @@ describe("fast YAML path", () => {
     assert.deepEqual(fast, slow);
     assert.equal(fast.models[0].name, "stg_payments");
     assert.deepEqual(fast.models[0].constraintDeps?.map((d) => d.args), [["stg_customers"]]);
+  });
+});
+
+/** Every node with its full range (block collections' ends too), to hold the line reader to the js-yaml path exactly. */
+function fullDump(node: unknown, out: string[] = []): string[] {
+  if (node == null) {
+    out.push("none");
+    return out;
+  }
+  const n = node as { range?: number[]; anchor?: string; items?: unknown[]; type?: string; source?: string; flow?: boolean };
+  out.push(`${(node as object).constructor.name} ${n.anchor ?? ""} ${n.type ?? ""} ${String(n.flow)} ${JSON.stringify(n.range)} ${isScalar(node) ? JSON.stringify(node.value) : ""} ${n.source ?? ""}`);
+  for (const item of n.items ?? []) {
+    if (isMap(node)) {
+      fullDump((item as { key: unknown }).key, out);
+      fullDump((item as { value: unknown }).value, out);
+    } else fullDump(item, out);
+  }
+  return out;
+}
+
+const MULTI_LINE = [
+  "models:\n  - name: a\n    description: The source date relevant to the field (e.g. x =\n      y means z)\n  - name: b\n",
+  "a: first\n  second\n\n  after a blank\n\n\n  two blanks\nb: 1\n",
+  "- item\n  continued - with dash\n- next `x` [x] {y} &z *w 'q\n",
+  "a: x # a comment ends it\nb: y\n  # an indented comment\nc: z\n",
+  "a: >\n  folded\n  text\n\n  para\nb: |-\n  lit\n    more\nc: 1\n",
+  "a: 'one\n  two'\nb: \"x\n\n  y  \n   # not a comment\"\nc:\n  - 'it''s\n    folded' # c\n",
+  "models:\n  - name: m\n    config:\n      tags:\n        [\"a\", \"b\"]\n    description:\n      Written on the line\n      below its key\n    columns:\n      -\n        name: c\n",
+  "a: 1\nb: spaces after the last line break\n   ",
+];
+
+describe("line YAML reader", () => {
+  test("real-world dbt files, edge cases and multi-line plain scalars: the same nodes as the yaml package, or a step aside", () => {
+    const files = corpus();
+    let taken = 0;
+    for (const [name, text] of files) {
+      const result = compare(text, lineParseDocument);
+      assert.ok(result === "same" || result === "fallback", `${name}: ${result}`);
+      if (result === "same") taken++;
+    }
+    assert.ok(taken >= files.length - 2, `the line reader takes the dbt files (${taken} of ${files.length})`);
+    for (const text of [...EDGE_CASES, ...ANCHORED, ...MULTI_LINE]) {
+      const result = compare(text, lineParseDocument);
+      assert.ok(result === "same" || result === "fallback", `${JSON.stringify(text)}: ${result}`);
+    }
+    // (ANCHORED[1] anchors a key, `- &ts name: ts`, and ANCHORED[2] has aliases in a flow sequence: those go to the next parser.)
+    for (const text of [...ANCHORED.filter((_, i) => i !== 1 && i !== 2), ...MULTI_LINE]) assert.equal(compare(text, lineParseDocument), "same", JSON.stringify(text));
+  });
+
+  test("where both answer, the line reader builds exactly the js-yaml path's nodes (block collection ends included)", () => {
+    let both = 0;
+    for (const text of [...corpus().map(([, t]) => t), ...EDGE_CASES, ...ANCHORED, ...MULTI_LINE]) {
+      const line = lineParseDocument(text);
+      const fast = fastParseDocument(text);
+      if (!line || !fast) continue;
+      both++;
+      assert.deepEqual(fullDump(line.contents), fullDump(fast.contents), JSON.stringify(text.slice(0, 200)));
+    }
+    assert.ok(both >= 10);
+  });
+
+  test("aliases stand for the node their anchor names last before them, as when found by walking the document", () => {
+    const texts = [
+      ...ANCHORED,
+      "a: &x 1\nb: *x\nc: &x\n  d: 2\ne: *x\nf:\n  - &y {g: 1}\n  - *y\n",
+      // column lists shared between source tables, one anchor redefined on the way (large projects' shape)
+      "tables:\n  - name: t0\n    columns:\n      - &c\n        name: c\n      - &d\n        name: d\n  - name: t1\n    columns:\n      - *c\n      - *d\n  - name: t2\n    columns:\n      - &c\n        name: c2\n      - *c\n      - *d\n",
+      ...corpus().map(([, t]) => t),
+    ];
+    let aliases = 0;
+    for (const text of texts) {
+      const doc = lineParseDocument(text);
+      if (!doc) continue;
+      const y = { doc, text, file: "/p/a.yml", pos: new TextPositions(text), diagnostics: [] };
+      // Expected: walking the document in order, the last node anchored with the alias's name.
+      const expected: unknown[] = [];
+      const latest = new Map<string, unknown>();
+      visit(doc, {
+        Node: (_k, node) => {
+          if (isAlias(node)) expected.push(latest.get(node.source));
+          else if (node.anchor) latest.set(node.anchor, node);
+        },
+      });
+      const found: unknown[] = [];
+      visit(doc, { Alias: (_k, node) => void found.push(deref(y, node)) });
+      assert.equal(found.length, expected.length);
+      found.forEach((n, i) => assert.ok(n !== undefined && n === expected[i], `${JSON.stringify(text.slice(0, 120))}: alias ${i}`));
+      aliases += found.length;
+    }
+    assert.ok(aliases >= 8, `aliases checked: ${aliases}`);
+  });
+
+  test("what it does not read goes to the next parser", () => {
+    for (const text of [
+      "a: *x\nb: &x 1\n", "a: &x\nb: 1\n", "base: &b\n  x: 1\nm:\n  <<: *b\n", "a: !!str 1\n", "a: 1\na: 2\n",
+      "a: 1\n---\nb: 2\n", "a:\n\tb: 1\n", "a: 1\rb: 2\n", "a: 'unterminated\n", "a: b: c\n", "- \n- a\n", "a: {b}\n",
+      "a: 'x\ny'\n", "a: \"x\\ty\n  z\"\n", "a: |2\n   x\n", "a: >\n  x\n    more indented\n", "? k\n: v\n", "- &a k: v\n", "a: [1,\n  2]\n", "", "a: |\n  at the end\n   ",
+    ]) {
+      assert.equal(lineParseDocument(text), undefined, JSON.stringify(text));
+    }
+  });
+
+  test("random edits of real files: the line reader agrees with the yaml package or steps aside", () => {
+    const files = [...corpus(), ...MULTI_LINE.map((t, i) => [`plain${i}`, t] as [string, string])];
+    const random = prng(23);
+    const alphabet = " \n:-#'\"[]{},|>&*!?%@`\ta0é\r";
+    const tally = { same: 0, fallback: 0 };
+    for (let i = 0; i < 4000; i++) {
+      const [name, original] = files[Math.floor(random() * files.length)];
+      let text = original;
+      for (let e = 0, n = 1 + Math.floor(random() * 3); e < n; e++) {
+        const at = Math.floor(random() * text.length);
+        const ch = alphabet[Math.floor(random() * alphabet.length)];
+        const op = random();
+        text = op < 0.33 ? text.slice(0, at) + text.slice(at + 1) : op < 0.66 ? text.slice(0, at) + ch + text.slice(at) : text.slice(0, at) + ch + text.slice(at + 1);
+      }
+      if (random() < 0.2) text = text.slice(0, Math.floor(random() * text.length));
+      const result = compare(text, lineParseDocument);
+      assert.ok(result === "same" || result === "fallback", `${name} edited: ${result}\n${JSON.stringify(text)}`);
+      tally[result as "same" | "fallback"]++;
+    }
+    assert.ok(tally.same > 1000 && tally.fallback > 100, `both paths exercised: ${JSON.stringify(tally)}`);
   });
 });

@@ -226,7 +226,8 @@ void test("argument expressions: var, concatenation, unknown, filters", () => {
 {{ ref(some.attr) }}
 {{ ref('a' if x else 'b') }}
 {{ ref(('paren')) }}
-{{ source(var('src_name'), 'tbl') }}`;
+{{ source(var('src_name'), 'tbl') }}
+{{ ref('a' if x) }}`;
   const f = scan(text);
   noDiags(f);
   const a = f.refs.map((r) => r.args[0]);
@@ -239,7 +240,9 @@ void test("argument expressions: var, concatenation, unknown, filters", () => {
   assert.deepEqual(a[3], { type: "unknown", text: "model_name" });
   assert.deepEqual(a[4], { type: "unknown", text: "'X' | lower" });
   assert.deepEqual(a[5], { type: "unknown", text: "some.attr" });
-  assert.deepEqual(a[6], { type: "unknown", text: "'a' if x else 'b'" });
+  // a conditional expression: either branch, by a condition the linker may know (here it cannot)
+  assert.deepEqual(a[6], { type: "choice", when: { type: "unknown", text: "x" }, then: str("a"), otherwise: str("b") });
+  assert.deepEqual(a[8], { type: "unknown", text: "'a' if x" });
   assert.deepEqual(a[7], str("paren"));
   assert.deepEqual(f.sources[0].args[0], { type: "var", name: str("src_name") });
   // the name span of a non-literal argument is the whole expression

@@ -706,4 +706,26 @@ select * from {{ ref('tickets') }}
     assert.equal([...ws.graph.nodes.values()].filter((n) => n.kind === "dbt_source").length, 2);
     assert.deepEqual(problems(ws), []);
   });
+
+  test("membership tests and conditional expressions in refs follow the project's vars (fivetran's zendesk v1.6)", () => {
+    const ws = index({
+      "dbt_project.yml": "name: pkg\nversion: '1.0'\nvars:\n  history_columns: ['assignee_id', 'status']\n  using_audit_log: true\n",
+      "models/form.sql": "select 1",
+      "models/history.sql": "select 1",
+      "models/roles.sql": "select 1",
+      "models/users.sql": "select 1",
+      // `in` over a var list: false here, so dbt makes no ref; `not in` is its negation.
+      "models/backlog.sql": "select * from {{ ref('history') }}\n{% if 'ticket_form_id' in var('history_columns') %}join {{ ref('form') }}{% endif %}\n{% if 'status' not in var('history_columns') %}join {{ ref('users') }}{% endif %}",
+      // A flag set from vars, read by `a if flag else b`: only the branch the vars choose is a parent.
+      "models/comments.sql": "{% set use_roles = var('using_role_histories', True) and var('using_audit_log', False) %}\nselect * from {{ ref('roles' if use_roles else 'users') }}",
+      "models/replies.sql": "select * from {{ ref('roles' if var('nothing_set', False) else 'users') }}",
+      // Not known statically (a macro's result): both branches are possible parents.
+      "models/either.sql": "select * from {{ ref('roles' if is_incremental() else 'users') }}",
+    });
+    assert.deepEqual(upstream(ws, "backlog"), ["history"]);
+    assert.deepEqual(upstream(ws, "comments"), ["roles"]);
+    assert.deepEqual(upstream(ws, "replies"), ["users"]);
+    assert.deepEqual(upstream(ws, "either"), ["roles", "users"]);
+    assert.deepEqual(problems(ws), []);
+  });
 });

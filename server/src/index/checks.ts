@@ -118,25 +118,52 @@ export function genericTestName(testType: string, target: string, args: Record<s
 
 // ---------------------------------------------------------------- generic tests
 
+/**
+ * What a test's checks share whichever project reads its file (a property file in a folder several
+ * projects read is parsed once, and its tests are checked once per project): computed once per test.
+ */
+interface TestNaming {
+  typeName: string;
+  args: Record<string, unknown>;
+  /** Names by target name (a versioned model's versions each get theirs). */
+  names: Map<string, { short: string; full: string }>;
+}
+
+const namingOf = new WeakMap<YamlDataTest, TestNaming>();
+
+function testNaming(test: YamlDataTest): TestNaming {
+  let naming = namingOf.get(test);
+  if (!naming) {
+    const dot = test.testName.indexOf(".");
+    const namespace = dot >= 0 ? test.testName.slice(0, dot) : undefined;
+    const bare = dot >= 0 ? test.testName.slice(dot + 1) : test.testName;
+    let typeName = test.resource === "source" ? `source_${bare}` : bare;
+    if (namespace) typeName = `${namespace}_${typeName}`;
+    const args: Record<string, unknown> = { ...test.args };
+    if (test.column !== undefined) args.column_name = test.column;
+    naming = { typeName, args, names: new Map() };
+    namingOf.set(test, naming);
+  }
+  return naming;
+}
+
 function genericChecks(test: YamlDataTest, file: string, project: string, nodes: NodeLookup, diagnostics: IndexDiagnostic[]): AssetCheck[] {
   const targets = test.resource === "source" ? nodes.source(project, test.sourceName!, test.target) : nodes.dbt(project, KIND[test.resource], test.target, test.version);
   if (targets.length === 0) return [];
-  const dot = test.testName.indexOf(".");
-  const namespace = dot >= 0 ? test.testName.slice(0, dot) : undefined;
-  const bare = dot >= 0 ? test.testName.slice(dot + 1) : test.testName;
-  const args: Record<string, unknown> = { ...test.args };
-  if (test.column !== undefined) args.column_name = test.column;
+  const naming = testNaming(test);
   const reads = readsOf(test, project, nodes, file, diagnostics);
   const config = checkConfig(test.config);
   const severity = String(test.config.severity ?? "error").toLowerCase() === "warn" ? "warn" : "error";
   const checks: AssetCheck[] = [];
   for (const node of targets) {
-    let typeName = test.resource === "source" ? `source_${bare}` : bare;
-    if (namespace) typeName = `${namespace}_${typeName}`;
     const targetName = test.resource === "source" ? `${test.sourceName}_${test.target}` : node.version !== undefined ? `${test.target}_v${node.version}` : test.target;
     // dbt names the test node with the full name (its unique id, `dbt build`'s log, --select) and
     // gives it the hashed short name as alias (the compiled file, the store_failures table).
-    const names = test.customName ? { full: test.customName, short: test.customName } : genericTestName(typeName, targetName, args);
+    let names = test.customName ? { full: test.customName, short: test.customName } : naming.names.get(targetName);
+    if (!names) {
+      names = genericTestName(naming.typeName, targetName, naming.args);
+      naming.names.set(targetName, names);
+    }
     const check: AssetCheck = {
       id: `${project}.${names.full}`,
       name: names.full,
@@ -277,6 +304,8 @@ class NodeLookup {
   source(project: string, sourceName: string, table: string): AssetNode[] {
     this.build();
     const all = this.sources.get(`${sourceName}\u0000${table}`) ?? [];
+    // One table (the common case) is the answer whichever project asks.
+    if (all.length <= 1) return all;
     const own = all.filter((n) => n.project === project);
     return own.length > 0 ? own : all.slice(0, 1);
   }

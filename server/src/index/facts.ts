@@ -28,7 +28,9 @@ export type JinjaExpr =
   | { type: "not"; of: JinjaExpr }
   | { type: "and"; items: JinjaExpr[] }
   | { type: "or"; items: JinjaExpr[] }
-  | { type: "compare"; op: "==" | "!="; left: JinjaExpr; right: JinjaExpr }
+  | { type: "compare"; op: "==" | "!=" | "in" | "not in"; left: JinjaExpr; right: JinjaExpr }
+  /** `then if when else otherwise`: one of two values, by a condition known at link time or not. */
+  | { type: "choice"; when: JinjaExpr; then: JinjaExpr; otherwise: JinjaExpr }
   /** `x[1]`, `x['k']`, `x.k` on a value known statically (a tuple or dict item of a loop). */
   | { type: "index"; of: JinjaExpr; key: number | string }
   | { type: "unknown"; text: string };

@@ -31,7 +31,7 @@ const PLAIN_RESOLVERS = new Schema({ schema: "core" }).tags.flatMap((tag) =>
 /** First characters a null, bool, int or float may start with: anything else stays a string. */
 const MAY_RESOLVE = /^[-+.~0-9nNtTfF]/;
 
-function plainValue(text: string): unknown {
+export function plainValue(text: string): unknown {
   if (text !== "" && !MAY_RESOLVE.test(text)) return text;
   for (const { test, resolve } of PLAIN_RESOLVERS) {
     if (!test.test(text)) continue;
@@ -41,7 +41,7 @@ function plainValue(text: string): unknown {
   return text;
 }
 
-class NotPlain extends Error {}
+export class NotPlain extends Error {}
 
 interface Open {
   node: YAMLMap | YAMLSeq;
@@ -191,7 +191,7 @@ function scalarNode(text: string, event: Extract<YamlEvent, { type: typeof EVENT
 }
 
 /** A collection ends where its last item ends; a flow collection just after its closing bracket. */
-function closeCollection(text: string, node: YAMLMap | YAMLSeq): void {
+export function closeCollection(text: string, node: YAMLMap | YAMLSeq): void {
   const range = node.range!;
   // `- &a name: x` anchors the first key; js-yaml starts the mapping at the `&`, the `yaml` package at the key.
   const first = node.items[0];

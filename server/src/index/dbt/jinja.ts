@@ -32,5 +32,5 @@
 export { scanSql } from "./jinja/scanner";
 export { literalValue, resolveJinjaExpr, resolveJinjaTuples, resolveJinjaValues } from "./jinja/values";
 export type { JinjaBindings } from "./jinja/exprTrees";
-export { evalEnabled, jinjaTruth } from "./jinja/truth";
+export { evalEnabled, jinjaTruth } from "./jinja/values";
 export { andExpr, notExpr, orExpr, substituteParams, usesParams, usesVars } from "./jinja/exprTrees";

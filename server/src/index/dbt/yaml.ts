@@ -3,7 +3,7 @@
  * `exposures:` with exact spans (their data tests: dataTests.ts). Pure: text in, facts out, never
  * throws. The YAML layer the dbt readers share is yamlFile.ts.
  */
-import { isMap, isScalar, isSeq } from "yaml";
+import * as yaml from "yaml";
 import type { Node as YamlNode } from "yaml";
 import type { IndexDiagnostic, Span } from "../../protocol/types";
 import { readDataTests } from "./dataTests";
@@ -17,6 +17,9 @@ import type {
   YamlSource,
   YamlSourceTable,
 } from "../facts";
+
+/** Bound once: the bundle reaches a CommonJS package's exports through a getter on every use. */
+const { isMap, isScalar, isSeq } = yaml;
 
 const IGNORED_TOP_LEVEL = new Set([
   "version", "semantic_models", "metrics", "saved_queries", "unit_tests", "data_tests", "macros",

@@ -3,10 +3,14 @@
  * dbt_project.yml, profiles.yml, data tests): parsing with dbt-like options (the fast path in
  * fastYaml.ts for plain documents), syntax diagnostics, alias / merge-key resolution, spans.
  */
-import { isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit } from "yaml";
+import * as yaml from "yaml";
 import type { Document, Node as YamlNode, Scalar, YAMLMap } from "yaml";
 import type { IndexDiagnostic, Pos, Severity, Span } from "../../protocol/types";
 import { fastParseDocument } from "./fastYaml";
+import { aliasTarget, lineParseDocument } from "./lineYaml";
+
+/** Bound once: the bundle reaches a CommonJS package's exports through a getter on every use. */
+const { isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit } = yaml;
 
 /**
  * Offsets (UTF-16 code units, as `yaml` reports them) to 0-based LSP positions. Line breaks are
@@ -68,7 +72,7 @@ const MAX_SYNTAX_DIAGNOSTICS = 20;
 export function parseYamlFile(text: string, file: string): YamlFile {
   const pos = new TextPositions(text);
   const diagnostics: IndexDiagnostic[] = [];
-  const plain = fastParseDocument(text);
+  const plain = lineParseDocument(text) ?? fastParseDocument(text);
   if (plain) return { doc: plain, text, file, pos, diagnostics };
   let doc: Document.Parsed;
   try {
@@ -193,6 +197,11 @@ function anchoredNodes(doc: Document.Parsed): YamlNode[] {
 export function deref(y: YamlFile, node: unknown): YamlNode | undefined {
   let n = node;
   for (let i = 0; i < 32 && isAlias(n); i++) {
+    const known = aliasTarget(n);
+    if (known) {
+      n = known;
+      continue;
+    }
     // As YAML (and `Alias.resolve`): the last node anchored with this name before the alias.
     let target: YamlNode | undefined;
     for (const candidate of anchoredNodes(y.doc)) {

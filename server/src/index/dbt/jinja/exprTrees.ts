@@ -34,6 +34,8 @@ export function substituteParams(expr: JinjaExpr, bind: JinjaBindings): JinjaExp
       return { type: "compare", op: expr.op, left: substituteParams(expr.left, bind), right: substituteParams(expr.right, bind) };
     case "index":
       return { type: "index", of: substituteParams(expr.of, bind), key: expr.key };
+    case "choice":
+      return { type: "choice", when: substituteParams(expr.when, bind), then: substituteParams(expr.then, bind), otherwise: substituteParams(expr.otherwise, bind) };
     default:
       return expr;
   }
@@ -62,6 +64,8 @@ export function usesParams(expr: JinjaExpr): boolean {
       return usesParams(expr.left) || usesParams(expr.right);
     case "index":
       return usesParams(expr.of);
+    case "choice":
+      return usesParams(expr.when) || usesParams(expr.then) || usesParams(expr.otherwise);
     default:
       return false;
   }
@@ -88,6 +92,8 @@ export function usesVars(expr: JinjaExpr): boolean {
       return usesVars(expr.left) || usesVars(expr.right);
     case "index":
       return usesVars(expr.of);
+    case "choice":
+      return usesVars(expr.when) || usesVars(expr.then) || usesVars(expr.otherwise);
     default:
       return false;
   }

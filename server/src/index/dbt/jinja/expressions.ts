@@ -70,6 +70,14 @@ export abstract class ExpressionParser extends TagLexer {
     if (helper) return helper;
     let depth = 0;
     for (let k = s; k < e; k++) {
+      if (depth === 0 && k > s && tKind[k] === T_NAME && this.tokText(k) === "in") {
+        // `'x' in var('list')`, `'x' not in ...`: membership in a list, a string or a dict's keys
+        const negated = k - 1 > s && tKind[k - 1] === T_NAME && this.tokText(k - 1) === "not";
+        const left = this.expr(s, negated ? k - 1 : k);
+        const right = this.expr(k + 1, e);
+        if (left.type === "unknown" || right.type === "unknown") return this.unknown(s, e);
+        return { type: "compare", op: negated ? "not in" : "in", left, right };
+      }
       if (tKind[k] !== T_OP) continue;
       const o = tOp[k];
       if (isOpenBracket(o)) depth++;
@@ -159,7 +167,8 @@ export abstract class ExpressionParser extends TagLexer {
         const len = tEnd[k] - tStart[k];
         if (len <= 4) {
           const w = this.tokText(k);
-          if (w === "if" || w === "else" || w === "and" || w === "or" || w === "not" || w === "in" || w === "is") {
+          if (w === "if") return this.choice(s, k, e);
+          if (w === "else" || w === "and" || w === "or" || w === "not" || w === "in" || w === "is") {
             return this.unknown(s, e);
           }
         }
@@ -181,6 +190,23 @@ export abstract class ExpressionParser extends TagLexer {
       return this.unknown(s, e);
     }
     return { type: "concat", parts };
+  }
+
+  /** `then if when else otherwise` on [s, e), the `if` at `at`; without `else`, unknown. */
+  private choice(s: number, at: number, e: number): JinjaExpr {
+    let depth = 0;
+    for (let k = at + 1; k < e; k++) {
+      if (tKind[k] === T_OP) {
+        if (isOpenBracket(tOp[k])) depth++;
+        else if (isCloseBracket(tOp[k])) depth--;
+      } else if (depth === 0 && tKind[k] === T_NAME && this.tokText(k) === "else") {
+        const then = this.expr(s, at);
+        const otherwise = this.expr(k + 1, e);
+        if (then.type === "unknown" || otherwise.type === "unknown") return this.unknown(s, e);
+        return { type: "choice", when: this.cond(at + 1, k), then, otherwise };
+      }
+    }
+    return this.unknown(s, e);
   }
 
   /** One operand: must be a single primary spanning [s, e), else `unknown`. */

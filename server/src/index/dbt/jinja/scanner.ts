@@ -305,7 +305,12 @@ class Scanner extends CallScanner {
       return;
     }
     const name = this.tokText(1);
-    const value = this.expr(3, nTok);
+    let value = this.expr(3, nTok);
+    // `{% set flag = var('a') and var('b') %}`: a condition, read by `x if flag else y` and `{% if flag %}`.
+    if (value.type === "unknown") {
+      const condition = this.cond(3, nTok);
+      if (condition.type === "and" || condition.type === "or" || condition.type === "not" || condition.type === "compare") value = condition;
+    }
     if (value.type === "unknown") {
       this.bindings.delete(name);
       return;
