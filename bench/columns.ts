@@ -6,7 +6,7 @@
  *   coldIndexMs        the same process's index load, for reference
  *   compileRefreshMs   language server: a model edited (didChange) until its compiled SQL is answered
  *   previewWarmMs      language server: "Preview Results" of a model, 100 rows, after a first preview
- * Targets (issue 13): ≤ 2,000 ms cold, ≤ 50 ms refresh, ≤ 200 ms preview.
+ * Targets: ≤ 2,000 ms cold, ≤ 50 ms refresh, ≤ 200 ms preview.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * A plain dbt project in a real VS Code (issue 17): code-server with the packaged .vsix on a fresh
+ * A plain dbt project in a real VS Code: code-server with the packaged .vsix on a fresh
  * copy of test/fixtures/plain-jaffle — no TS assets, no tributary.json, no node_modules, the
  * warehouse at the project root, a folder-open `dbt build` task — driven through Chromium like a
  * user. The lineage panel must draw the expected nodes and edges when opened first thing (before

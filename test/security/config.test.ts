@@ -1,5 +1,5 @@
 /**
- * tributary.json is untrusted input (issue 11, items 9 and 11): validated against the shipped JSON
+ * tributary.json is untrusted input: validated against the shipped JSON
  * schema with diagnostics at their place, the server keeps serving with defaults, and no
  * executable is ever taken from it.
  */

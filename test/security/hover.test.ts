@@ -1,6 +1,5 @@
 /**
- * Markdown written in the repository is shown in hovers without fetching anything (issue 11,
- * item 12): images in dbt descriptions, JSDoc and job descriptions become plain links and HTML is
+ * Markdown written in the repository is shown in hovers without fetching anything: images in dbt descriptions, JSDoc and job descriptions become plain links and HTML is
  * escaped, through the real language server.
  */
 import assert from "node:assert/strict";

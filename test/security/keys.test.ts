@@ -1,5 +1,5 @@
 /**
- * Asset keys become file paths (issue 11, item 10): a key with an empty, `.` / `..` or
+ * Asset keys become file paths: a key with an empty, `.` / `..` or
  * path-separator segment is rejected with a diagnostic at the key, and the json IO manager
  * resolves every stored value under its storage folder.
  */

@@ -1,5 +1,5 @@
 /**
- * Opening a folder reads it as untrusted input (issue 11, items 6 and 7, and non-UTF-8 names):
+ * Opening a folder reads it as untrusted input (and names that are not valid UTF-8):
  * only regular files inside the workspace, each under a size cap, and the project's folders only
  * inside the workspace. Hangs are caught by running the real CLI with a time and memory limit.
  */

@@ -1,5 +1,5 @@
 /**
- * Selection globs match in bounded time and selections are bounded in size (issue 11, item 8).
+ * Selection globs match in bounded time and selections are bounded in size.
  * The language server evaluates job() selections when a file opens, so a pathological pattern is
  * also tried through the CLI and the real server: each must answer instead of stalling (they run
  * as child processes, so a regression fails on a timeout instead of hanging the suite).

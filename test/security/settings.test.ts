@@ -1,5 +1,5 @@
 /**
- * Executables and background daemons come only from the user's own settings (issue 11, item 11):
+ * Executables and background daemons come only from the user's own settings:
  * the manifest scopes them to the machine (VS Code then ignores workspace values) and lists them
  * as restricted, and the extension reads them through one function that ignores workspace values.
  */

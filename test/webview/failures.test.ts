@@ -1,5 +1,5 @@
 /**
- * The lineage panel never waits silently (issue 17): in real headless Chromium, a layout worker
+ * The lineage panel never waits silently: in real headless Chromium, a layout worker
  * that never starts, hangs, cannot be fetched or fails; an extension that reports an error or never
  * answers. Each ends in an error with a Retry button (never "Laying out…" for ever), reported to
  * the extension with `panelError`; Retry starts a fresh worker, asks for the graph again and draws.

@@ -37,7 +37,7 @@ test("isPanelMessage accepts the panel's messages and rejects malformed ones", (
   assert.ok(isHostMessage({ method: "response", requestId: 4, result: null }));
   assert.ok(isHostMessage({ method: "response", requestId: 4, error: { message: "x" } }));
   assert.ok(!isHostMessage({ method: "response", result: null }));
-  // Errors and Retry (issue 17): the panel's failures carry a known phase and a reason.
+  // Errors and Retry: the panel's failures carry a known phase and a reason.
   assert.ok(isPanelMessage({ method: "panelError", phase: "layout", message: "the layout did not finish" }));
   assert.ok(isPanelMessage({ method: "retry", requestId: 5 }));
   assert.ok(!isPanelMessage({ method: "panelError", phase: "everything", message: "x" }));
