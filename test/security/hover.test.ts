@@ -1,6 +1,7 @@
 /**
- * Markdown written in the repository is shown in hovers without fetching anything: images in dbt descriptions, JSDoc and job descriptions become plain links and HTML is
- * escaped, through the real language server.
+ * Markdown written in the repository is shown in hovers without fetching anything: images in
+ * dbt descriptions, JSDoc and job descriptions become plain links and HTML is escaped, through
+ * the real language server.
  */
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
