@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
+import { LSPErrorCodes, ResponseError } from "vscode-languageclient/node";
 import { ColumnLineageRequest, CompileRequest, PreviewRequest, type PreviewResult } from "../../server/src/protocol/sql";
 import type { TributaryClient } from "./client";
 import { COMPILED_SCHEME } from "./commandTable";
@@ -125,7 +126,12 @@ export class PreviewPanel implements vscode.Disposable {
     const params = { uri: model.toString(), sql: selected, position, limit: 100 };
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: "Tributary: previewing results…", cancellable: true },
-      (_progress, token): Promise<PreviewResult> => Promise.resolve(client.sendRequest(PreviewRequest, params, token)).catch((e: unknown) => ({ ok: false as const, message: e instanceof Error ? e.message : String(e) })),
+      (_progress, token): Promise<PreviewResult> =>
+        Promise.resolve(client.sendRequest(PreviewRequest, params, token)).catch((e: unknown) => ({
+          ok: false as const,
+          // Cancelled before the server began (RequestCancelled) says the same as cancelled while running.
+          message: token.isCancellationRequested || (e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled) ? "cancelled" : e instanceof Error ? e.message : String(e),
+        })),
     );
     if (!result.ok) {
       if (result.message !== "cancelled") void vscode.window.showErrorMessage(`Tributary: preview failed: ${result.message}`);
