@@ -1,10 +1,12 @@
 /** A real LSP client over stdio for protocol tests: spawns the built server and speaks JSON-RPC. */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
+import { after, before } from "node:test";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import type { PublishDiagnosticsParams } from "vscode-languageserver-protocol";
 import { URI } from "vscode-uri";
 import { GraphChangedNotification } from "../../server/src/protocol/requests";
+import { copyExample } from "./workspace";
 
 export const SERVER = path.resolve(__dirname, "../../dist/server.js");
 
@@ -163,4 +165,38 @@ export class LspClient {
 
 export function uri(file: string): string {
   return URI.file(file).toString();
+}
+
+/** The served copy of one `describe` block (see `serveCopy`). */
+export interface ServedCopy {
+  readonly client: LspClient;
+  readonly root: string;
+}
+
+/**
+ * For the tests of one `describe`: a fresh copy of the example (or of `source`), `prepare` run on
+ * it, and the real server over stdio on it once it has indexed; stopped and removed after them.
+ */
+export function serveCopy(options: { source?: string; prepare?: (root: string) => void; initializationOptions?: Record<string, unknown> } = {}): ServedCopy {
+  let ws: { root: string; dispose: () => void } | undefined;
+  let client: LspClient | undefined;
+  before(async () => {
+    ws = copyExample(options.source);
+    options.prepare?.(ws.root);
+    client = await LspClient.ready(ws.root, 60_000, options.initializationOptions);
+  });
+  after(async () => {
+    await client?.stop();
+    ws?.dispose();
+  });
+  return {
+    get client(): LspClient {
+      if (!client) throw new Error("the server is not started (serveCopy is used outside its describe's tests)");
+      return client;
+    },
+    get root(): string {
+      if (!ws) throw new Error("the copy is not made (serveCopy is used outside its describe's tests)");
+      return ws.root;
+    },
+  };
 }

@@ -6,10 +6,9 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { GraphRequest } from "../../server/src/protocol/requests";
-import { LspClient, uri } from "../helpers/lspClient";
-import { copyExample } from "../helpers/workspace";
+import { serveCopy, uri } from "../helpers/lspClient";
 
 function prng(seed: number): () => number {
   let s = seed >>> 0;
@@ -28,24 +27,15 @@ function filesUnder(dir: string): string[] {
 }
 
 describe("bad input", () => {
-  let client: LspClient;
-  let ws: { root: string; dispose: () => void };
-  before(async () => {
-    ws = copyExample();
-    client = await LspClient.ready(ws.root);
-  });
-  after(async () => {
-    await client.stop();
-    ws.dispose();
-  });
+  const served = serveCopy();
 
   test("truncations and random byte edits of every example file never crash the server", async () => {
     const random = prng(20261124);
-    const files = filesUnder(ws.root);
+    const files = filesUnder(served.root);
     assert.ok(files.length >= 10, "the example has files to mutate");
     for (const file of files) {
       const original = readFileSync(file, "utf8");
-      await client.open(file, original);
+      await served.client.open(file, original);
       let version = 1;
       const variants: string[] = [];
       for (let i = 0; i < 6; i++) variants.push(original.slice(0, Math.floor(random() * original.length)));
@@ -59,47 +49,47 @@ describe("bad input", () => {
         variants.push(chars.join(""));
       }
       for (const text of variants) {
-        await client.change(file, ++version, text);
+        await served.client.change(file, ++version, text);
         const lines = text.split("\n");
         const line = Math.floor(random() * lines.length);
         const character = Math.floor(random() * (lines[line].length + 1));
-        await client.request("textDocument/hover", { textDocument: { uri: uri(file) }, position: { line, character } });
-        await client.request("textDocument/documentSymbol", { textDocument: { uri: uri(file) } });
-        await client.request("textDocument/completion", { textDocument: { uri: uri(file) }, position: { line, character } });
+        await served.client.request("textDocument/hover", { textDocument: { uri: uri(file) }, position: { line, character } });
+        await served.client.request("textDocument/documentSymbol", { textDocument: { uri: uri(file) } });
+        await served.client.request("textDocument/completion", { textDocument: { uri: uri(file) }, position: { line, character } });
       }
-      await client.change(file, ++version, original);
+      await served.client.change(file, ++version, original);
     }
-    assert.ok(client.alive, client.stderr.join(""));
-    const graph = await client.connection.sendRequest(GraphRequest);
+    assert.ok(served.client.alive, served.client.stderr.join(""));
+    const graph = await served.client.connection.sendRequest(GraphRequest);
     assert.ok(graph.nodes.length >= 11, "the graph is whole again after restoring the files");
   });
 
   test("syntax errors become diagnostics at the broken place, in SQL, YAML and TypeScript", async () => {
-    const sql = path.join(ws.root, "models/marts/customers.sql");
+    const sql = path.join(served.root, "models/marts/customers.sql");
     const sqlText = readFileSync(sql, "utf8");
     const cut = sqlText.indexOf("{{ ref('fct_orders')") + 2;
-    await client.open(sql, sqlText);
-    await client.change(sql, 2, sqlText.slice(0, cut));
-    const jinja = await client.waitFor(() => client.diagnostics.get(sql)?.find((d) => d.code === "jinja-syntax"), 10_000, "jinja diagnostic");
+    await served.client.open(sql, sqlText);
+    await served.client.change(sql, 2, sqlText.slice(0, cut));
+    const jinja = await served.client.waitFor(() => served.client.diagnostics.get(sql)?.find((d) => d.code === "jinja-syntax"), 10_000, "jinja diagnostic");
     assert.match(jinja.message, /\{\{/);
     assert.equal(jinja.range.start.line, sqlText.slice(0, cut).split("\n").length - 1);
 
-    const yml = path.join(ws.root, "models/forecasting/sources.yml");
+    const yml = path.join(served.root, "models/forecasting/sources.yml");
     const ymlText = readFileSync(yml, "utf8");
-    await client.open(yml, ymlText);
-    await client.change(yml, 2, ymlText.replace("tables:", "tables: [\n  oops: {"));
-    const yaml = await client.waitFor(() => client.diagnostics.get(yml)?.find((d) => d.code === "yaml-syntax"), 10_000, "yaml diagnostic");
+    await served.client.open(yml, ymlText);
+    await served.client.change(yml, 2, ymlText.replace("tables:", "tables: [\n  oops: {"));
+    const yaml = await served.client.waitFor(() => served.client.diagnostics.get(yml)?.find((d) => d.code === "yaml-syntax"), 10_000, "yaml diagnostic");
     assert.ok(yaml.range.start.line >= 4, `YAML error placed at line ${yaml.range.start.line}`);
 
-    const ts = path.join(ws.root, "assets/forecast.ts");
+    const ts = path.join(served.root, "assets/forecast.ts");
     const tsText = readFileSync(ts, "utf8");
-    await client.open(ts, tsText);
-    await client.change(ts, 2, tsText.replace('deps: ["fct_orders"], group', 'deps: ["fct_orders"] group'));
-    const syntax = await client.waitFor(() => client.diagnostics.get(ts)?.find((d) => d.code === "ts-syntax"), 10_000, "ts diagnostic");
+    await served.client.open(ts, tsText);
+    await served.client.change(ts, 2, tsText.replace('deps: ["fct_orders"], group', 'deps: ["fct_orders"] group'));
+    const syntax = await served.client.waitFor(() => served.client.diagnostics.get(ts)?.find((d) => d.code === "ts-syntax"), 10_000, "ts diagnostic");
     assert.equal(syntax.range.start.line, tsText.split("\n").findIndex((l) => l.includes('deps: ["fct_orders"], group')));
     // What could still be read is still in the graph.
-    const graph = await client.connection.sendRequest(GraphRequest);
+    const graph = await served.client.connection.sendRequest(GraphRequest);
     assert.ok(graph.nodes.some((n) => n.id === "order_forecast_model"));
-    assert.ok(client.alive);
+    assert.ok(served.client.alive);
   });
 });

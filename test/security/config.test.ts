@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type { Hover } from "vscode-languageserver-protocol";
 import { parseTributaryConfig } from "../../server/src/index/config";
 import { runCli } from "../helpers/cli";
-import { LspClient, uri } from "../helpers/lspClient";
+import { serveCopy, uri } from "../helpers/lspClient";
 import { copyExample, positionOf } from "../helpers/workspace";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -68,40 +68,34 @@ describe("tributary.json against its schema", () => {
 });
 
 describe("a broken tributary.json in the language server", () => {
-  let ws: { root: string; dispose: () => void };
-  let client: LspClient;
-  before(async () => {
-    ws = copyExample();
-    writeFileSync(path.join(ws.root, "tributary.json"), '{\n  "exclude": 5\n}\n');
-    client = await LspClient.ready(ws.root);
-  });
-  after(async () => {
-    await client.stop();
-    ws.dispose();
+  const served = serveCopy({
+    prepare: (root) => {
+      writeFileSync(path.join(root, "tributary.json"), '{\n  "exclude": 5\n}\n');
+    },
   });
 
   test("is reported on tributary.json with its position, and hovers still answer", async () => {
-    const config = path.join(ws.root, "tributary.json");
-    const diags = await client.waitFor(() => {
-      const list = client.diagnostics.get(config);
+    const config = path.join(served.root, "tributary.json");
+    const diags = await served.client.waitFor(() => {
+      const list = served.client.diagnostics.get(config);
       return list && list.length > 0 ? list : undefined;
     }, 10_000, "tributary.json diagnostics");
     assert.match(diags[0].message, /'exclude' must be array/);
     assert.deepEqual(diags[0].range.start, { line: 1, character: 13 });
-    const fct = path.join(ws.root, "models/marts/fct_orders.sql");
+    const fct = path.join(served.root, "models/marts/fct_orders.sql");
     const text = readFileSync(fct, "utf8");
-    await client.open(fct, text);
-    const hover = await client.request<Hover | null>("textDocument/hover", { textDocument: { uri: uri(fct) }, position: positionOf(text, "stg_orders", 2) });
+    await served.client.open(fct, text);
+    const hover = await served.client.request<Hover | null>("textDocument/hover", { textDocument: { uri: uri(fct) }, position: positionOf(text, "stg_orders", 2) });
     assert.ok(hover, "hover answers");
     assert.match((hover.contents as { value: string }).value, /\*\*stg_orders\*\*/);
   });
 
   test("editing tributary.json re-validates it", async () => {
-    const config = path.join(ws.root, "tributary.json");
-    await client.open(config, '{\n  "exclude": 5\n}\n', "json");
-    await client.change(config, 2, '{ "exclude": ["assets/**"], "dbtExecutable": "x" }');
-    const diags = await client.waitFor(() => {
-      const list = client.diagnostics.get(config);
+    const config = path.join(served.root, "tributary.json");
+    await served.client.open(config, '{\n  "exclude": 5\n}\n', "json");
+    await served.client.change(config, 2, '{ "exclude": ["assets/**"], "dbtExecutable": "x" }');
+    const diags = await served.client.waitFor(() => {
+      const list = served.client.diagnostics.get(config);
       return list?.length === 1 && /ignored/.test(list[0].message) && list;
     }, 10_000, "re-validated diagnostics");
     assert.equal(diags[0].severity, 2);

@@ -6,16 +6,14 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type { Hover } from "vscode-languageserver-protocol";
-import { LspClient, uri } from "../helpers/lspClient";
-import { copyExample, positionOf } from "../helpers/workspace";
+import { serveCopy, uri } from "../helpers/lspClient";
+import { positionOf } from "../helpers/workspace";
 
 const BEACON = "https://tracker.invalid/pixel.png";
 
 describe("descriptions in hovers", () => {
-  let ws: { root: string; dispose: () => void };
-  let client: LspClient;
   const tsText = [
     'import { asset, job } from "tributary-assets";',
     `/** Scores orders. ![pixel](${BEACON}) <img src="${BEACON}"> */`,
@@ -23,21 +21,17 @@ describe("descriptions in hovers", () => {
     `export const scoreJob = job({ name: "score_job", selection: "scored_orders", description: "Nightly ![p](${BEACON}) <img src=x>" });`,
     "",
   ].join("\n");
-  before(async () => {
-    ws = copyExample();
-    writeFileSync(path.join(ws.root, "models", "beacon_model.sql"), "select 1 as x\n");
-    writeFileSync(path.join(ws.root, "models", "beacon.yml"), `version: 2\nmodels:\n  - name: beacon_model\n    config:\n      group: "x\` ![g](${BEACON}) \`"\n      tags: ["<img src=${BEACON}>"]\n    description: "Customers. ![tracker](${BEACON}) and <img src='${BEACON}'/> a < b"\n`);
-    writeFileSync(path.join(ws.root, "assets", "scored.ts"), tsText);
-    client = await LspClient.ready(ws.root);
-  });
-  after(async () => {
-    await client.stop();
-    ws.dispose();
+  const served = serveCopy({
+    prepare: (root) => {
+      writeFileSync(path.join(root, "models", "beacon_model.sql"), "select 1 as x\n");
+      writeFileSync(path.join(root, "models", "beacon.yml"), `version: 2\nmodels:\n  - name: beacon_model\n    config:\n      group: "x\` ![g](${BEACON}) \`"\n      tags: ["<img src=${BEACON}>"]\n    description: "Customers. ![tracker](${BEACON}) and <img src='${BEACON}'/> a < b"\n`);
+      writeFileSync(path.join(root, "assets", "scored.ts"), tsText);
+    },
   });
 
   async function hoverAt(file: string, text: string, needle: string, offset: number): Promise<string> {
-    await client.open(file, text);
-    const hover = await client.request<Hover | null>("textDocument/hover", { textDocument: { uri: uri(file) }, position: positionOf(text, needle, offset) });
+    await served.client.open(file, text);
+    const hover = await served.client.request<Hover | null>("textDocument/hover", { textDocument: { uri: uri(file) }, position: positionOf(text, needle, offset) });
     assert.ok(hover, `a hover at ${needle}`);
     return (hover.contents as { value: string }).value;
   }
@@ -49,7 +43,7 @@ describe("descriptions in hovers", () => {
   }
 
   test("a dbt model's YAML description", async () => {
-    const file = path.join(ws.root, "models", "beacon_model.sql");
+    const file = path.join(served.root, "models", "beacon_model.sql");
     const markdown = await hoverAt(file, readFileSync(file, "utf8"), "", 0);
     assert.match(markdown, /Customers\. \[tracker\]\(/);
     assert.match(markdown, /a < b/);
@@ -59,7 +53,7 @@ describe("descriptions in hovers", () => {
   });
 
   test("a TS asset's JSDoc and a job's description", async () => {
-    const file = path.join(ws.root, "assets", "scored.ts");
+    const file = path.join(served.root, "assets", "scored.ts");
     assertInert(await hoverAt(file, tsText, "scored = asset", 2));
     const job = await hoverAt(file, tsText, "score_job", 2);
     assert.match(job, /Nightly \[p\]\(/);
