@@ -14,6 +14,7 @@ import {
   type ServerOptions,
 } from "vscode-languageclient/node";
 import { readSettings } from "./settings";
+import { trustHoverLinks } from "./hoverTrust";
 import { GraphChangedNotification, type IndexStats, type InitializationOptions } from "../../server/src/protocol/requests";
 import type { ServerPhase } from "./lineageFeed";
 
@@ -65,6 +66,9 @@ export class TributaryClient implements vscode.Disposable {
         { scheme: "file", language: "python" },
       ],
       outputChannel: this.output,
+      middleware: {
+        provideHover: async (document, position, token, next) => trustHoverLinks(await next(document, position, token)),
+      },
       initializationOptions: { include: settings.include, exclude: settings.exclude, trusted: vscode.workspace.isTrusted } satisfies InitializationOptions,
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue }),

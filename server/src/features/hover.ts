@@ -44,14 +44,19 @@ export function describeAsset(index: WorkspaceIndex, roots: string[], id: string
   if (node.file) lines.push("", `Defined in \`${relativeTo(roots, node.file)}\``);
   const line = status?.(id);
   lines.push("", `Status: ${line ? `**${line.state}**${line.detail ? ` — ${line.detail}` : ""}` : "not materialized yet"}`);
+  // Names, groups, tags and check messages come from the repository: made inert, before the
+  // server's own command links are added.
+  const parts = [inertMarkdown(lines.join("\n"))];
+  lines.length = 0;
   const summaries = checks?.(id) ?? [];
   if (summaries.length > 0) {
-    lines.push("", `**Checks:** ${describeChecks(summaries)}`, "");
+    const checkLines = [`**Checks:** ${describeChecks(summaries)}`, ""];
     for (const s of summaries.slice(0, LIST_LIMIT)) {
       const query = s.compiledSql && s.status !== "passed" ? ` · [open the failing query](${commandUri("tributary.openCheckQuery", [s.id])})` : "";
-      lines.push(`- ${describeCheck(s).replace(s.name, `\`${s.name}\``)}${query}`);
+      checkLines.push(`- ${inertMarkdown(describeCheck(s).replace(s.name, `\`${s.name}\``))}${query}`);
     }
-    if (summaries.length > LIST_LIMIT) lines.push(`- … ${summaries.length - LIST_LIMIT} more`);
+    if (summaries.length > LIST_LIMIT) checkLines.push(`- … ${summaries.length - LIST_LIMIT} more`);
+    parts.push(checkLines.join("\n"));
   }
   const list = (ids: readonly string[]) => {
     const shown = ids.slice(0, LIST_LIMIT).map((u) => assetLink(graph.get(u)!));
@@ -60,8 +65,8 @@ export function describeAsset(index: WorkspaceIndex, roots: string[], id: string
   };
   const up = graph.upstream(id);
   const down = graph.downstream(id);
-  lines.push("", `**Upstream (${up.length}):** ${up.length ? list(up) : "none"}`);
+  lines.push(`**Upstream (${up.length}):** ${up.length ? list(up) : "none"}`);
   lines.push("", `**Downstream (${down.length}):** ${down.length ? list(down) : "none"}`);
-  // Names, groups and tags come from the repository too.
-  return inertMarkdown(lines.join("\n"));
+  parts.push(inertMarkdown(lines.join("\n")));
+  return parts.join("\n\n");
 }

@@ -84,11 +84,10 @@ export function describeJob(index: WorkspaceIndex, job: JobInfo, options: JobFac
   }
   const last = job.name !== undefined ? options.lastRun?.(job.name) : undefined;
   if (last) lines.push("", `Last run: **${last.status}** ${last.endedAt ?? last.startedAt} (run ${last.id}, ${last.trigger ?? "cli"})`);
-  if (job.name !== undefined && job.assets.length > 0 && !job.duplicate) {
-    lines.push("", `[▶ Run job](${commandUri(RUN_JOB_COMMAND, [job.name])})`);
-  }
-  // Names, descriptions and selections come from the repository.
-  return inertMarkdown(lines.join("\n"));
+  // Names, descriptions and selections come from the repository; the Run link is the server's own.
+  const text = inertMarkdown(lines.join("\n"));
+  if (job.name !== undefined && job.assets.length > 0 && !job.duplicate) return `${text}\n\n[▶ Run job](${commandUri(RUN_JOB_COMMAND, [job.name])})`;
+  return text;
 }
 
 /** Code lenses over each `job()` call: `▶ Run job` (`tributary.runJob` with the name) and the next run time. */
