@@ -13,6 +13,7 @@ import {
   RECENT_PER_ASSET,
 } from "../../server/src/run/history";
 import { acquireWarehouseLock, WarehouseLockedError } from "../../server/src/run/warehouseLock";
+import { MAX_LINE_BYTES } from "../../server/src/run/durableLog";
 import type { MaterializationRecord } from "../../server/src/protocol/history";
 
 const REPO = join(import.meta.dirname, "..", "..");
@@ -159,6 +160,33 @@ describe("history store", { timeout: 120_000 }, () => {
     assert.ok(capped.endsWith("line 1999 é"));
     assert.match(capped, /earlier bytes cut/);
     assert.equal(capLog("short"), "short");
+  });
+
+  test("a line longer than the reader keeps in memory is read past and counted as corrupt, even a valid record", (t) => {
+    const root = tempRoot(t);
+    const store = HistoryStore.open(root);
+    store.startRun({ id: "r1", selection: "a", plan: null });
+    store.endRun("r1", "success");
+    const file = eventsFile(root);
+    const [start, end] = readFileSync(file, "utf8").split("\n").filter(Boolean);
+    const huge = JSON.parse(start) as { run: { id: string; selection: string } };
+    huge.run.id = "r9";
+    huge.run.selection = "a".repeat(MAX_LINE_BYTES + 1024);
+    writeFileSync(file, `${start}\n${JSON.stringify(huge)}\n${end}\n`);
+
+    const reopened = HistoryStore.open(root, { markInterrupted: false });
+    assert.equal(reopened.run("r9"), undefined, "the oversized line is not read as a record");
+    assert.equal(reopened.run("r1")!.status, "success", "the lines after it are read");
+    assert.equal(reopened.corruptLines, 1);
+
+    // Unterminated at the end of the file: pending, like a torn line; the next append ends it.
+    writeFileSync(file, `${start}\n${end}\n${JSON.stringify(huge)}`);
+    const torn = HistoryStore.open(root, { markInterrupted: false });
+    assert.equal(torn.hasTornTail, true);
+    torn.startRun({ id: "r3", selection: "b", plan: null });
+    assert.equal(torn.run("r3")!.status, "running");
+    assert.equal(torn.run("r9"), undefined);
+    assert.equal(torn.corruptLines, 1);
   });
 
   test("run ids sort by start time", () => {

@@ -19,6 +19,12 @@ import { dirname } from "node:path";
 export type LineRef = [offset: number, length: number];
 
 const CHUNK = 1 << 20;
+/**
+ * The longest line kept in memory while reading. A longer one (no record is near this size) is
+ * read past without being kept, and counted as corrupt: a log in a hostile workspace cannot make
+ * the reader hold an unbounded line.
+ */
+export const MAX_LINE_BYTES = 16 << 20;
 
 /**
  * Appends records as JSON lines in one write, then fsyncs (and fsyncs the folder, created if
@@ -122,24 +128,38 @@ export class JsonlReader<T> {
       const from = this.offset;
       if (size === this.offset) return changed;
       let carry: Buffer = Buffer.alloc(0);
+      // `buf` below always starts at `carryStart`, the start of the line not yet read whole.
       let carryStart = this.offset;
       let pos = this.offset;
+      // Inside a line longer than MAX_LINE_BYTES: read on to its end without keeping it.
+      let skipping = false;
       while (pos < size) {
         const chunk = Buffer.allocUnsafe(Math.min(CHUNK, size - pos));
         const n = readSync(fd, chunk, 0, chunk.length, pos);
         if (n <= 0) break;
         pos += n;
-        const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+        let buf: Buffer;
+        if (skipping) {
+          const nl = chunk.subarray(0, n).indexOf(0x0a);
+          if (nl === -1) continue;
+          skipping = false;
+          this.corrupt++;
+          carryStart = pos - n + nl + 1;
+          buf = chunk.subarray(nl + 1, n);
+        } else {
+          buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+        }
         let lineStart = 0;
         for (let nl = buf.indexOf(0x0a, lineStart); nl !== -1; nl = buf.indexOf(0x0a, lineStart)) {
           this.applyLine(buf.subarray(lineStart, nl), carryStart + lineStart);
           lineStart = nl + 1;
         }
         carryStart += lineStart;
-        carry = Buffer.from(buf.subarray(lineStart));
+        skipping = buf.length - lineStart > MAX_LINE_BYTES;
+        carry = skipping ? Buffer.alloc(0) : Buffer.from(buf.subarray(lineStart));
       }
       this.offset = carryStart;
-      this.tornTail = carry.length > 0;
+      this.tornTail = carry.length > 0 || skipping;
       return changed || carryStart > from;
     } finally {
       closeSync(fd);
@@ -178,6 +198,10 @@ export class JsonlReader<T> {
     let end = line.length;
     if (end > 0 && line[end - 1] === 0x0d) end--;
     if (end === 0) return;
+    if (end > MAX_LINE_BYTES) {
+      this.corrupt++;
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(line.subarray(0, end).toString("utf8"));
