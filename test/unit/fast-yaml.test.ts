@@ -202,6 +202,13 @@ const MULTI_LINE = [
   "a: 1\nb: spaces after the last line break\n   ",
 ];
 
+/** `<<: *anchor` merge keys, as large dbt projects share column lists. */
+const MERGED = [
+  "base: &b\n  x: 1\nm:\n  <<: *b\n",
+  "cols:\n  - &c\n    name: id\n    tests: [unique]\n  - <<: *c\n    name: id2\n    description: overrides nothing but adds\n",
+  "a: &x\n  k: 1\n  z: 3\nb:\n  j: 2\n  <<: *x\n  k: 5\n",
+];
+
 describe("line YAML reader", () => {
   test("real-world dbt files, edge cases and multi-line plain scalars: the same nodes as the yaml package, or a step aside", () => {
     const files = corpus();
@@ -217,7 +224,9 @@ describe("line YAML reader", () => {
       assert.ok(result === "same" || result === "fallback", `${JSON.stringify(text)}: ${result}`);
     }
     // (ANCHORED[1] anchors a key, `- &ts name: ts`, and ANCHORED[2] has aliases in a flow sequence: those go to the next parser.)
-    for (const text of [...ANCHORED.filter((_, i) => i !== 1 && i !== 2), ...MULTI_LINE]) assert.equal(compare(text, lineParseDocument), "same", JSON.stringify(text));
+    for (const text of [...ANCHORED.filter((_, i) => i !== 1 && i !== 2), ...MULTI_LINE, ...MERGED]) assert.equal(compare(text, lineParseDocument), "same", JSON.stringify(text));
+    // The merge applies as the `yaml` package applies it (explicit keys win, whatever their place).
+    for (const text of MERGED) assert.deepEqual(lineParseDocument(text)!.toJS(), parseDocument(text, { merge: true }).toJS(), JSON.stringify(text));
   });
 
   test("where both answer, the line reader builds exactly the js-yaml path's nodes (block collection ends included)", () => {
@@ -265,7 +274,7 @@ describe("line YAML reader", () => {
 
   test("what it does not read goes to the next parser", () => {
     for (const text of [
-      "a: *x\nb: &x 1\n", "a: &x\nb: 1\n", "base: &b\n  x: 1\nm:\n  <<: *b\n", "a: !!str 1\n", "a: 1\na: 2\n",
+      "a: *x\nb: &x 1\n", "a: &x\nb: 1\n", "m:\n  <<: {x: 1}\n", "m:\n  <<: [*a]\n", "m:\n  '<<': *b\n", "b: &b {x: 1}\nm:\n  <<: *b\n  <<: *b\n", "a: !!str 1\n", "a: 1\na: 2\n",
       "a: 1\n---\nb: 2\n", "a:\n\tb: 1\n", "a: 1\rb: 2\n", "a: 'unterminated\n", "a: b: c\n", "- \n- a\n", "a: {b}\n",
       "a: 'x\ny'\n", "a: \"x\\ty\n  z\"\n", "a: |2\n   x\n", "a: >\n  x\n    more indented\n", "? k\n: v\n", "- &a k: v\n", "a: [1,\n  2]\n", "", "a: |\n  at the end\n   ",
     ]) {
@@ -274,7 +283,7 @@ describe("line YAML reader", () => {
   });
 
   test("random edits of real files: the line reader agrees with the yaml package or steps aside", () => {
-    const files = [...corpus(), ...MULTI_LINE.map((t, i) => [`plain${i}`, t] as [string, string])];
+    const files = [...corpus(), ...[...MULTI_LINE, ...MERGED].map((t, i) => [`plain${i}`, t] as [string, string])];
     const random = prng(23);
     const alphabet = " \n:-#'\"[]{},|>&*!?%@`\ta0é\r";
     const tally = { same: 0, fallback: 0 };

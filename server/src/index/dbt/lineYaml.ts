@@ -12,10 +12,24 @@ import type { Node as YamlNode } from "yaml";
 import { closeCollection, NotPlain, plainValue } from "./fastYaml";
 
 /** Bound once: the bundle reaches a CommonJS package's exports through a getter on every use. */
-const { Alias, Document, Pair, Scalar, YAMLMap, YAMLSeq } = yaml;
+const { Alias, Document, Pair, Scalar, Schema, YAMLMap, YAMLSeq } = yaml;
 type Scalar = yaml.Scalar;
 type YAMLMap = yaml.YAMLMap;
 type YAMLSeq = yaml.YAMLSeq;
+
+/** The `yaml` package's merge-key tag (YAML 1.1 `<<`), as `parseDocument(..., { merge: true })` applies it. */
+const MERGE_TAG = new Schema({ schema: "core", merge: true }).tags.find((tag) => tag.tag === "tag:yaml.org,2002:merge");
+
+/** The key node of `<<`: the tag's own scalar (its value a symbol, and the merge applied by `toJS`). */
+function mergeKey(range: [number, number, number]): Scalar {
+  if (!MERGE_TAG || typeof MERGE_TAG.resolve !== "function") throw new NotPlain();
+  const node = (MERGE_TAG.resolve as (s: string, onError: (m: string) => void, o: object) => unknown)("<<", () => undefined, {});
+  if (!(node instanceof Scalar)) throw new NotPlain();
+  node.type = "PLAIN";
+  node.source = "<<";
+  node.range = range;
+  return node;
+}
 
 /** Characters a plain scalar may not start with (YAML's indicators; `-`, `?`, `:` are checked apart). */
 const INDICATOR = new Set(["[", "]", "{", "}", ",", "#", "&", "*", "!", "|", ">", "'", '"', "%", "@", "`"]);
@@ -149,9 +163,16 @@ class LineReader {
     for (;;) {
       const key = this.key(at);
       const name = String(key.node.value);
-      if (name === "<<" || keys.has(name)) throw new NotPlain(); // merge keys and duplicates: the `yaml` package's
+      if (keys.has(name)) throw new NotPlain(); // duplicates: the `yaml` package's
       keys.add(name);
+      const merge = name === "<<";
+      if (merge) {
+        // `<<: *anchor`, dbt files' way of sharing columns: the key the `yaml` package makes of it.
+        if (key.node.type !== "PLAIN") throw new NotPlain();
+        key.node = mergeKey(key.node.range!);
+      }
       let value = this.inline(key.colon + 1, indent, "map");
+      if (merge && !(value instanceof Alias)) throw new NotPlain(); // merging a list or a mapping written in place
       if (!value) {
         // `key:` with nothing after it: a null just after the colon, where the `yaml` package puts it.
         let nullAt = key.colon + 1;
