@@ -1,7 +1,7 @@
 /** Shared lookups for the LSP features: what sits under the cursor, how to name and link an asset. */
 import * as path from "node:path";
 import { URI } from "vscode-uri";
-import type { Occurrence } from "../index/link";
+import type { Occurrence } from "../index/link/types";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { AssetNode, Pos, Span } from "../protocol/types";
 

@@ -10,7 +10,7 @@ import type { AssetCheck, CheckConfig } from "../protocol/checks";
 import type { AssetNode, IndexDiagnostic, Span } from "../protocol/types";
 import { parseDependsOn } from "./dbt/yaml";
 import type { JinjaExpr, SqlFacts, TsFacts, YamlDataTest } from "./facts";
-import type { ProjectFiles } from "./link";
+import type { ProjectFiles } from "./link/types";
 import { resolveTsRef } from "./ts/resolveDeps";
 
 export interface CheckIndex {

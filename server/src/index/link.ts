@@ -1,116 +1,31 @@
 /**
  * Turns the facts of every file into one asset graph, with diagnostics and the occurrence table
  * that hover / definition / references use. Pure: no file system access.
+ *
+ * Two passes: every project's and TS file's nodes are made and registered (duplicates, TS assets
+ * that produce a dbt source), then each node's references are linked. Its parts in `link/`: the
+ * macro table and call expansion, property YAML per project, the nodes built straight from facts,
+ * the missing-package warning, and small text helpers.
  */
 import * as path from "node:path";
 import { AssetGraph, findCycles } from "../graph/graph";
-import { formatKey, keyId, keyProblem, toKey } from "../graph/keys";
-import type { AssetEdge, AssetKind, AssetNode, EdgeOrigin, FileSpan, IndexDiagnostic, Severity, Span } from "../protocol/types";
-import { evalEnabled, jinjaTruth, literalValue, resolveJinjaTuples, resolveJinjaValues, scanSql, substituteParams, usesParams, usesVars } from "./dbt/jinja";
-import type { JinjaBindings } from "./dbt/jinja";
+import { formatKey, keyId, keyProblem } from "../graph/keys";
+import type { AssetEdge, AssetKind, EdgeOrigin, FileSpan, IndexDiagnostic, Severity, Span } from "../protocol/types";
+import { evalEnabled, jinjaTruth, resolveJinjaTuples, resolveJinjaValues, scanSql, usesVars } from "./dbt/jinja";
 import { resolveNodeConfig } from "./dbt/project";
-import type {
-  DbtProject,
-  JinjaExpr,
-  MacroCall,
-  MacroDef,
-  ManifestFacts,
-  RefCall,
-  SourceCall,
-  SqlFacts,
-  TsFacts,
-  VarCall,
-  YamlFacts,
-  YamlNodeProps,
-  YamlRefDep,
-} from "./facts";
-import { inertMarkdown } from "./markdown";
-import { closestNames } from "./suggest";
+import type { JinjaExpr, RefCall, SourceCall, SqlFacts, TsFacts, VarCall, YamlRefDep } from "./facts";
+import { MacroTable } from "./link/macros";
+import { missingPackageWarnings } from "./link/missingPackages";
+import { exposureNode, plainNode, sourceTableNode, tsAssetNode, tsSignature } from "./link/nodes";
+import { collectProps, literalConfig, overrideKey, relSegments, yamlDepCalls, type ProjectProps, type PropsEntry } from "./link/props";
+import { asRecord, asString, asStrings, commonFolder, didYouMean, exprText, push, unique, zeroSpan } from "./link/text";
+import type { LinkInput, LinkResult, NodeRefs, Occurrence, PendingNode, ProjectFiles } from "./link/types";
 import { resolveTsRef } from "./ts/resolveDeps";
-
-/** One project's files as the workspace index knows them. */
-export interface ProjectFiles {
-  project: DbtProject;
-  /** True for projects installed under dbt_packages/: indexed, but not the user's to fix. */
-  isPackage: boolean;
-  models: Map<string, SqlFacts>;
-  snapshots: Map<string, SqlFacts>;
-  macros: Map<string, SqlFacts>;
-  seeds: Set<string>;
-  yaml: Map<string, YamlFacts>;
-  /** SQL files under test-paths: singular tests, and generic `{% test %}` definitions (`tests/generic/`). */
-  tests?: Map<string, SqlFacts>;
-  /** Packages declared in packages.yml / dependencies.yml (so unknown refs can say "run dbt deps"). */
-  declaresPackages: boolean;
-  manifest?: ManifestFacts;
-}
-
-export interface LinkInput {
-  projects: ProjectFiles[];
-  ts: Map<string, TsFacts>;
-}
-
-/** Something in a file that names an asset: a definition, or a reference to one. */
-export interface Occurrence {
-  span: Span;
-  /** The asset named; undefined when the reference does not resolve. */
-  target?: string;
-  role: "definition" | "reference";
-  /** For references: the asset that holds the reference (the model reading `ref('x')`). */
-  from?: string;
-  /** What completion should offer at this place. */
-  completes?: "ref" | "source" | "source_table" | "ts_dep";
-  /** For `source_table` completion: the source name. */
-  sourceName?: string;
-}
-
-export interface LinkResult {
-  graph: AssetGraph;
-  diagnostics: Map<string, IndexDiagnostic[]>;
-  occurrences: Map<string, Occurrence[]>;
-  /** Assets defined in each file (a SQL model, a YAML file's sources, a TS file's assets). */
-  assetsByFile: Map<string, string[]>;
-  /** Merged dbt config per dbt node id (what the engines need to name and build relations). */
-  configs: Map<string, Record<string, unknown>>;
-}
 
 const DBT_KINDS: ReadonlySet<AssetKind> = new Set(["dbt_model", "dbt_seed", "dbt_snapshot"]);
 
-export function linkWorkspace(input: LinkInput): LinkResult {
-  return new Linker(input).link();
-}
-
 /** Diagnostic codes a file's own references produce (recomputed when the file is relinked). */
 const REFERENCE_CODES = new Set(["unknown-ref", "dynamic-ref", "unknown-source", "dynamic-source", "unknown-dep", "cycle"]);
-
-/** What a node (or a macro expansion) reads: refs, sources, macro calls, `var()` calls. */
-interface NodeRefs {
-  refs: RefCall[];
-  sources: SourceCall[];
-  macroCalls: MacroCall[];
-  varCalls?: VarCall[];
-}
-
-/** What a macro call makes, its arguments bound: refs, sources and var calls, nested calls included. */
-interface Expansion {
-  refs: RefCall[];
-  sources: SourceCall[];
-  varCalls: VarCall[];
-}
-
-const NO_EXPANSION: Expansion = { refs: [], sources: [], varCalls: [] };
-/** Macro calls followed this deep at most. */
-const MAX_MACRO_DEPTH = 12;
-
-interface PendingNode extends AssetNode {
-  /** dbt config merged from dbt_project.yml folders, YAML properties and in-file config(). */
-  config?: Record<string, unknown>;
-  /** Facts behind the node, to read its references in the second pass. */
-  facts?: NodeRefs;
-  owner?: ProjectFiles;
-  /** `enabled` depends on something only known when dbt runs (`target.type == 'snowflake'`). */
-  maybeDisabled?: boolean;
-}
 
 export class Linker {
   private readonly graph = new AssetGraph();
@@ -126,16 +41,12 @@ export class Linker {
   /** `source\u0000table` -> id. */
   private readonly sources = new Map<string, string>();
   private readonly sourceNames = new Map<string, string[]>();
-  /** Macros by name per project (package macros under their package name too). */
-  private readonly macros = new Map<string, Map<string, { def: MacroDef; project: ProjectFiles }>>();
-  /** Expansions per calling project, macro and bound arguments. */
-  private readonly expansions = new Map<string, Expansion>();
-  private readonly macroIds = new Map<MacroDef, number>();
+  private readonly macros = new MacroTable();
   /** `var()` values holding Jinja, scanned once. */
   private readonly varJinja = new Map<string, SqlFacts>();
   private readonly tsIdsByDef = new Map<object, string>();
   private readonly latestVersions = new Set<string>();
-  private readonly propsByProject = new Map<ProjectFiles, ReturnType<typeof collectProps>>();
+  private readonly propsByProject = new Map<ProjectFiles, ProjectProps>();
   /** The pending nodes each model / snapshot / TS file produced, for in-place relinking. */
   private readonly nodesByFile = new Map<string, PendingNode[]>();
   /** Model / seed / snapshot names defined in more than one project. */
@@ -201,7 +112,7 @@ export class Linker {
 
   link(): LinkResult {
     this.findSharedNames();
-    for (const p of this.input.projects) this.indexMacros(p);
+    for (const p of this.input.projects) this.macros.add(p);
     for (const p of this.input.projects) this.addDbtNodes(p);
     this.addTsNodes();
     this.registerNodes();
@@ -277,94 +188,6 @@ export class Linker {
     this.graph.addEdge(edge);
   }
 
-  // ------------------------------------------------------------------ macros
-
-  private indexMacros(p: ProjectFiles): void {
-    let byName = this.macros.get(p.project.name);
-    if (!byName) this.macros.set(p.project.name, (byName = new Map()));
-    for (const facts of p.macros.values()) {
-      for (const def of facts.macros) byName.set(def.name, { def, project: p });
-    }
-    // Macros defined inside model / snapshot files are rare but legal.
-    for (const facts of p.models.values()) for (const def of facts.macros) if (!byName.has(def.name)) byName.set(def.name, { def, project: p });
-  }
-
-  /** The macro a call names, seen from a project: own macros first, then any package's. */
-  private findMacro(call: string, from: ProjectFiles): { def: MacroDef; project: ProjectFiles } | undefined {
-    const dot = call.indexOf(".");
-    if (dot >= 0) {
-      const pkg = call.slice(0, dot);
-      const name = call.slice(dot + 1);
-      // `adapter.dispatch('m', 'ns')` (recorded as `ns.default__m`): the root project's `dispatch:`
-      // search order for the namespace decides whose implementation runs.
-      const order = name.startsWith("default__") ? (from.project.rootConfig?.dispatch ?? from.project.dispatch)?.[pkg] : undefined;
-      for (const ns of order ?? []) {
-        const found = this.macros.get(ns)?.get(name);
-        if (found) return found;
-      }
-      return this.macros.get(pkg === "dbt" ? from.project.name : pkg)?.get(name);
-    }
-    const own = this.macros.get(from.project.name)?.get(call);
-    if (own) return own;
-    for (const [, byName] of this.macros) {
-      const found = byName.get(call);
-      if (found) return found;
-    }
-    return undefined;
-  }
-
-  /**
-   * What a macro call makes: the macro's refs, sources and `var()` calls with its parameters bound
-   * to the call's arguments (`{% macro my_ref(name) %}{{ ref(name) }}{% endmacro %}` called as
-   * `my_ref('orders')` refs `orders`), the same for the macros it calls, and without those under a
-   * `{% if %}` that is certainly false (with the calling project's vars and the bound arguments).
-   */
-  private expandCall(call: MacroCall, from: ProjectFiles, vars: Record<string, unknown>, outer: JinjaBindings | undefined, depth = 0): Expansion {
-    if (depth > MAX_MACRO_DEPTH) return NO_EXPANSION;
-    if (call.when && jinjaTruth(call.when, vars, outer) === false) return NO_EXPANSION;
-    const target = this.findMacro(call.name, from);
-    if (!target) return NO_EXPANSION;
-    const def = target.def;
-    const bind: JinjaBindings = {};
-    const params = def.params ?? [];
-    const args = call.args ?? [];
-    const kwargs = call.kwargs ?? {};
-    params.forEach((param, i) => {
-      const given = i < args.length ? args[i] : kwargs[param.name];
-      const value = given ?? param.default;
-      // An argument that cannot be known (`ref('x')`, `this`, a column list) binds nothing: the
-      // expansion is then the same as for any other such call, and cached once.
-      if (value && value.type !== "unknown") {
-        const v = outer && usesParams(value) ? substituteParams(value, outer) : value;
-        if (v.type !== "unknown" && !(v.type === "param" && !outer?.[v.name])) bind[param.name] = v;
-      }
-    });
-    const bound = Object.keys(bind).length > 0;
-    let id = this.macroIds.get(def);
-    if (id === undefined) this.macroIds.set(def, (id = this.macroIds.size));
-    const key = `${from.project.name}\u0000${id}\u0000${bound ? JSON.stringify(bind) : ""}`;
-    const cached = this.expansions.get(key);
-    if (cached) return cached;
-    this.expansions.set(key, NO_EXPANSION); // a macro calling itself adds nothing more
-    const b = bound ? bind : undefined;
-    const keep = (when: RefCall["when"]) => !when || jinjaTruth(when, vars, b) !== false;
-    const subst = <T extends { args: RefCall["args"]; kwargs: RefCall["kwargs"] }>(c: T): T =>
-      b ? { ...c, args: c.args.map((a) => substituteParams(a, b)), kwargs: Object.fromEntries(Object.entries(c.kwargs).map(([k, v]) => [k, substituteParams(v, b)])) } : c;
-    const result: Expansion = {
-      refs: def.refs.filter((r) => keep(r.when)).map(subst),
-      sources: def.sources.filter((r) => keep(r.when)).map(subst),
-      varCalls: (def.varCalls ?? []).filter((v) => keep(v.when)).map((v) => (b ? { ...v, expr: substituteParams(v.expr, b) } : v)),
-    };
-    for (const inner of def.macroCalls) {
-      const made = this.expandCall(inner, target.project, vars, b, depth + 1);
-      result.refs.push(...made.refs);
-      result.sources.push(...made.sources);
-      result.varCalls.push(...made.varCalls);
-    }
-    this.expansions.set(key, result);
-    return result;
-  }
-
   // ------------------------------------------------------------------ dbt nodes
 
   private addDbtNodes(p: ProjectFiles): void {
@@ -413,45 +236,11 @@ export class Linker {
           const meta = { ...source.meta, ...table.meta };
           const key = overrideKey(meta) ?? [source.name, table.name];
           if (this.rejectKey(key, file, table.nameSpan ?? table.span, p)) continue;
-          const node: PendingNode = {
-            id: keyId(key),
-            key,
-            kind: "dbt_source",
-            file,
-            span: table.span,
-            nameSpan: table.nameSpan,
-            project: project.name,
-            dbtName: table.name,
-            sourceName: source.name,
-            tags: unique([...source.tags, ...table.tags]),
-            owners: [],
-            description: table.description ?? source.description,
-            meta,
-            alsoAt: [],
-            owner: p,
-          };
-          this.pending.push(node);
+          this.pending.push(sourceTableNode(p, file, source, table, key, meta));
         }
       }
       for (const exposure of facts.exposures) {
-        const key = ["exposure", exposure.name];
-        this.pending.push({
-          id: keyId(key),
-          key,
-          kind: "dbt_exposure",
-          file,
-          span: exposure.span,
-          nameSpan: exposure.nameSpan,
-          project: project.name,
-          dbtName: exposure.name,
-          tags: exposure.tags,
-          owners: exposure.owners,
-          description: exposure.description,
-          meta: exposure.meta,
-          materialized: exposure.type,
-          alsoAt: [],
-          owner: p,
-        });
+        this.pending.push(exposureNode(p, file, exposure));
       }
     }
     // YAML entries describing models that do not exist are worth a warning (typo or deleted model).
@@ -554,28 +343,11 @@ export class Linker {
   }
 
   private addTsFile(file: string, facts: TsFacts): void {
-    {
-      for (const def of facts.assets) {
-        if (!def.key || def.key.length === 0) continue;
-        const key = def.key;
-        const node: PendingNode = {
-          id: keyId(key),
-          key,
-          kind: "ts_asset",
-          file,
-          span: def.nameSpan,
-          nameSpan: def.nameSpan,
-          group: def.group,
-          tags: def.tags,
-          owners: def.owners,
-          description: def.description,
-          materialized: def.io ?? "json",
-          exportName: def.exportName ?? def.localName,
-          alsoAt: [],
-        };
-        this.tsIdsByDef.set(def, node.id);
-        this.pending.push(node);
-      }
+    for (const def of facts.assets) {
+      if (!def.key || def.key.length === 0) continue;
+      const node = tsAssetNode(file, def, def.key);
+      this.tsIdsByDef.set(def, node.id);
+      this.pending.push(node);
     }
   }
 
@@ -681,7 +453,7 @@ export class Linker {
     for (const ref of node.facts.refs) this.linkRef(node.id, p, file, ref, "sql");
     for (const source of node.facts.sources) this.linkSource(node.id, p, file, source, "sql");
     for (const call of node.facts.macroCalls) {
-      const made = this.expandCall(call, p, vars, undefined);
+      const made = this.macros.expand(call, p, vars, undefined);
       for (const ref of made.refs) this.linkRef(node.id, p, file, ref, "macro", call.span);
       for (const source of made.sources) this.linkSource(node.id, p, file, source, "macro", call.span);
       for (const v of made.varCalls) this.linkVarCall(node.id, p, file, v, call.span);
@@ -709,7 +481,7 @@ export class Linker {
     for (const ref of facts.refs) this.linkRef(to, p, file, ref, "var", span);
     for (const source of facts.sources) this.linkSource(to, p, file, source, "var", span);
     for (const inner of facts.macroCalls) {
-      const made = this.expandCall(inner, p, vars, undefined);
+      const made = this.macros.expand(inner, p, vars, undefined);
       for (const ref of made.refs) this.linkRef(to, p, file, ref, "var", span);
       for (const source of made.sources) this.linkSource(to, p, file, source, "var", span);
       for (const v of made.varCalls) this.linkVarCall(to, p, file, v, span, depth + 1);
@@ -756,46 +528,9 @@ export class Linker {
     }
   }
 
-  /**
-   * A package packages.yml / dependencies.yml declares that is not installed (no project of that
-   * name in the workspace or under packages-install-path): its models, sources and macros are not
-   * in the graph. Says which, and what lineage is missing because of it.
-   */
   private reportMissingPackages(p: ProjectFiles): void {
-    const declared = p.project.declaredPackages;
-    if (p.isPackage || !declared?.length) return;
-    const names = new Set(this.input.projects.map((q) => q.project.name));
-    const roots = new Set(this.input.projects.map((q) => q.project.root));
-    const missing = declared.filter((d) => {
-      if (d.local) return !roots.has(d.local);
-      if (!d.name) return false;
-      // A git package installs under its project's name, which the URL only suggests (`dbt_x` -> `x`).
-      return !names.has(d.name) && !names.has(d.name.replace(/^dbt_/, ""));
-    });
-    if (missing.length === 0) return;
-    const unresolved = [...(this.unresolvedRefs.get(p) ?? [])];
-    const where = path.relative(p.project.root, p.project.packagesPath) || ".";
-    for (const d of missing) {
-      const lost: string[] = [];
-      if (d.name) {
-        const prefix = `${d.name}.`;
-        let calls = 0;
-        for (const facts of [...p.models.values(), ...p.macros.values(), ...p.snapshots.values()]) {
-          for (const c of facts.macroCalls) if (c.name.startsWith(prefix)) calls++;
-          for (const m of facts.macros) for (const c of m.macroCalls) if (c.name.startsWith(prefix)) calls++;
-        }
-        if (calls > 0) lost.push(calls === 1 ? `1 call of its macros (\`${d.name}.*\`) is not expanded` : `${calls} calls of its macros (\`${d.name}.*\`) are not expanded`);
-      }
-      if (unresolved.length > 0) {
-        const sample = unresolved.slice(0, 3).map((n) => `'${n}'`).join(", ");
-        lost.push(`${unresolved.length === 1 ? "1 ref of this project finds" : `${unresolved.length} refs of this project find`} no model (${sample}${unresolved.length > 3 ? ", ..." : ""})${missing.length > 1 ? ", which may come from it" : ""}`);
-      }
-      const installedAs = d.local ? `no dbt project in ${path.relative(p.project.root, d.local) || "."}` : `nothing named '${d.name}' in ${where}/`;
-      this.report(
-        d.file, d.span, "warning", "package-not-installed",
-        `Package '${d.spec}' is declared but not installed (${installedAs}): run 'dbt deps'. Until then its models, sources and macros are missing from the graph${lost.length ? `: ${lost.join("; ")}` : ""}.`,
-        p,
-      );
+    for (const warning of missingPackageWarnings(p, this.input.projects, this.unresolvedRefs.get(p))) {
+      this.report(warning.file, warning.span, "warning", "package-not-installed", warning.message, p);
     }
   }
 
@@ -987,179 +722,4 @@ export class Linker {
       }
     }
   }
-}
-
-// ---------------------------------------------------------------------- small pure helpers
-
-/** The node as the graph keeps it, without the linker's bookkeeping. */
-function plainNode(node: PendingNode): AssetNode {
-  const { facts: _facts, owner: _owner, config: _config, ...plain } = node;
-  if (plain.description) plain.description = inertMarkdown(plain.description);
-  return plain;
-}
-
-function tsSignature(facts: TsFacts): string {
-  const exports = facts.exports.map((e) => `${e.exported}:${e.local}:${e.from ?? ""}`);
-  const assets = facts.assets.map((a) => `${a.key?.join("/")}:${a.localName ?? ""}:${a.exportName ?? ""}`);
-  return `${exports.join("|")}#${assets.join("|")}`;
-}
-
-/** A `ref(...)` / `source(...)` read from YAML, as the calls the SQL scanner would have found. */
-function yamlDepCalls(dep: YamlRefDep): { refs: RefCall[]; sources: SourceCall[] } {
-  const args = dep.args.map((value): JinjaExpr => ({ type: "string", value }));
-  if (dep.call === "source") return { refs: [], sources: [{ args, kwargs: {}, span: dep.span, sourceSpan: dep.span, tableSpan: dep.span }] };
-  const kwargs: RefCall["kwargs"] = dep.version !== undefined ? { v: { type: "string", value: dep.version } } : {};
-  return { refs: [{ args, kwargs, span: dep.span, nameSpan: dep.span }], sources: [] };
-}
-
-/** The deepest folder holding all `files` (so that their names relative to it tell them apart). */
-function commonFolder(files: string[]): string {
-  let folder = files.length > 0 ? path.dirname(files[0]) : "";
-  for (const file of files) {
-    while (path.relative(folder, file).startsWith("..")) {
-      const parent = path.dirname(folder);
-      if (parent === folder) return folder;
-      folder = parent;
-    }
-  }
-  return folder;
-}
-
-interface PropsEntry {
-  file: string;
-  props: YamlNodeProps;
-}
-
-function collectProps(p: ProjectFiles): {
-  models: Map<string, PropsEntry>;
-  seeds: Map<string, PropsEntry>;
-  snapshots: Map<string, PropsEntry>;
-  definedModels: Set<string>;
-  versioned: Map<string, { name: string; v: string; latest: boolean }>;
-} {
-  const models = new Map<string, PropsEntry>();
-  const seeds = new Map<string, PropsEntry>();
-  const snapshots = new Map<string, PropsEntry>();
-  for (const [file, facts] of p.yaml) {
-    for (const props of facts.models) models.set(props.name, { file, props });
-    for (const props of facts.seeds) seeds.set(props.name, { file, props });
-    for (const props of facts.snapshots) snapshots.set(props.name, { file, props });
-  }
-  const definedModels = new Set<string>();
-  for (const file of p.models.keys()) definedModels.add(path.basename(file, path.extname(file)));
-  return { models, seeds, snapshots, definedModels, versioned: versionFiles(models) };
-}
-
-/**
- * Versioned models: which file defines which version. `defined_in` names the file, else dbt's
- * convention `<name>_v<version>.sql`. Keys are `[name, "v<version>"]`; plain `ref('name')` means the
- * latest version (`latest_version`, else the highest).
- */
-function versionFiles(models: Map<string, PropsEntry>): Map<string, { name: string; v: string; latest: boolean }> {
-  const out = new Map<string, { name: string; v: string; latest: boolean }>();
-  for (const [name, entry] of models) {
-    const versions = entry.props.versions;
-    if (!versions?.length) continue;
-    const latest = entry.props.latestVersion ?? versions.map((x) => x.v).sort((a, b) => Number(a) - Number(b) || a.localeCompare(b)).pop();
-    for (const version of versions) {
-      out.set(version.definedIn ?? `${name}_v${version.v}`, { name, v: version.v, latest: version.v === latest });
-    }
-  }
-  return out;
-}
-
-function overrideKey(meta: Record<string, unknown> | undefined): string[] | undefined {
-  if (!meta) return undefined;
-  const tributary = asRecord(meta.tributary).key;
-  const dagster = asRecord(meta.dagster).asset_key;
-  for (const value of [tributary, dagster]) {
-    if (typeof value === "string" && value.length > 0) return toKey(value);
-    if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string")) return toKey(value as string[]);
-  }
-  return undefined;
-}
-
-function literalConfig(config: Record<string, JinjaExpr>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) {
-    const value = literalValue(v);
-    if (value !== undefined) out[k] = value;
-  }
-  return out;
-}
-
-/** Path segments of a node under its resource folder, for folder-level configs (`marts/fct_orders`). */
-function relSegments(project: DbtProject, file: string, resourceType: "models" | "seeds" | "snapshots"): string[] {
-  const roots = resourceType === "models" ? project.modelPaths : resourceType === "seeds" ? project.seedPaths : project.snapshotPaths;
-  for (const root of roots) {
-    // Both absolute and normalized (the index builds them with path.resolve / path.join): a prefix
-    // test, where path.relative took a tenth of a large project's link time.
-    if (file.startsWith(root + path.sep)) {
-      const parts = file.slice(root.length + 1).split(path.sep);
-      parts[parts.length - 1] = parts[parts.length - 1].replace(/\.[^.]+$/, "");
-      return parts;
-    }
-  }
-  return [path.basename(file).replace(/\.[^.]+$/, "")];
-}
-
-function exprText(expr: JinjaExpr): string {
-  switch (expr.type) {
-    case "string":
-      return `'${expr.value}'`;
-    case "number":
-    case "bool":
-      return String(expr.value);
-    case "none":
-      return "none";
-    case "var":
-      return `var(${exprText(expr.name)})`;
-    case "concat":
-      return expr.parts.map(exprText).join(" ~ ");
-    case "unknown":
-      return expr.text;
-    case "each":
-      return expr.text;
-    case "param":
-      return expr.name;
-    case "index":
-      return `${exprText(expr.of)}[${JSON.stringify(expr.key)}]`;
-    default:
-      return "…";
-  }
-}
-
-function didYouMean(name: string, candidates: string[]): string {
-  const close = closestNames(name, candidates, 3);
-  return close.length ? ` Did you mean ${close.map((c) => `'${c}'`).join(", ")}?` : "";
-}
-
-function push(map: Map<string, string[]>, key: string, value: string): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
-function unique(values: string[]): string[] {
-  return [...new Set(values)];
-}
-
-function asString(value: unknown): string | undefined {
-  if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return undefined;
-}
-
-function asStrings(value: unknown): string[] {
-  if (typeof value === "string") return [value];
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
-  return [];
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-function zeroSpan(): Span {
-  return { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 }

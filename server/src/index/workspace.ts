@@ -15,7 +15,8 @@ import { readDbtProject } from "./dbt/project";
 import { parsePropertiesYaml } from "./dbt/yaml";
 import type { DbtProject, SqlFacts, TsFacts, YamlFacts } from "./facts";
 import { buildChecks, type CheckIndex } from "./checks";
-import { Linker, type LinkResult, type Occurrence, type ProjectFiles } from "./link";
+import { Linker } from "./link";
+import type { LinkResult, Occurrence, ProjectFiles } from "./link/types";
 import { makeRelativeResolver, readTsAssets } from "./ts/assets";
 import { MAX_MANIFEST_BYTES, MAX_SOURCE_BYTES, ReadScope, undecodableNames, type ReadOutcome } from "./readFile";
 

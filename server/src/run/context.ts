@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { findProfilesFile, readProfiles } from "../index/dbt/profiles";
-import type { ProjectFiles } from "../index/link";
+import type { ProjectFiles } from "../index/link/types";
 import type { WorkspaceIndex } from "../index/workspace";
 import type { AssetNode } from "../protocol/types";
 import { relationName, type EmbeddedTarget } from "./embedded/engine";
