@@ -19,7 +19,7 @@ import { planSelection } from "../server/src/plan/planner";
 import { RunContext } from "../server/src/run/context";
 import { runEmbeddedStep, type EmbeddedTest } from "../server/src/run/embedded/engine";
 import type { EmbeddedNode } from "../server/src/run/embedded/nodes";
-import { Warehouse } from "../server/src/run/embedded/warehouse";
+import { Warehouse } from "../server/src/run/warehouse";
 import { runPlan } from "../server/src/run/runner";
 import { benchPlan } from "./plan";
 

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RunRecord } from "../../server/src/protocol/history";
 import type { HistoryStore } from "../../server/src/run/history";
-import { Warehouse } from "../../server/src/run/embedded/warehouse";
+import { Warehouse } from "../../server/src/run/warehouse";
 import { copyProject, ensureProvisioned, packagedVsix, ROOT, startSession, tempHome, until, workspaceHistory, finishedRunAfter as finishedRun, type Session } from "./codeServer";
 import { Workbench } from "./workbench";
 

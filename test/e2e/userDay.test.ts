@@ -15,7 +15,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Locator } from "playwright-core";
-import { Warehouse } from "../../server/src/run/embedded/warehouse";
+import { Warehouse } from "../../server/src/run/warehouse";
 import type { RunRecord } from "../../server/src/protocol/history";
 import type { HistoryStore } from "../../server/src/run/history";
 import { ensureProvisioned, packagedVsix, RESULTS, ROOT, startSession, tempHome, until, workspaceHistory, finishedRunAfter as finishedRun, copyExample, type Session } from "./codeServer";

@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 import { after, describe, test } from "node:test";
 import { DAEMON_LOCK_FILE } from "../../server/src/jobs/lock";
 import { TICKS_FILE, TickStore } from "../../server/src/jobs/ticks";
-import { Warehouse } from "../../server/src/run/embedded/warehouse";
+import { Warehouse } from "../../server/src/run/warehouse";
 import { HISTORY_DIR, HistoryStore } from "../../server/src/run/history";
 import { CLI, runCli } from "../helpers/cli";
 import { copyExample } from "../helpers/workspace";

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { Warehouse } from "../../server/src/run/embedded/warehouse";
+import { Warehouse } from "../../server/src/run/warehouse";
 import { HistoryStore } from "../../server/src/run/history";
 import { CLI } from "../helpers/cli";
 import { copyExample } from "../helpers/workspace";

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { genericTestName } from "../../server/src/index/checks";
 import { HistoryStore } from "../../server/src/run/history";
-import { Warehouse } from "../../server/src/run/embedded/warehouse";
+import { Warehouse } from "../../server/src/run/warehouse";
 import { runCli } from "../helpers/cli";
 import { copyExample } from "../helpers/workspace";
 

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
-import { Warehouse } from "../../server/src/run/embedded/warehouse";
+import { Warehouse } from "../../server/src/run/warehouse";
 import { HistoryStore } from "../../server/src/run/history";
 import { CLI, runCli } from "../helpers/cli";
 import { copyExample } from "../helpers/workspace";

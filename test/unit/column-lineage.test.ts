@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { analyzeStatement, UnsupportedShape, type AnalyzeEnv } from "../../server/src/columns/analyze";
 import { columnLineage, readCatalogColumns } from "../../server/src/columns/lineage";
-import { Warehouse } from "../../server/src/run/embedded/warehouse";
+import { Warehouse } from "../../server/src/run/warehouse";
 import { SqlParser } from "../../server/src/columns/parser";
 import { WorkspaceIndex } from "../../server/src/index/workspace";
 import type { ColumnLineageMap } from "../../server/src/protocol/sql";

@@ -4,7 +4,7 @@ import { formatKey } from "../graph/keys";
 import type { WorkspaceIndex } from "../index/workspace";
 import { ModelCompiler, isCompilable, openWarehouseForReading, type CompileFailure, type CompiledModel } from "../run/compile";
 import { RunContext } from "../run/context";
-import type { Warehouse } from "../run/embedded/warehouse";
+import type { Warehouse } from "../run/warehouse";
 import { CliError, select } from "./runCommands";
 import { columnLineage, readCatalogColumns } from "../columns/lineage";
 import type { ColumnLineageMap } from "../protocol/sql";

@@ -10,7 +10,7 @@ import { planSelection } from "../plan/planner";
 import type { AssetStatus } from "../protocol/status";
 import type { Plan } from "../protocol/plan";
 import { RunContext } from "../run/context";
-import { Warehouse } from "../run/embedded/warehouse";
+import { Warehouse } from "../run/warehouse";
 import { HistoryStore, unlockWarehouse } from "../run/history";
 import type { LockInfo } from "../run/warehouseLock";
 import { hostname } from "node:os";

@@ -15,7 +15,7 @@ import type { AssetNode } from "../protocol/types";
 import type { AssetColumns, ColumnLineageMap, ColumnOrigin } from "../protocol/sql";
 import type { RunContext } from "../run/context";
 import { ModelCompiler, isCompilable, type CompileOutcome, type CompilerOptions } from "../run/compile";
-import type { Warehouse } from "../run/embedded/warehouse";
+import type { Warehouse } from "../run/warehouse";
 import { analyzeStatement, UnsupportedShape, type TableInfo } from "./analyze";
 import { SqlParser, type ParseTree } from "./parser";
 

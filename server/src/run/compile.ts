@@ -13,7 +13,7 @@ import type { AssetNode } from "../protocol/types";
 import type { RunContext } from "./context";
 import { EmbeddedRenderError } from "./embedded/errors";
 import { DbtCompilationError, DbtRenderer, type DataNeed } from "./embedded/render";
-import { Warehouse, type RelationType } from "./embedded/warehouse";
+import { Warehouse, type RelationType } from "./warehouse";
 
 export interface CompiledModel {
   id: string;

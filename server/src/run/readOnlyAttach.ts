@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { Warehouse } from "./embedded/warehouse";
+import { quoteIdent, Warehouse } from "./warehouse";
 
 const RESERVED = new Set(["memory", "system", "temp", "main"]);
 
@@ -39,7 +39,7 @@ export class ReadOnlyAttacher {
   }
 
   private alias(name: string): string {
-    return `"${(RESERVED.has(name.toLowerCase()) || !name ? "warehouse" : name).replace(/"/g, '""')}"`;
+    return quoteIdent(RESERVED.has(name.toLowerCase()) || !name ? "warehouse" : name);
   }
 
   private async attach(file: string, name: string): Promise<Warehouse | undefined> {

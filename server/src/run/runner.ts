@@ -15,7 +15,7 @@ import type { RunContext } from "./context";
 import { dbtChecksOf, embeddedTests, outcomeOf } from "./checks";
 import { runDbtStep, type DbtCliNode, type DbtTestResult } from "./dbtCli";
 import { runEmbeddedStep } from "./embedded/engine";
-import { Warehouse } from "./embedded/warehouse";
+import { Warehouse } from "./warehouse";
 import { checkWholeNumber, describeFsError, RunError } from "./errors";
 import { HistoryStore, newRunId } from "./history";
 import { acquireWarehouseLock, type LockInfo, type WarehouseLock } from "./warehouseLock";

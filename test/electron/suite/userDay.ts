@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { before, describe, it } from "mocha";
 import * as vscode from "vscode";
 import type { RunRecord } from "../../../server/src/protocol/history";
-import { Warehouse } from "../../../server/src/run/embedded/warehouse";
+import { Warehouse } from "../../../server/src/run/warehouse";
 import { HistoryStore } from "../../../server/src/run/history";
 
 const FCT_ORDERS = "models/marts/fct_orders.sql";

@@ -4,7 +4,7 @@
  * `table.columns['name'].values()`, `table.column_names`, `row[0]`, `row['col']`, `row.col`.
  */
 import { makeTuple } from "./python";
-import type { ColumnInfo, Row } from "./warehouse";
+import type { ColumnInfo, Row } from "../warehouse";
 
 export class AgateColumn {
   constructor(

@@ -76,9 +76,9 @@ import { DBT_ENGINE_HINT, EmbeddedRenderError, UnsupportedFeatureError } from ".
 import type { EmbeddedNode, RelationResolver } from "./nodes";
 import { DbtRenderer, normalizeConfig, type RenderedNode } from "./render";
 import { runTest, type EmbeddedTest, type EmbeddedTestResult } from "./tests";
-import type { Warehouse } from "./warehouse";
+import type { Warehouse } from "../warehouse";
 
-export { Warehouse } from "./warehouse";
+export { Warehouse } from "../warehouse";
 export type { EmbeddedTest, EmbeddedTestResult } from "./tests";
 export { DbtRelation } from "./relation";
 

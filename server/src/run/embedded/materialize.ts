@@ -34,9 +34,9 @@
  * `Materializer` method doing the SQL).
  */
 import type { DbtRelation } from "./relation";
-import { quoteIdent } from "./relation";
+import { quoteIdent } from "../warehouse";
 import { UnsupportedFeatureError } from "./errors";
-import type { ColumnInfo, RelationType, Warehouse } from "./warehouse";
+import type { ColumnInfo, RelationType, Warehouse } from "../warehouse";
 
 export interface MaterializeResult {
   rows?: number;

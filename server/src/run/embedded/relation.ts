@@ -2,13 +2,10 @@
  * dbt's `Relation` as seen from Jinja (`{{ this }}`, `{{ ref('x') }}`), and the default relation
  * naming of dbt (`generate_schema_name`, `generate_alias_name`, `generate_database_name`).
  */
+import { quoteIdent } from "../warehouse";
 import { splitArgs } from "./python";
 
 export type RelationKind = "table" | "view" | "cte" | "external";
-
-export function quoteIdent(name: string): string {
-  return `"${String(name).replace(/"/g, '""')}"`;
-}
 
 export class DbtRelation {
   constructor(

@@ -32,8 +32,8 @@ import type { EmbeddedNode, RelationResolver } from "./nodes";
 import { DBT_ENGINE_HINT, EmbeddedRenderError, UnsupportedFeatureError } from "./errors";
 import { JinjaPreprocessError, compileTemplate, createJinjaEnvironment, macroNames, preprocess, withDbtJinja } from "./jinja";
 import { PyDateTime, arg, datetimeModule, isKwargs, isPlainObject, makeTuple, pyDatetimeFromDate, pyRepr, pyStr, pytzModule, reModule, splitArgs } from "./python";
-import { DbtRelation, defaultAliasName, defaultDatabaseName, defaultSchemaName, quoteIdent } from "./relation";
-import type { ColumnInfo, RelationType, Row } from "./warehouse";
+import { DbtRelation, defaultAliasName, defaultDatabaseName, defaultSchemaName } from "./relation";
+import { quoteIdent, type ColumnInfo, type RelationType, type Row } from "../warehouse";
 
 // ---------------------------------------------------------------- errors
 

@@ -10,7 +10,7 @@
 import type { CheckConfig } from "../../protocol/checks";
 import type { EmbeddedNode, RelationResolver } from "./nodes";
 import { DbtRenderer, type RenderedNode } from "./render";
-import type { Warehouse } from "./warehouse";
+import { quoteIdent, type Warehouse } from "../warehouse";
 
 export interface EmbeddedTest {
   id: string;
@@ -153,10 +153,6 @@ function rowsSql(rows: Record<string, unknown>[], typed: { name: string; type: s
   };
   if (rows.length === 0) return `select ${names.map((n) => value({}, n)).join(", ")} where false`;
   return rows.map((r) => `select ${names.map((n) => value(r, n)).join(", ")}`).join("\nunion all\n");
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 function truthy(v: unknown): boolean {

@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { installTsLoader } from "./loader";
 import { BUILTIN_IO_MANAGERS, keyRelations, type BuiltinIOEnv, type Relation, type StepIOManager } from "./io";
 import type { TsCheckOutcome, TsStepMessage, TsStepRequest } from "./protocol";
-import { Warehouse } from "../embedded/warehouse";
+import { Warehouse } from "../warehouse";
 
 interface RuntimeModule {
   isCheckDefinition?(x: unknown): boolean;

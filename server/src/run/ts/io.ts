@@ -7,8 +7,8 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import type { Warehouse } from "../embedded/warehouse";
-import { quoteIdent } from "../embedded/relation";
+import type { Warehouse } from "../warehouse";
+import { quoteIdent } from "../warehouse";
 import { keyProblem } from "../../graph/keys";
 
 export interface Relation {

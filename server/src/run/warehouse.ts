@@ -1,6 +1,6 @@
 /**
- * A small DuckDB handle over `@duckdb/node-api`, used by the embedded engine (and usable by the
- * runner / IO managers).
+ * A small DuckDB handle over `@duckdb/node-api`, and identifier quoting: used by the embedded
+ * engine, the runner, TS steps' IO managers, compile/preview and column lineage.
  *
  * - `Warehouse.open(path)` creates the parent folders and opens the database file (`":memory:"`
  *   works too). DuckDB allows one writing process per file: open it only while a step needs it and
@@ -15,6 +15,11 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DuckDBConnection, DuckDBInstance, DuckDBTypeId } from "@duckdb/node-api";
 import type { DuckDBValue } from "@duckdb/node-api";
+
+/** A DuckDB (and SQL standard) quoted identifier. */
+export function quoteIdent(name: string): string {
+  return `"${String(name).replace(/"/g, '""')}"`;
+}
 
 export type Row = Record<string, unknown>;
 export type SqlParam = string | number | boolean | null | bigint;
