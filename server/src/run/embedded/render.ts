@@ -1119,6 +1119,25 @@ export class DbtRenderer {
   }
 }
 
+/**
+ * The names the renderer's Jinja context defines before any macro is loaded (nunjucks' own
+ * globals included), with their values: the list the index's scanner must agree with.
+ */
+export function rendererGlobals(): Record<string, unknown> {
+  const renderer = new DbtRenderer({
+    project: { name: "project", root: "/", vars: {} },
+    target: { name: "dev", type: "duckdb", schema: "main", database: "warehouse", path: ":memory:", threads: 1 },
+    cliVars: {},
+    macroFiles: [],
+    relations: { ref: () => undefined, source: () => undefined },
+    fullRefresh: false,
+    invocationId: "",
+    runStartedAt: new Date(0),
+    catalog: new Map(),
+  });
+  return { ...(renderer.env as unknown as { globals: Record<string, unknown> }).globals };
+}
+
 function isNeedData(e: unknown): boolean {
   return e instanceof NeedData;
 }

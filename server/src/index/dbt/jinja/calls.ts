@@ -6,7 +6,7 @@
 import type { Span } from "../../../protocol/types";
 import type { JinjaExpr, MacroCall, RefCall, SourceCall, SqlFacts, VarCall } from "../../facts";
 import { LineIndex } from "../../lineIndex";
-import { NOT_MACROS, NOT_PACKAGES, VALUE_METHODS } from "../builtins";
+import { NOT_MACROS, NOT_PACKAGES, VALUE_METHODS } from "../../../dbt/builtins";
 import { ExpressionParser } from "./expressions";
 import { C_COMMA, C_DOT, C_EQ, C_LPAREN, C_PIPE, C_RPAREN, OP_POW, T_NAME, T_OP, isCloseBracket, isOpenBracket, nTok, tEnd, tKind, tOp, tStart } from "./lexer";
 
