@@ -9,6 +9,7 @@ import type { AssetEdge, AssetKind, AssetNode, EdgeOrigin, FileSpan, IndexDiagno
 import { evalEnabled, jinjaTruth, literalValue, resolveJinjaTuples, resolveJinjaValues, scanSql, substituteParams, usesParams, usesVars } from "./dbt/jinja";
 import type { JinjaBindings } from "./dbt/jinja";
 import { resolveNodeConfig } from "./dbt/project";
+import { refArguments, sourceArguments } from "../dbt/refs";
 import type {
   DbtProject,
   JinjaExpr,
@@ -722,22 +723,24 @@ export class Linker {
     const vars = p.project.vars;
     // dbt renders with the project's vars when it parses: a ref under a false `{% if %}` is not made.
     if (ref.when && jinjaTruth(ref.when, vars) === false) return;
-    const values = ref.args.map((a) => resolveJinjaValues(a, vars));
+    const args = refArguments({ pos: ref.args, kw: ref.kwargs });
+    // The package as a positional argument is part of the target (every value a loop gives it);
+    // as `package=` only its first value is.
+    const targetArgs = ref.args.length > 1 ? [args.package!, args.name!] : args.name ? [args.name] : [];
+    const values = targetArgs.map((a) => resolveJinjaValues(a, vars));
     const span = viaSpan ?? ref.nameSpan;
     if (values.length === 0 || values.some((v) => v === undefined)) {
       if (!viaSpan) {
-        const text = ref.args.map(exprText).join(", ");
+        const text = [...ref.args.map(exprText), ...Object.entries(ref.kwargs).map(([k, v]) => `${k}=${exprText(v)}`)].join(", ");
         this.report(file, ref.span, "info", "dynamic-ref", `Dynamic ref(${text}): its target is only known when dbt runs; it is not in the static graph (a target/manifest.json from 'dbt parse' fills it in).`, p);
       }
       return;
     }
     const names = values[values.length - 1]!;
-    const pkgExpr = ref.kwargs.package;
-    const pkgs: (string | undefined)[] = values.length > 1 ? values[0]! : [pkgExpr ? resolveJinjaValues(pkgExpr, vars)?.[0] : undefined];
-    const versionExpr = ref.kwargs.v ?? ref.kwargs.version;
-    const version = versionExpr ? resolveJinjaValues(versionExpr, vars)?.[0] : undefined;
+    const pkgs: (string | undefined)[] = values.length > 1 ? values[0]! : [args.package ? resolveJinjaValues(args.package, vars)?.[0] : undefined];
+    const version = args.version ? resolveJinjaValues(args.version, vars)?.[0] : undefined;
     // A ref whose arguments come from vars is var-driven; loops over literal lists are as literal as their items.
-    const literal = !ref.args.some(usesVars);
+    const literal = !targetArgs.some(usesVars);
     let first = true;
     for (const pkg of pkgs) {
       for (const name of names) {
@@ -834,7 +837,7 @@ export class Linker {
   private linkSource(to: string, p: ProjectFiles, file: string, call: SourceCall, origin: EdgeOrigin, viaSpan?: Span): void {
     const vars = p.project.vars;
     if (call.when && jinjaTruth(call.when, vars) === false) return;
-    const [sourceExpr, tableExpr] = call.args;
+    const { source: sourceExpr, table: tableExpr } = sourceArguments({ pos: call.args, kw: call.kwargs });
     const pairs = sourceExpr && tableExpr ? resolveJinjaTuples([sourceExpr, tableExpr], vars) : undefined;
     if (!viaSpan) {
       this.occur(file, { span: call.sourceSpan, target: undefined, role: "reference", from: to, completes: "source" });

@@ -26,6 +26,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import type nunjucks from "nunjucks";
 import YAML from "yaml";
+import { refArguments, sourceArguments } from "../../dbt/refs";
 import { AgateTable } from "./agate";
 import { CROSS_DB_MACROS } from "./crossdb";
 import type { EmbeddedNode, RelationResolver } from "./nodes";
@@ -701,18 +702,10 @@ export class DbtRenderer {
   // ------------------------------------------------------------ dbt functions
 
   private ref(args: unknown[]): DbtRelation {
-    const a = splitArgs(args);
-    let pkg: string | undefined;
-    let name: string;
-    if (a.pos.length >= 2) {
-      pkg = pyStr(a.pos[0]);
-      name = pyStr(a.pos[1]);
-    } else {
-      name = pyStr(a.pos[0] ?? a.kw.name ?? a.kw.model_name);
-      if (a.kw.package !== undefined) pkg = pyStr(a.kw.package);
-    }
-    const v = a.kw.v ?? a.kw.version;
-    const version = v === undefined || v === null ? undefined : pyStr(v);
+    const call = refArguments(splitArgs(args));
+    const name = pyStr(call.name);
+    const pkg = call.package === undefined ? undefined : pyStr(call.package);
+    const version = call.version === undefined || call.version === null ? undefined : pyStr(call.version);
     const f = this.frame;
     const r = this.opts.relations.ref(name, pkg, version);
     if (!r) {
@@ -735,9 +728,9 @@ export class DbtRenderer {
   }
 
   private source(args: unknown[]): DbtRelation {
-    const a = splitArgs(args);
-    const sourceName = pyStr(arg(a, 0, "source_name"));
-    const tableName = pyStr(arg(a, 1, "table_name"));
+    const call = sourceArguments(splitArgs(args));
+    const sourceName = pyStr(call.source);
+    const tableName = pyStr(call.table);
     const r = this.opts.relations.source(sourceName, tableName);
     if (!r) throw new DbtCompilationError(`${this.frame.node.resourceType} '${this.frame.node.name}' depends on a source named '${sourceName}.${tableName}' which was not found`);
     const rel = new DbtRelation(r.database ?? this.opts.target.database, r.schema, r.identifier, this.opts.catalog.get(`${r.schema}.${r.identifier}`.toLowerCase()), !!r.database && r.database !== this.opts.target.database);
