@@ -12,8 +12,8 @@ after(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
 
 void test("refArguments: one or two positional arguments, the keyword forms, the version", () => {
   assert.deepEqual(refArguments({ pos: ["m"], kw: {} }), { name: "m", package: undefined, version: undefined });
-  assert.deepEqual(refArguments({ pos: ["p", "m"], kw: { v: 2 } }), { name: "m", package: "p", version: 2 });
-  assert.deepEqual(refArguments({ pos: [], kw: { model_name: "m", package: "p", version: 3 } }), { name: "m", package: "p", version: 3 });
+  assert.deepEqual(refArguments({ pos: ["p", "m"], kw: { v: "2" } }), { name: "m", package: "p", version: "2" });
+  assert.deepEqual(refArguments({ pos: [], kw: { model_name: "m", package: "p", version: "3" } }), { name: "m", package: "p", version: "3" });
   assert.deepEqual(refArguments({ pos: [], kw: { name: "m" } }), { name: "m", package: undefined, version: undefined });
 });
 

@@ -9,6 +9,7 @@ import type { AssetEdge, AssetKind, AssetNode, EdgeOrigin, FileSpan, IndexDiagno
 import { evalEnabled, jinjaTruth, literalValue, resolveJinjaTuples, resolveJinjaValues, scanSql, substituteParams, usesParams, usesVars } from "./dbt/jinja";
 import type { JinjaBindings } from "./dbt/jinja";
 import { resolveNodeConfig } from "./dbt/project";
+import { mergeConfig } from "../dbt/config";
 import { refArguments, sourceArguments } from "../dbt/refs";
 import type {
   DbtProject,
@@ -499,19 +500,19 @@ export class Linker {
     version?: { name: string; v: string; latest: boolean },
   ): void {
     const project = p.project;
-    const config = {
-      ...resolveNodeConfig(project, resourceType, relSegments(project, file, resourceType)),
-    } as Record<string, unknown>;
+    // Folders, then the property YAML (top-level tags / meta, then its config), then the file.
+    const treeConfig = resolveNodeConfig(project, resourceType, relSegments(project, file, resourceType));
     const yamlConfig = props?.props.config ?? {};
-    const fileConfig = { ...(facts?.config ? literalConfig(facts.config) : {}), ...extraConfig };
-    const tags = unique([
-      ...asStrings(config.tags),
-      ...(props?.props.tags ?? []),
-      ...asStrings(yamlConfig.tags),
-      ...asStrings(fileConfig.tags),
-    ]);
-    const meta = { ...asRecord(config.meta), ...(props?.props.meta ?? {}), ...asRecord(yamlConfig.meta), ...asRecord(fileConfig.meta) };
-    const merged: Record<string, unknown> = { ...config, ...yamlConfig, ...fileConfig, tags, meta };
+    const merged = { ...treeConfig };
+    if (props?.props.tags) mergeConfig(merged, { tags: props.props.tags });
+    if (props?.props.meta) mergeConfig(merged, { meta: props.props.meta });
+    mergeConfig(merged, yamlConfig);
+    if (facts?.config) mergeConfig(merged, literalConfig(facts.config));
+    mergeConfig(merged, extraConfig);
+    const tags = asStrings(merged.tags);
+    const meta = asRecord(merged.meta);
+    merged.tags = tags;
+    merged.meta = meta;
     const dbtName = version ? version.name : name;
     const plainKey = version ? [dbtName, `v${version.v}`] : [name];
     // Several projects in one workspace may each have a model of the same name (dbt keeps them
@@ -541,7 +542,7 @@ export class Linker {
     };
     if (version?.latest) this.latestVersions.add(node.id);
     // dbt: the file's config() wins over YAML properties, which win over dbt_project.yml.
-    const enabledAt = [facts?.config?.enabled, extraConfig.enabled, yamlConfig.enabled, config.enabled].find((v) => v !== undefined);
+    const enabledAt = [facts?.config?.enabled, extraConfig.enabled, yamlConfig.enabled, treeConfig.enabled].find((v) => v !== undefined);
     const enabled = enabledAt === undefined ? true : evalEnabled(enabledAt, project.vars);
     if (enabled === false) return;
     if (enabled === undefined) node.maybeDisabled = true;

@@ -26,6 +26,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import type nunjucks from "nunjucks";
 import YAML from "yaml";
+import { configKey, mergeConfig, normalizeConfig } from "../../dbt/config";
 import { refArguments, sourceArguments } from "../../dbt/refs";
 import { AgateTable } from "./agate";
 import { CROSS_DB_MACROS } from "./crossdb";
@@ -137,33 +138,11 @@ interface EphemeralCache {
 
 // ---------------------------------------------------------------- config helpers
 
-const ADDITIVE = new Set(["tags", "pre_hook", "post_hook"]);
 /** Config keys that change how a node renders (`this`, `is_incremental()`). */
 const DECISIVE = ["materialized", "schema", "alias", "database", "full_refresh", "target_schema", "target_database", "version"];
 
-export function normalizeConfigKey(k: string): string {
-  return k.replace(/^\+/, "").replace(/-/g, "_");
-}
-
-export function normalizeConfig(c: Record<string, unknown> | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(c ?? {})) if (k !== "__keywords") out[normalizeConfigKey(k)] = v;
-  return out;
-}
-
 function toArray(v: unknown): unknown[] {
   return v === undefined || v === null ? [] : Array.isArray(v) ? v : [v];
-}
-
-/** Applies in-file `config()` values over `base` (tags and hooks add up, meta merges). */
-function applyConfig(base: Record<string, unknown>, extra: Record<string, unknown>): void {
-  for (const [k0, v] of Object.entries(extra)) {
-    const k = normalizeConfigKey(k0);
-    if (k === "__keywords") continue;
-    if (ADDITIVE.has(k)) base[k] = [...toArray(base[k]), ...toArray(v)];
-    else if (k === "meta" && isPlainObject(base[k]) && isPlainObject(v)) base[k] = { ...(base[k] as object), ...v };
-    else base[k] = v;
-  }
 }
 
 /** Literal `config(...)` keyword values found by a quick scan (for nodes not rendered in this step). */
@@ -476,7 +455,7 @@ export class DbtRenderer {
     m.get_where_subquery = (rel: unknown) => rel;
     m.set_sql_header = (...args: unknown[]) => {
       const caller = splitArgs(args).kw.caller as (() => unknown) | undefined;
-      if (caller) applyConfig(this.frame.config, { sql_header: pyStr(caller()) });
+      if (caller) mergeConfig(this.frame.config, { sql_header: pyStr(caller()) });
       return "";
     };
     m.get_columns_in_relation = (rel: unknown) => this.columnsIn(rel);
@@ -505,17 +484,17 @@ export class DbtRenderer {
     const config = Object.assign((...args: unknown[]) => this.config(args), {
       get: (...args: unknown[]) => {
         const a = splitArgs(args);
-        const key = normalizeConfigKey(String(arg(a, 0, "name")));
+        const key = configKey(String(arg(a, 0, "name")));
         const v = this.frame.config[key];
         return v === undefined ? arg(a, 1, "default", null) : v;
       },
       require: (name: unknown) => {
-        const key = normalizeConfigKey(String(name));
+        const key = configKey(String(name));
         if (!(key in this.frame.config)) throw new DbtCompilationError(`Required config '${name}' was not found in the config of ${this.frame.node.name}`);
         return this.frame.config[key];
       },
       set: (k: unknown, v: unknown) => {
-        applyConfig(this.frame.config, { [String(k)]: v });
+        mergeConfig(this.frame.config, { [String(k)]: v });
         return "";
       },
       persist_relation_docs: () => false,
@@ -740,8 +719,8 @@ export class DbtRenderer {
 
   private config(args: unknown[]): string {
     const a = splitArgs(args);
-    for (const p of a.pos) if (isPlainObject(p)) applyConfig(this.frame.config, p);
-    applyConfig(this.frame.config, a.kw);
+    for (const p of a.pos) if (isPlainObject(p)) mergeConfig(this.frame.config, p);
+    mergeConfig(this.frame.config, a.kw);
     return "";
   }
 
@@ -835,7 +814,7 @@ export class DbtRenderer {
       this.prescanCache.set(node.file, pre);
     }
     const cfg = normalizeConfig(node.config);
-    applyConfig(cfg, pre);
+    mergeConfig(cfg, pre);
     if (!cfg.materialized) cfg.materialized = defaultMaterialization(node);
     return cfg;
   }
