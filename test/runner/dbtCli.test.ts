@@ -371,6 +371,19 @@ describe("runDbtStep against the fake dbt", posixOnly, () => {
     assert.equal(byId(viaEnv.result).stg_orders.status, "success");
   });
 
+  test("run_results.json under dbt_project.yml's target-path: read from the file, or given by the parsed project; DBT_TARGET_PATH still wins", async () => {
+    const root = project();
+    const projectFile = path.join(root, "dbt_project.yml");
+    writeFileSync(projectFile, `${readFileSync(projectFile, "utf8")}\ntarget-path: "build/dbt"  # moved\n`);
+    const fromFile = await run([node("stg_orders")], root);
+    assert.equal(fromFile.result.error, undefined, fromFile.result.error);
+    assert.equal(fromFile.result.runResultsPath, path.join(root, "build", "dbt", "run_results.json"));
+    const fromProject = await run([node("stg_orders")], root, {}, { projectTargetPath: path.join(root, "build", "dbt") });
+    assert.equal(fromProject.result.runResultsPath, path.join(root, "build", "dbt", "run_results.json"));
+    const envWins = await run([node("stg_orders")], root, { DBT_TARGET_PATH: "elsewhere" }, { projectTargetPath: path.join(root, "build", "dbt") });
+    assert.equal(envWins.result.runResultsPath, path.join(root, "elsewhere", "run_results.json"));
+  });
+
   test("versioned models map back from model.<pkg>.<name>.v<N>", async () => {
     const root = project();
     writeFileSync(path.join(root, "models", "marts", "dim_orders_v2.sql"), "select * from {{ ref('fct_orders') }}\n");

@@ -264,7 +264,7 @@ void test("resolveNodeConfig: deeper wins, tags union, meta merges, + and bare k
     materialized: "incremental",
     tags: ["base"],
     meta: { owner: "data", tier: 3 },
-    "post-hook": ["grant select on {{ this }} to reporter", "analyze {{ this }}"],
+    post_hook: ["grant select on {{ this }} to reporter", "analyze {{ this }}"],
     unique_key: "order_id",
   });
   // a model at the root of models/

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import type { AssetGraph } from "../graph/graph";
 import type { AssetCheck, CheckConfig } from "../protocol/checks";
 import type { AssetNode, IndexDiagnostic, Span } from "../protocol/types";
+import { refArguments, sourceArguments } from "../dbt/refs";
 import { parseDependsOn } from "./dbt/yaml";
 import type { JinjaExpr, SqlFacts, TsFacts, YamlDataTest } from "./facts";
 import type { ProjectFiles } from "./link/types";
@@ -235,14 +236,17 @@ function singularCheck(file: string, facts: SqlFacts, project: string, nodes: No
   const name = path.basename(file).replace(/\.sql$/i, "");
   const assets: string[] = [];
   for (const ref of facts.refs) {
-    const args = ref.args.map(literal);
-    if (args.some((a) => a === undefined)) continue;
-    const version = ref.kwargs.v ?? ref.kwargs.version;
-    const found = nodes.ref(project, args as string[], version ? literal(version) : undefined);
+    const call = refArguments({ pos: ref.args, kw: ref.kwargs });
+    const target = call.package ? [call.package, call.name] : [call.name];
+    const args = target.map((a) => (a ? literal(a) : undefined));
+    if (args.length === 0 || args.some((a) => a === undefined)) continue;
+    const found = nodes.ref(project, args as string[], call.version ? literal(call.version) : undefined);
     for (const n of found.slice(-1)) if (!assets.includes(n.id)) assets.push(n.id);
   }
   for (const src of facts.sources) {
-    const [s, t] = src.args.map(literal);
+    const call = sourceArguments({ pos: src.args, kw: src.kwargs });
+    const s = call.source && literal(call.source);
+    const t = call.table && literal(call.table);
     if (s === undefined || t === undefined) continue;
     for (const n of nodes.source(project, s, t)) if (!assets.includes(n.id)) assets.push(n.id);
   }

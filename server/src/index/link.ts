@@ -13,6 +13,8 @@ import { formatKey, keyId, keyProblem } from "../graph/keys";
 import type { AssetEdge, AssetKind, EdgeOrigin, FileSpan, IndexDiagnostic, Severity, Span } from "../protocol/types";
 import { evalEnabled, jinjaTruth, resolveJinjaTuples, resolveJinjaValues, scanSql, usesVars } from "./dbt/jinja";
 import { resolveNodeConfig } from "./dbt/project";
+import { mergeConfig } from "../dbt/config";
+import { refArguments, sourceArguments } from "../dbt/refs";
 import type { JinjaExpr, RefCall, SourceCall, SqlFacts, TsFacts, VarCall, YamlRefDep } from "./facts";
 import { MacroTable } from "./link/macros";
 import { missingPackageWarnings } from "./link/missingPackages";
@@ -287,19 +289,19 @@ export class Linker {
     version?: { name: string; v: string; latest: boolean },
   ): void {
     const project = p.project;
-    const config = {
-      ...resolveNodeConfig(project, resourceType, relSegments(project, file, resourceType)),
-    } as Record<string, unknown>;
+    // Folders, then the property YAML (top-level tags / meta, then its config), then the file.
+    const treeConfig = resolveNodeConfig(project, resourceType, relSegments(project, file, resourceType));
     const yamlConfig = props?.props.config ?? {};
-    const fileConfig = { ...(facts?.config ? literalConfig(facts.config) : {}), ...extraConfig };
-    const tags = unique([
-      ...asStrings(config.tags),
-      ...(props?.props.tags ?? []),
-      ...asStrings(yamlConfig.tags),
-      ...asStrings(fileConfig.tags),
-    ]);
-    const meta = { ...asRecord(config.meta), ...(props?.props.meta ?? {}), ...asRecord(yamlConfig.meta), ...asRecord(fileConfig.meta) };
-    const merged: Record<string, unknown> = { ...config, ...yamlConfig, ...fileConfig, tags, meta };
+    const merged = { ...treeConfig };
+    if (props?.props.tags) mergeConfig(merged, { tags: props.props.tags });
+    if (props?.props.meta) mergeConfig(merged, { meta: props.props.meta });
+    mergeConfig(merged, yamlConfig);
+    if (facts?.config) mergeConfig(merged, literalConfig(facts.config));
+    mergeConfig(merged, extraConfig);
+    const tags = asStrings(merged.tags);
+    const meta = asRecord(merged.meta);
+    merged.tags = tags;
+    merged.meta = meta;
     const dbtName = version ? version.name : name;
     const plainKey = version ? [dbtName, `v${version.v}`] : [name];
     // Several projects in one workspace may each have a model of the same name (dbt keeps them
@@ -329,7 +331,7 @@ export class Linker {
     };
     if (version?.latest) this.latestVersions.add(node.id);
     // dbt: the file's config() wins over YAML properties, which win over dbt_project.yml.
-    const enabledAt = [facts?.config?.enabled, extraConfig.enabled, yamlConfig.enabled, config.enabled].find((v) => v !== undefined);
+    const enabledAt = [facts?.config?.enabled, extraConfig.enabled, yamlConfig.enabled, treeConfig.enabled].find((v) => v !== undefined);
     const enabled = enabledAt === undefined ? true : evalEnabled(enabledAt, project.vars);
     if (enabled === false) return;
     if (enabled === undefined) node.maybeDisabled = true;
@@ -494,22 +496,24 @@ export class Linker {
     const vars = p.project.vars;
     // dbt renders with the project's vars when it parses: a ref under a false `{% if %}` is not made.
     if (ref.when && jinjaTruth(ref.when, vars) === false) return;
-    const values = ref.args.map((a) => resolveJinjaValues(a, vars));
+    const args = refArguments({ pos: ref.args, kw: ref.kwargs });
+    // The package as a positional argument is part of the target (every value a loop gives it);
+    // as `package=` only its first value is.
+    const targetArgs = ref.args.length > 1 ? [args.package!, args.name!] : args.name ? [args.name] : [];
+    const values = targetArgs.map((a) => resolveJinjaValues(a, vars));
     const span = viaSpan ?? ref.nameSpan;
     if (values.length === 0 || values.some((v) => v === undefined)) {
       if (!viaSpan) {
-        const text = ref.args.map(exprText).join(", ");
+        const text = [...ref.args.map(exprText), ...Object.entries(ref.kwargs).map(([k, v]) => `${k}=${exprText(v)}`)].join(", ");
         this.report(file, ref.span, "info", "dynamic-ref", `Dynamic ref(${text}): its target is only known when dbt runs; it is not in the static graph (a target/manifest.json from 'dbt parse' fills it in).`, p);
       }
       return;
     }
     const names = values[values.length - 1]!;
-    const pkgExpr = ref.kwargs.package;
-    const pkgs: (string | undefined)[] = values.length > 1 ? values[0]! : [pkgExpr ? resolveJinjaValues(pkgExpr, vars)?.[0] : undefined];
-    const versionExpr = ref.kwargs.v ?? ref.kwargs.version;
-    const version = versionExpr ? resolveJinjaValues(versionExpr, vars)?.[0] : undefined;
+    const pkgs: (string | undefined)[] = values.length > 1 ? values[0]! : [args.package ? resolveJinjaValues(args.package, vars)?.[0] : undefined];
+    const version = args.version ? resolveJinjaValues(args.version, vars)?.[0] : undefined;
     // A ref whose arguments come from vars is var-driven; loops over literal lists are as literal as their items.
-    const literal = !ref.args.some(usesVars);
+    const literal = !targetArgs.some(usesVars);
     let first = true;
     for (const pkg of pkgs) {
       for (const name of names) {
@@ -569,7 +573,7 @@ export class Linker {
   private linkSource(to: string, p: ProjectFiles, file: string, call: SourceCall, origin: EdgeOrigin, viaSpan?: Span): void {
     const vars = p.project.vars;
     if (call.when && jinjaTruth(call.when, vars) === false) return;
-    const [sourceExpr, tableExpr] = call.args;
+    const { source: sourceExpr, table: tableExpr } = sourceArguments({ pos: call.args, kw: call.kwargs });
     const pairs = sourceExpr && tableExpr ? resolveJinjaTuples([sourceExpr, tableExpr], vars) : undefined;
     if (!viaSpan) {
       this.occur(file, { span: call.sourceSpan, target: undefined, role: "reference", from: to, completes: "source" });

@@ -12,7 +12,8 @@ import { existsSync } from "node:fs";
 import type { AssetNode } from "../protocol/types";
 import type { RunContext } from "./context";
 import { EmbeddedRenderError } from "./embedded/errors";
-import { DbtCompilationError, DbtRenderer, type DataNeed } from "./embedded/render";
+import { DbtRenderer } from "./embedded/render";
+import { DbtCompilationError, type DataNeed } from "./embedded/renderErrors";
 import { Warehouse, type RelationType } from "./warehouse";
 
 export interface CompiledModel {

@@ -38,6 +38,7 @@ import { homedir } from "node:os";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
+import { readDbtProject } from "../index/dbt/project";
 import { watchGroup } from "./groupWatchdog";
 
 export interface DbtCliNode {
@@ -115,6 +116,8 @@ export interface DbtCliOptions {
   vars?: Record<string, unknown>;
   /** dbt's `--target-path` (relative to the project). Also read: DBT_TARGET_PATH, dbt_project.yml `target-path`. */
   targetPath?: string;
+  /** `target-path` of the project as the index read dbt_project.yml (absolute); read from the file when absent. */
+  projectTargetPath?: string;
   /** The child's full environment (default `process.env`). PYTHONUNBUFFERED=1 is added when unset. */
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
@@ -216,9 +219,9 @@ export function findDbtExecutable(env: NodeJS.ProcessEnv, configured?: string, b
 }
 
 /** Where dbt writes run_results.json for these options. */
-export function runResultsPath(options: Pick<DbtCliOptions, "projectDir" | "targetPath" | "env">): string {
+export function runResultsPath(options: Pick<DbtCliOptions, "projectDir" | "targetPath" | "projectTargetPath" | "env">): string {
   const env = options.env ?? process.env;
-  const target = options.targetPath || envGet(env, "DBT_TARGET_PATH") || envGet(env, "DBT_ENGINE_TARGET_PATH") || projectTargetPath(options.projectDir) || "target";
+  const target = options.targetPath || envGet(env, "DBT_TARGET_PATH") || envGet(env, "DBT_ENGINE_TARGET_PATH") || options.projectTargetPath || projectTargetPath(options.projectDir, env) || "target";
   return path.resolve(options.projectDir, target, "run_results.json");
 }
 
@@ -915,15 +918,16 @@ function isExecutableFile(file: string): boolean {
   }
 }
 
-/** `target-path:` of dbt_project.yml (deprecated in dbt, still honoured), read line by line. */
-function projectTargetPath(projectDir: string): string | undefined {
+/** `target-path:` of dbt_project.yml (deprecated in dbt, still honoured), read as the index reads the file. */
+function projectTargetPath(projectDir: string, env: Record<string, string | undefined>): string | undefined {
+  const file = path.join(projectDir, "dbt_project.yml");
+  let text: string;
   try {
-    const text = readFileSync(path.join(projectDir, "dbt_project.yml"), "utf8");
-    const m = /^target-path:\s*["']?([^"'#\n]+?)["']?\s*(?:#.*)?$/m.exec(text);
-    return m ? m[1].trim() : undefined;
+    text = readFileSync(file, "utf8");
   } catch {
     return undefined;
   }
+  return readDbtProject(file, text, () => undefined, env).targetPath;
 }
 
 function groupAlive(pgid: number): boolean {

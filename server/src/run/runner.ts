@@ -460,6 +460,7 @@ class StepExecutor {
         const result = await runDbtStep(cliNodes, {
           executable: this.options.dbtExecutable ?? "dbt",
           projectDir: projectFiles.project.root,
+          projectTargetPath: projectFiles.project.targetPath,
           profilesDir: existsSync(path.join(projectFiles.project.root, "profiles.yml")) ? projectFiles.project.root : undefined,
           vars: this.options.vars,
           signal: this.signal,

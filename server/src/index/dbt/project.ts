@@ -9,6 +9,7 @@ import type { Node as YamlNode } from "yaml";
 import type { DbtProject } from "../facts";
 import { renderEnvVars } from "./profiles";
 import type { Env } from "./profiles";
+import { configAlongPath } from "../../dbt/config";
 import { addDiag, deref, isPlainObject, mapEntries, nodeSpan, parseYamlFile, scalarText, toPlain, ZERO_SPAN } from "./yamlFile";
 import type { MapEntry, YamlFile } from "./yamlFile";
 
@@ -346,54 +347,11 @@ function isInstalledPackage(project: DbtProject, name: string, readText: (p: str
 
 // ================================================================ folder-config inheritance
 
-/** Configs whose value may be a mapping, so a bare `meta: {...}` key is a config, not a folder. */
-const DICT_CONFIGS = new Set(["meta", "docs", "persist_docs", "grants", "contract", "quoting", "column_types", "labels", "snapshot_meta_column_names"]);
-/** Configs merged key by key (deeper keys win). */
-const UPDATE_CONFIGS = new Set(["meta", "docs", "persist_docs", "grants", "contract", "quoting", "column_types", "labels"]);
-/** Configs appended to (dbt: tags are a union, hooks run parent first). */
-const HOOKS = new Set(["pre-hook", "post-hook"]);
-
-function normalizeConfigKey(key: string): string {
-  const k = key.trim();
-  if (k === "pre_hook") return "pre-hook";
-  if (k === "post_hook") return "post-hook";
-  return k;
-}
-
-function asList(v: unknown): unknown[] {
-  if (v == null) return [];
-  return Array.isArray(v) ? v : [v];
-}
-
 /**
- * The configs one level of a config tree sets for the node, given the name of the next level on
- * the node's path (a key equal to it is a folder, never a config).
- */
-function levelConfigs(level: Record<string, unknown>, nextSegment: string | undefined): [string, unknown][] {
-  const out: [string, unknown][] = [];
-  for (const [key, value] of Object.entries(level)) {
-    if (key.startsWith("+")) {
-      out.push([normalizeConfigKey(key.slice(1)), value]);
-      continue;
-    }
-    if (key === nextSegment) continue; // a sub-folder (or the file) on the node's path
-    if (value === null || value === undefined) continue; // an empty folder entry
-    if (!isPlainObject(value)) {
-      out.push([normalizeConfigKey(key), value]); // dbt: a bare key with a non-mapping value is a config
-    } else if (DICT_CONFIGS.has(key) && !Object.keys(value).some((k) => k.startsWith("+"))) {
-      out.push([key, value]);
-    }
-  }
-  return out;
-}
-
-/**
- * dbt's folder-config inheritance for one node: walks `models:` (or `seeds:` / `snapshots:`)
- * from its root, through `<project name>`, the node's folders, to the node's own name, applying
- * each level's configs (`+key`, or a bare key with a non-mapping value / a known mapping config).
- * `tags` accumulate (union), `meta` and the other mapping configs merge key by key, hooks
- * append, every other config is overridden by deeper levels. Packages' top-level keys are
- * ignored. `relPathSegments` is the node's path relative to its resource folder
+ * dbt's folder-config inheritance for one node: walks `models:` (or `seeds:` / `snapshots:` /
+ * `sources:`) from its root, through `<project name>`, the node's folders, to the node's own
+ * name, by dbt's merge rules (server/src/dbt/config.ts). Packages' top-level keys are ignored.
+ * `relPathSegments` is the node's path relative to its resource folder
  * (`["staging", "stg_orders.sql"]`; the extension of the last segment is dropped).
  */
 export function resolveNodeConfig(project: DbtProject, resourceType: "models" | "seeds" | "snapshots" | "sources", relPathSegments: string[]): Record<string, unknown> {
@@ -401,32 +359,7 @@ export function resolveNodeConfig(project: DbtProject, resourceType: "models" | 
     (resourceType === "models" ? p.modelConfig : resourceType === "seeds" ? p.seedConfig : resourceType === "sources" ? p.sourceConfig : p.snapshotConfig) ?? {};
   const segments = relPathSegments.filter((s) => s !== "" && s !== ".");
   if (segments.length > 0) segments[segments.length - 1] = segments[segments.length - 1].replace(/\.(sql|py|csv|ya?ml)$/i, "");
-  const fqn = [project.name, ...segments];
-
-  const result: Record<string, unknown> = {};
-  const apply = (key: string, value: unknown): void => {
-    if (key === "tags") {
-      const tags = Array.isArray(result.tags) ? (result.tags as unknown[]) : [];
-      for (const t of asList(value)) if (typeof t === "string" && !tags.includes(t)) tags.push(t);
-      result.tags = tags;
-    } else if (HOOKS.has(key)) {
-      result[key] = [...asList(result[key]), ...asList(value)];
-    } else if (UPDATE_CONFIGS.has(key) && isPlainObject(value)) {
-      result[key] = { ...(isPlainObject(result[key]) ? result[key] : {}), ...value };
-    } else {
-      result[key] = value;
-    }
-  };
-
   // A package's own configs, then those of the project that installs it (dbt: the root wins).
-  for (const tree of [treeOf(project), ...(project.rootConfig ? [treeOf(project.rootConfig)] : [])]) {
-    let level: unknown = tree;
-    for (let i = 0; i <= fqn.length; i++) {
-      if (!isPlainObject(level)) break;
-      for (const [k, v] of levelConfigs(level, fqn[i])) apply(k, v);
-      if (i === fqn.length) break;
-      level = level[fqn[i]];
-    }
-  }
-  return result;
+  const trees = [treeOf(project), ...(project.rootConfig ? [treeOf(project.rootConfig)] : [])];
+  return configAlongPath(trees, [project.name, ...segments]);
 }

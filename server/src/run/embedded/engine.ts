@@ -74,7 +74,8 @@ import { findMaterialization, Materializer, MATERIALIZATIONS, materializationNam
 import type { MaterializeResult } from "./materialize";
 import { DBT_ENGINE_HINT, EmbeddedRenderError, UnsupportedFeatureError } from "./errors";
 import type { EmbeddedNode, RelationResolver } from "./nodes";
-import { DbtRenderer, normalizeConfig, type RenderedNode } from "./render";
+import { normalizeConfig } from "../../dbt/config";
+import { DbtRenderer, type RenderedNode } from "./render";
 import { runTest, type EmbeddedTest, type EmbeddedTestResult } from "./tests";
 import type { Warehouse } from "../warehouse";
 

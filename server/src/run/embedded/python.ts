@@ -779,6 +779,17 @@ export function pythonMethod(obj: unknown, name: string): ((...args: unknown[]) 
   return undefined;
 }
 
+/** Python-style method names (snake case) a class's instances answer. */
+function methodNames(cls: { prototype: object }): string[] {
+  return Object.getOwnPropertyNames(cls.prototype).filter((n) => /^[a-z_]+$/.test(n) && n !== "constructor" && typeof Object.getOwnPropertyDescriptor(cls.prototype, n)?.value === "function");
+}
+
+/** Every method the renderer implements on Python values: str, list, dict, datetime, timedelta. */
+export function pythonValueMethods(): string[] {
+  const names = [...Object.keys(STR_METHODS), ...Object.keys(LIST_METHODS), ...Object.keys(DICT_METHODS), ...methodNames(PyDateTime), ...methodNames(PyTimeDelta)];
+  return [...new Set(names)].sort();
+}
+
 export function hasPythonMethod(obj: unknown, name: string): boolean {
   if (isStringLike(obj)) return Object.prototype.hasOwnProperty.call(STR_METHODS, name);
   if (Array.isArray(obj)) return Object.prototype.hasOwnProperty.call(LIST_METHODS, name);

@@ -22,45 +22,24 @@
  * runs once per node).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve, sep } from "node:path";
+import { readFileSync } from "node:fs";
 import type nunjucks from "nunjucks";
 import YAML from "yaml";
+import { configKey, mergeConfig, normalizeConfig } from "../../dbt/config";
+import { refArguments, sourceArguments } from "../../dbt/refs";
 import { AgateTable } from "./agate";
 import { CROSS_DB_MACROS } from "./crossdb";
 import type { EmbeddedNode, RelationResolver } from "./nodes";
-import { DBT_ENGINE_HINT, EmbeddedRenderError, UnsupportedFeatureError } from "./errors";
-import { JinjaPreprocessError, compileTemplate, createJinjaEnvironment, macroNames, preprocess, withDbtJinja } from "./jinja";
-import { PyDateTime, arg, datetimeModule, isKwargs, isPlainObject, makeTuple, pyDatetimeFromDate, pyRepr, pyStr, pytzModule, reModule, splitArgs } from "./python";
+import { EmbeddedRenderError, UnsupportedFeatureError } from "./errors";
+import { compileTemplate, createJinjaEnvironment, preprocess, withDbtJinja } from "./jinja";
+import { arg, datetimeModule, isPlainObject, makeTuple, pyDatetimeFromDate, pyRepr, pyStr, pytzModule, reModule, splitArgs } from "./python";
 import { DbtRelation, defaultAliasName, defaultDatabaseName, defaultSchemaName } from "./relation";
 import { quoteIdent, type ColumnInfo, type RelationType, type Row } from "../warehouse";
-
-// ---------------------------------------------------------------- errors
-
-/** A dbt compilation error raised by the project itself (missing var, unknown ref, raise_compiler_error). */
-export class DbtCompilationError extends Error {}
-
-class ReturnSignal {
-  constructor(readonly value: unknown) {}
-}
-
-/** A ref() to a node that failed earlier in the step: the node is skipped. */
-export class UpstreamFailed extends Error {
-  constructor(readonly upstreamId: string) {
-    super(`upstream '${upstreamId}' did not succeed`);
-  }
-}
-
-/** Thrown from inside a render when the database must answer first. */
-class NeedData extends Error {
-  constructor(readonly need: DataNeed) {
-    super("embedded engine: database access needed while rendering");
-  }
-}
-
-export type DataNeed =
-  | { kind: "query"; sql: string }
-  | { kind: "columns"; schema: string; identifier: string };
+import { injectCtes, stripTrailingSemicolon } from "./ctes";
+import { DbtColumn, Namespace, sortKeys, strictObject } from "./contextObjects";
+import { type MacroFile, PRIVATE_PREFIX, packageOfFile, readMacroFile } from "./macroFiles";
+import { DECISIVE, defaultMaterialization, prescanConfig, toArray } from "./nodeConfig";
+import { type DataNeed, DbtCompilationError, NeedData, ReturnSignal, UpstreamFailed, describeError, isNeedData, rootCause } from "./renderErrors";
 
 // ---------------------------------------------------------------- options and results
 
@@ -119,14 +98,6 @@ interface Frame {
   ephemeralChain: string[];
 }
 
-interface MacroFile {
-  path: string;
-  pkg: string;
-  names: string[];
-  exports?: Record<string, (...args: unknown[]) => unknown>;
-  error?: unknown;
-}
-
 interface EphemeralCache {
   sql: string;
   ctes: [string, string][];
@@ -134,141 +105,7 @@ interface EphemeralCache {
   refIds: string[];
 }
 
-// ---------------------------------------------------------------- config helpers
-
-const ADDITIVE = new Set(["tags", "pre_hook", "post_hook"]);
-/** Config keys that change how a node renders (`this`, `is_incremental()`). */
-const DECISIVE = ["materialized", "schema", "alias", "database", "full_refresh", "target_schema", "target_database", "version"];
-
-export function normalizeConfigKey(k: string): string {
-  return k.replace(/^\+/, "").replace(/-/g, "_");
-}
-
-export function normalizeConfig(c: Record<string, unknown> | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(c ?? {})) if (k !== "__keywords") out[normalizeConfigKey(k)] = v;
-  return out;
-}
-
-function toArray(v: unknown): unknown[] {
-  return v === undefined || v === null ? [] : Array.isArray(v) ? v : [v];
-}
-
-/** Applies in-file `config()` values over `base` (tags and hooks add up, meta merges). */
-function applyConfig(base: Record<string, unknown>, extra: Record<string, unknown>): void {
-  for (const [k0, v] of Object.entries(extra)) {
-    const k = normalizeConfigKey(k0);
-    if (k === "__keywords") continue;
-    if (ADDITIVE.has(k)) base[k] = [...toArray(base[k]), ...toArray(v)];
-    else if (k === "meta" && isPlainObject(base[k]) && isPlainObject(v)) base[k] = { ...(base[k] as object), ...v };
-    else base[k] = v;
-  }
-}
-
-/** Literal `config(...)` keyword values found by a quick scan (for nodes not rendered in this step). */
-export function prescanConfig(src: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const re = /\bconfig\s*\(([\s\S]*?)\)\s*-?\}\}/g;
-  for (let m = re.exec(src); m; m = re.exec(src)) {
-    const kv = /(\w+)\s*=\s*(?:'([^']*)'|"([^"]*)"|(True|False|true|false)|(none|None)|(-?\d+(?:\.\d+)?))/g;
-    for (let k = kv.exec(m[1]); k; k = kv.exec(m[1])) {
-      out[k[1]] = k[2] ?? k[3] ?? (k[4] !== undefined ? /^t/i.test(k[4]) : k[5] !== undefined ? null : Number(k[6]));
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------- small context objects
-
-class Namespace {
-  constructor(values: Record<string, unknown>) {
-    Object.assign(this, values);
-  }
-}
-
-class DbtColumn {
-  constructor(
-    readonly name: string,
-    readonly dtype: string,
-  ) {}
-  get column(): string {
-    return this.name;
-  }
-  get data_type(): string {
-    return this.dtype;
-  }
-  get quoted(): string {
-    return quoteIdent(this.name);
-  }
-  is_string(): boolean {
-    return /char|text|string/i.test(this.dtype);
-  }
-  is_number(): boolean {
-    return /int|float|double|decimal|numeric|real/i.test(this.dtype);
-  }
-  is_numeric(): boolean {
-    return /decimal|numeric/i.test(this.dtype);
-  }
-  is_float(): boolean {
-    return /float|double|real/i.test(this.dtype);
-  }
-  is_integer(): boolean {
-    return /int/i.test(this.dtype);
-  }
-  string_size(): number {
-    return 255;
-  }
-  toString(): string {
-    return `<Column ${this.name} (${this.dtype})>`;
-  }
-}
-
-/** Object whose unknown members fail with an "unsupported" error naming `prefix.member`. */
-/** Namespaces (`adapter`, `dbt`, `<package>`) are not dicts: no Python dict methods on them. */
-class MacroNamespace {}
-
-function strictObject<T extends object>(prefix: string, members: T, hint?: string): T {
-  const target = Object.assign(Object.create(MacroNamespace.prototype) as object, members) as T;
-  return new Proxy(target, {
-    get(target, prop, receiver) {
-      if (typeof prop !== "string" || prop in target) return Reflect.get(target, prop, receiver);
-      if (prop === "then" || prop === "toJSON" || prop === "constructor" || prop === "length" || prop === "__keywords") return undefined;
-      return () => {
-        throw new UnsupportedFeatureError(`${prefix}.${prop}`, `\`${prefix}.${prop}\` is not implemented by the embedded engine${hint ? ` (${hint})` : ""}`);
-      };
-    },
-  });
-}
-
 // ---------------------------------------------------------------- the renderer
-
-const PKG_NAME_CACHE = new Map<string, string | undefined>();
-const PRIVATE_PREFIX = "dbt_private_macro";
-
-function packageOfFile(file: string, rootDir: string, rootName: string): string {
-  let dir = dirname(resolve(file));
-  const root = resolve(rootDir);
-  for (let i = 0; i < 30; i++) {
-    if (dir === root) return rootName;
-    if (PKG_NAME_CACHE.has(dir)) {
-      const n = PKG_NAME_CACHE.get(dir);
-      if (n) return n;
-    } else {
-      const yml = join(dir, "dbt_project.yml");
-      let name: string | undefined;
-      if (existsSync(yml)) {
-        const m = /^name:\s*['"]?([\w-]+)['"]?/m.exec(readFileSync(yml, "utf8"));
-        name = m?.[1] ?? dir.split(sep).pop();
-      }
-      PKG_NAME_CACHE.set(dir, name);
-      if (name) return name;
-    }
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return rootName;
-}
 
 export class DbtRenderer {
   readonly env: nunjucks.Environment;
@@ -307,18 +144,8 @@ export class DbtRenderer {
     for (const entry of this.opts.macroFiles) {
       const path = typeof entry === "string" ? entry : entry.file;
       const pkg = typeof entry === "string" ? packageOfFile(path, this.opts.project.root, this.rootPkg) : entry.package;
-      let names: string[] = [];
-      let error: unknown;
-      let source = "";
-      try {
-        source = readFileSync(path, "utf8");
-        names = macroNames(preprocess(source, { macroFile: true })).map((m) => m.name);
-      } catch (e) {
-        error = e;
-        // Still find the names, so calls to them can explain the failure.
-        names = [...source.matchAll(/\{%-?\s*macro\s+([A-Za-z_]\w*)/g)].map((m) => m[1]);
-      }
-      const file: MacroFile = { path, pkg, names, error };
+      const file = readMacroFile(path, pkg);
+      const names = file.names;
       this.macroFiles.push(file);
       let idx = this.macroIndex.get(pkg);
       if (!idx) this.macroIndex.set(pkg, (idx = new Map()));
@@ -475,7 +302,7 @@ export class DbtRenderer {
     m.get_where_subquery = (rel: unknown) => rel;
     m.set_sql_header = (...args: unknown[]) => {
       const caller = splitArgs(args).kw.caller as (() => unknown) | undefined;
-      if (caller) applyConfig(this.frame.config, { sql_header: pyStr(caller()) });
+      if (caller) mergeConfig(this.frame.config, { sql_header: pyStr(caller()) });
       return "";
     };
     m.get_columns_in_relation = (rel: unknown) => this.columnsIn(rel);
@@ -504,17 +331,17 @@ export class DbtRenderer {
     const config = Object.assign((...args: unknown[]) => this.config(args), {
       get: (...args: unknown[]) => {
         const a = splitArgs(args);
-        const key = normalizeConfigKey(String(arg(a, 0, "name")));
+        const key = configKey(String(arg(a, 0, "name")));
         const v = this.frame.config[key];
         return v === undefined ? arg(a, 1, "default", null) : v;
       },
       require: (name: unknown) => {
-        const key = normalizeConfigKey(String(name));
+        const key = configKey(String(name));
         if (!(key in this.frame.config)) throw new DbtCompilationError(`Required config '${name}' was not found in the config of ${this.frame.node.name}`);
         return this.frame.config[key];
       },
       set: (k: unknown, v: unknown) => {
-        applyConfig(this.frame.config, { [String(k)]: v });
+        mergeConfig(this.frame.config, { [String(k)]: v });
         return "";
       },
       persist_relation_docs: () => false,
@@ -701,18 +528,10 @@ export class DbtRenderer {
   // ------------------------------------------------------------ dbt functions
 
   private ref(args: unknown[]): DbtRelation {
-    const a = splitArgs(args);
-    let pkg: string | undefined;
-    let name: string;
-    if (a.pos.length >= 2) {
-      pkg = pyStr(a.pos[0]);
-      name = pyStr(a.pos[1]);
-    } else {
-      name = pyStr(a.pos[0] ?? a.kw.name ?? a.kw.model_name);
-      if (a.kw.package !== undefined) pkg = pyStr(a.kw.package);
-    }
-    const v = a.kw.v ?? a.kw.version;
-    const version = v === undefined || v === null ? undefined : pyStr(v);
+    const call = refArguments(splitArgs(args));
+    const name = pyStr(call.name);
+    const pkg = call.package === undefined ? undefined : pyStr(call.package);
+    const version = call.version === undefined || call.version === null ? undefined : pyStr(call.version);
     const f = this.frame;
     const r = this.opts.relations.ref(name, pkg, version);
     if (!r) {
@@ -735,9 +554,9 @@ export class DbtRenderer {
   }
 
   private source(args: unknown[]): DbtRelation {
-    const a = splitArgs(args);
-    const sourceName = pyStr(arg(a, 0, "source_name"));
-    const tableName = pyStr(arg(a, 1, "table_name"));
+    const call = sourceArguments(splitArgs(args));
+    const sourceName = pyStr(call.source);
+    const tableName = pyStr(call.table);
     const r = this.opts.relations.source(sourceName, tableName);
     if (!r) throw new DbtCompilationError(`${this.frame.node.resourceType} '${this.frame.node.name}' depends on a source named '${sourceName}.${tableName}' which was not found`);
     const rel = new DbtRelation(r.database ?? this.opts.target.database, r.schema, r.identifier, this.opts.catalog.get(`${r.schema}.${r.identifier}`.toLowerCase()), !!r.database && r.database !== this.opts.target.database);
@@ -747,8 +566,8 @@ export class DbtRenderer {
 
   private config(args: unknown[]): string {
     const a = splitArgs(args);
-    for (const p of a.pos) if (isPlainObject(p)) applyConfig(this.frame.config, p);
-    applyConfig(this.frame.config, a.kw);
+    for (const p of a.pos) if (isPlainObject(p)) mergeConfig(this.frame.config, p);
+    mergeConfig(this.frame.config, a.kw);
     return "";
   }
 
@@ -842,7 +661,7 @@ export class DbtRenderer {
       this.prescanCache.set(node.file, pre);
     }
     const cfg = normalizeConfig(node.config);
-    applyConfig(cfg, pre);
+    mergeConfig(cfg, pre);
     if (!cfg.materialized) cfg.materialized = defaultMaterialization(node);
     return cfg;
   }
@@ -1119,142 +938,22 @@ export class DbtRenderer {
   }
 }
 
-function isNeedData(e: unknown): boolean {
-  return e instanceof NeedData;
+/**
+ * The names the renderer's Jinja context defines before any macro is loaded (nunjucks' own
+ * globals included), with their values: the list the index's scanner must agree with.
+ */
+export function rendererGlobals(): Record<string, unknown> {
+  const renderer = new DbtRenderer({
+    project: { name: "project", root: "/", vars: {} },
+    target: { name: "dev", type: "duckdb", schema: "main", database: "warehouse", path: ":memory:", threads: 1 },
+    cliVars: {},
+    macroFiles: [],
+    relations: { ref: () => undefined, source: () => undefined },
+    fullRefresh: false,
+    invocationId: "",
+    runStartedAt: new Date(0),
+    catalog: new Map(),
+  });
+  return { ...(renderer.env as unknown as { globals: Record<string, unknown> }).globals };
 }
 
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (isPlainObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
-  return v;
-}
-
-export function defaultMaterialization(node: EmbeddedNode): string {
-  return node.resourceType === "seed" ? "seed" : node.resourceType === "snapshot" ? "snapshot" : "view";
-}
-
-export function stripTrailingSemicolon(sql: string): string {
-  return sql.replace(/;\s*$/, "").replace(/\s+$/, "");
-}
-
-/** Offset where the first SQL keyword starts (after whitespace and comments). */
-function firstTokenOffset(sql: string): number {
-  let i = 0;
-  for (;;) {
-    while (i < sql.length && /\s/.test(sql[i])) i++;
-    if (sql.startsWith("--", i)) {
-      const nl = sql.indexOf("\n", i);
-      i = nl < 0 ? sql.length : nl + 1;
-    } else if (sql.startsWith("/*", i)) {
-      const end = sql.indexOf("*/", i + 2);
-      i = end < 0 ? sql.length : end + 2;
-    } else return i;
-  }
-}
-
-/** dbt's `_inject_ctes_into_sql`: ephemeral CTEs go first, merged into an existing `with`. */
-export function injectCtes(sql: string, ctes: Map<string, string>): string {
-  if (!ctes.size) return sql;
-  const defs = [...ctes.entries()].map(([name, body]) => `${name} as (\n${body}\n)`).join(", ");
-  const at = firstTokenOffset(sql);
-  const m = /^with(\s+recursive)?\b/i.exec(sql.slice(at));
-  if (m) {
-    const after = at + m[0].length;
-    return `${sql.slice(0, after)} ${defs}, ${sql.slice(after).replace(/^\s+/, "")}`;
-  }
-  return `${sql.slice(0, at)}with ${defs}\n${sql.slice(at)}`;
-}
-
-// ---------------------------------------------------------------- error description
-
-function rootCause(e: unknown): unknown {
-  let cur = e;
-  for (let i = 0; i < 10; i++) {
-    const c = (cur as { cause?: unknown })?.cause;
-    if (c === undefined || c === null || c === cur) break;
-    cur = c;
-  }
-  return cur;
-}
-
-function cleanCallee(name: string): string {
-  return name.replace(/\["([^"]+)"\]/g, ".$1").replace(/\(\)$/, "");
-}
-
-/** Turns anything thrown while compiling/rendering into an error naming file, line and construct. */
-export function describeError(e: unknown, file: string, stage: "compile" | "render", what: string): EmbeddedRenderError {
-  if (e instanceof EmbeddedRenderError) return e;
-  const cause = rootCause(e);
-  if (cause instanceof EmbeddedRenderError) {
-    if (cause.file === file) return cause;
-    // Raised in another file (a macro file, an ephemeral model): say where it was used from.
-    const at = typeof (e as { lineno?: unknown })?.lineno === "number" ? `:${(e as { lineno: number }).lineno + (stage === "render" ? 1 : 0)}` : "";
-    return new EmbeddedRenderError(`${cause.message} [used from ${what} ${file}${at}]`, cause.file, cause.line, cause.construct, cause.unsupported);
-  }
-  const rawMsg = e instanceof Error ? e.message : String(e);
-  // nunjucks errors carry lineno/colno: 1-based from the parser, 0-based from a render.
-  let line: number | undefined;
-  let column: number | undefined;
-  const shift = stage === "render" ? 1 : 0;
-  const withPos = [e, (e as { cause?: unknown })?.cause].find((x) => typeof (x as { lineno?: unknown })?.lineno === "number") as { lineno: number; colno?: number } | undefined;
-  if (withPos) {
-    line = withPos.lineno + shift;
-    column = typeof withPos.colno === "number" ? withPos.colno + shift : undefined;
-  } else {
-    const pos = /\[Line (\d+)(?:, Column (\d+))?\]/.exec(rawMsg);
-    if (pos) {
-      line = Number(pos[1]) + shift;
-      column = pos[2] !== undefined ? Number(pos[2]) + shift : undefined;
-    }
-  }
-  if (cause instanceof JinjaPreprocessError) line = cause.line;
-  const detail = (cause instanceof Error ? cause.message : rawMsg)
-    .replace(/^\([^)]*\)( \[Line [^\]]*\])?\s*/, "")
-    .replace(/^(Template render error: )?(Error: )?/, "")
-    .trim();
-  const macroStack = (cause as { dbtMacroStack?: string[] })?.dbtMacroStack;
-  const where = `${file}${line !== undefined ? `:${line}${column !== undefined ? `:${column}` : ""}` : ""}`;
-  const inMacro = macroStack?.length ? ` (in macro ${macroStack.join(" <- ")})` : "";
-
-  if (cause instanceof DbtCompilationError) {
-    return new EmbeddedRenderError(`Compilation Error in ${what} ${where}${inMacro}: ${cause.message}`, file, line, undefined, false, undefined, column);
-  }
-  let construct: string;
-  let explanation: string;
-  if (cause instanceof UnsupportedFeatureError) {
-    construct = cause.construct;
-    explanation = cause.message;
-  } else if (cause instanceof JinjaPreprocessError) {
-    construct = cause.construct;
-    explanation = cause.message;
-  } else {
-    const call = /Unable to call `([^`]+)`, which is (undefined or falsey|not a function)/.exec(detail);
-    const tag = /unknown block tag: (\w+)/.exec(detail);
-    if (call) {
-      construct = `${cleanCallee(call[1])}()`;
-      explanation = call[2] === "not a function"
-        ? `\`${cleanCallee(call[1])}\` is not callable here`
-        : `\`${cleanCallee(call[1])}\` is not defined: neither a macro of this project or of an installed package, nor a dbt function the embedded engine implements`;
-    } else if (tag) {
-      construct = `{% ${tag[1]} %}`;
-      explanation = `the Jinja tag \`${tag[1]}\` is not supported`;
-    } else if (stage === "compile" || /parse|unexpected|expected/i.test(detail)) {
-      construct = "Jinja syntax";
-      explanation = detail;
-    } else {
-      construct = "Jinja expression";
-      explanation = detail;
-    }
-  }
-  return new EmbeddedRenderError(
-    `${where}: the embedded engine cannot render ${construct} in ${what} ${file.split(/[\\/]/).pop()}${inMacro}: ${explanation}. ${DBT_ENGINE_HINT}`,
-    file,
-    line,
-    construct,
-    true,
-    undefined,
-    column,
-  );
-}
-
-export { PyDateTime, isKwargs };

@@ -6,7 +6,8 @@
 import type { Span } from "../../../protocol/types";
 import type { JinjaExpr, MacroCall, RefCall, SourceCall, SqlFacts, VarCall } from "../../facts";
 import { LineIndex } from "../../lineIndex";
-import { NOT_MACROS, NOT_PACKAGES, VALUE_METHODS } from "../builtins";
+import { NOT_MACROS, NOT_PACKAGES, VALUE_METHODS } from "../../../dbt/builtins";
+import { refArguments, sourceArguments, type CallArguments } from "../../../dbt/refs";
 import { ExpressionParser } from "./expressions";
 import { C_COMMA, C_DOT, C_EQ, C_LPAREN, C_PIPE, C_RPAREN, OP_POW, T_NAME, T_OP, isCloseBracket, isOpenBracket, nTok, tEnd, tKind, tOp, tStart } from "./lexer";
 
@@ -200,19 +201,23 @@ export abstract class CallScanner extends ExpressionParser {
     return out;
   }
 
+  /** Where each argument is written, positional and keyword, for dbt's argument rules. */
+  private argSpans(a: ArgList): CallArguments<Span> {
+    const pos: Span[] = [];
+    for (let i = 0; i < a.pos.length; i += 2) pos.push(this.rangeSpan(a.pos[i], a.pos[i + 1]));
+    const kw: Record<string, Span> = {};
+    for (const { name, s, e } of a.kw) kw[name] = this.rangeSpan(s, e);
+    return { pos, kw };
+  }
+
   private refCall(first: number, open: number): void {
     const a = this.args(open);
     const span = this.callSpan(first, open, a, "ref");
     const args: JinjaExpr[] = [];
     for (let i = 0; i < a.pos.length; i += 2) args.push(this.expr(a.pos[i], a.pos[i + 1]));
-    const n = a.pos.length;
-    const call: RefCall = {
-      args,
-      kwargs: this.kwargs(a),
-      span,
-      nameSpan: n > 0 ? this.rangeSpan(a.pos[n - 2], a.pos[n - 1]) : span,
-    };
-    if (n >= 4) call.packageSpan = this.rangeSpan(a.pos[0], a.pos[1]);
+    const where = refArguments(this.argSpans(a));
+    const call: RefCall = { args, kwargs: this.kwargs(a), span, nameSpan: where.name ?? span };
+    if (where.package) call.packageSpan = where.package;
     const when = this.currentWhen();
     if (when) call.when = when;
     this.cur.refs.push(call);
@@ -223,14 +228,8 @@ export abstract class CallScanner extends ExpressionParser {
     const span = this.callSpan(first, open, a, "source");
     const args: JinjaExpr[] = [];
     for (let i = 0; i < a.pos.length; i += 2) args.push(this.expr(a.pos[i], a.pos[i + 1]));
-    const n = a.pos.length;
-    const call: SourceCall = {
-      args,
-      kwargs: this.kwargs(a),
-      span,
-      sourceSpan: n >= 2 ? this.rangeSpan(a.pos[0], a.pos[1]) : span,
-      tableSpan: n >= 4 ? this.rangeSpan(a.pos[2], a.pos[3]) : span,
-    };
+    const where = sourceArguments(this.argSpans(a));
+    const call: SourceCall = { args, kwargs: this.kwargs(a), span, sourceSpan: where.source ?? span, tableSpan: where.table ?? span };
     const when = this.currentWhen();
     if (when) call.when = when;
     this.cur.sources.push(call);

@@ -42,13 +42,14 @@ export const NOT_PACKAGES = new Set([
  */
 export const VALUE_METHODS = new Set([
   "items", "keys", "values", "get", "append", "extend", "update", "pop", "popitem", "insert", "remove",
-  "setdefault", "copy", "clear", "sort", "reverse", "count", "index",
+  "setdefault", "copy", "clear", "sort", "reverse", "count", "index", "has_key",
   "upper", "lower", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "replace", "format",
   "join", "startswith", "endswith", "title", "capitalize", "casefold", "find", "rfind", "isdigit",
   "isnumeric", "isalpha", "isalnum", "isupper", "islower", "isspace", "zfill", "encode", "decode",
-  "partition", "rpartition", "center", "ljust", "rjust", "swapcase",
+  "partition", "rpartition", "center", "ljust", "rjust", "swapcase", "isdecimal", "isidentifier",
+  "removeprefix", "removesuffix",
   "strftime", "strptime", "isoformat", "timestamp", "date", "time", "astimezone", "weekday",
-  "isoweekday", "today", "now", "utcnow", "fromisoformat",
+  "isoweekday", "today", "now", "utcnow", "fromisoformat", "total_seconds",
   "include", "incorporate", "replace_path", "quote", "without_identifier", "create", "create_from",
   "is_string", "is_number", "is_numeric", "is_float", "is_integer", "string_size", "can_expand_to",
   "literal", "print_table", "print_json", "print_csv", "select", "where", "order_by", "limit",
