@@ -10,6 +10,7 @@ import type { DbtProject } from "../facts";
 import { renderEnvVars } from "./profiles";
 import type { Env } from "./profiles";
 import { configAlongPath } from "../../dbt/config";
+import { scopeVars } from "../../dbt/vars";
 import { addDiag, deref, isPlainObject, mapEntries, nodeSpan, parseYamlFile, scalarText, toPlain, ZERO_SPAN } from "./yamlFile";
 import type { MapEntry, YamlFile } from "./yamlFile";
 
@@ -313,10 +314,9 @@ function projectNameOf(file: string, readText: (p: string) => string | undefined
 }
 
 /**
- * dbt's var scoping for this project: every global var, then this project's own scope
- * (`vars: {<project name>: {...}}`) on top. A mapping under the name of another package
- * (declared in packages.yml / dependencies.yml, or installed under packages-install-path) is
- * that package's scope and is left out; other mapping-valued vars stay, as in dbt.
+ * dbt's var scoping for this project (server/src/dbt/vars.ts): a mapping under the name of a
+ * package declared in packages.yml / dependencies.yml, or installed under packages-install-path,
+ * is that package's scope.
  */
 function projectVars(
   raw: Record<string, unknown>,
@@ -324,16 +324,9 @@ function projectVars(
   packages: Set<string>,
   readText: (p: string) => string | undefined,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    if (k === project.name && isPlainObject(v)) continue;
-    if (isPlainObject(v) && (packages.has(k) || isInstalledPackage(project, k, readText))) continue;
-    out[k] = v;
-  }
-  project.globalVars = { ...out };
-  const own = raw[project.name];
-  if (isPlainObject(own)) Object.assign(out, own);
-  return out;
+  const scoped = scopeVars(raw, project.name, (k) => packages.has(k) || isInstalledPackage(project, k, readText));
+  project.globalVars = scoped.globals;
+  return scoped.vars;
 }
 
 function isInstalledPackage(project: DbtProject, name: string, readText: (p: string) => string | undefined): boolean {

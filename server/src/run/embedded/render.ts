@@ -26,6 +26,7 @@ import { readFileSync } from "node:fs";
 import type nunjucks from "nunjucks";
 import YAML from "yaml";
 import { configKey, mergeConfig, normalizeConfig } from "../../dbt/config";
+import { lookupVar, scopeVars } from "../../dbt/vars";
 import { refArguments, sourceArguments } from "../../dbt/refs";
 import { AgateTable } from "./agate";
 import { CROSS_DB_MACROS } from "./crossdb";
@@ -132,7 +133,8 @@ export class DbtRenderer {
   constructor(readonly opts: RendererOptions) {
     this.env = createJinjaEnvironment();
     this.rootPkg = opts.project.name;
-    this.vars = opts.project.vars ?? {};
+    // Vars from the index are scoped already; a raw `vars:` mapping gets its own scope applied.
+    this.vars = scopeVars(opts.project.vars ?? {}, opts.project.name).vars;
     this.globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
     this.loadMacroIndex();
     this.installGlobals();
@@ -574,10 +576,8 @@ export class DbtRenderer {
   private variable(args: unknown[]): unknown {
     const a = splitArgs(args);
     const name = pyStr(arg(a, 0, "var_name"));
-    if (Object.prototype.hasOwnProperty.call(this.opts.cliVars, name)) return this.opts.cliVars[name];
-    const scoped = this.vars[this.rootPkg];
-    if (isPlainObject(scoped) && Object.prototype.hasOwnProperty.call(scoped, name)) return scoped[name];
-    if (Object.prototype.hasOwnProperty.call(this.vars, name) && name !== this.rootPkg) return this.vars[name];
+    const found = lookupVar(name, this.opts.cliVars, this.vars);
+    if (found) return found.value;
     if (a.pos.length > 1 || "default" in a.kw) return arg(a, 1, "default");
     const supplied = { ...this.vars, ...this.opts.cliVars };
     throw new DbtCompilationError(`Required var '${name}' not found in config:\nVars supplied to ${this.frames.at(-1)?.node.name ?? "<unknown>"} = ${JSON.stringify(supplied)}`);
