@@ -161,7 +161,10 @@ describe("dbt Jinja idioms", () => {
     };
     for (const [name, [src]] of Object.entries(MODELS)) files[`models/${name}.sql`] = src;
     p = writeProject(files);
-    p.macroFiles.push(`${p.root}/dbt_packages/vendorpkg/macros/hello.sql`, `${p.root}/dbt_packages/helperpkg/macros/helpers.sql`);
+    p.macroFiles.push(
+      { file: `${p.root}/dbt_packages/vendorpkg/macros/hello.sql`, package: "vendorpkg" },
+      { file: `${p.root}/dbt_packages/helperpkg/macros/helpers.sql`, package: "helperpkg" },
+    );
     for (const n of p.nodes.values()) if (n.name !== "orders_src") (p.deps.get(n.name) ?? []).push("orders_src");
     t = await tempWarehouse();
     r = Object.fromEntries(

@@ -107,7 +107,7 @@ export interface EmbeddedContext {
   /** --vars: win over project vars. */
   cliVars: Record<string, unknown>;
   /** Absolute paths of the project's (and installed packages') macro .sql files; `{ file, package }` when the package is known (else found from the nearest dbt_project.yml). */
-  macroFiles: (string | { file: string; package: string })[];
+  macroFiles: { file: string; package: string }[];
   relations: RelationResolver;
   connection: Warehouse;
   /** `--full-refresh`: rebuild incremental models from scratch (per-model `full_refresh` config wins). */

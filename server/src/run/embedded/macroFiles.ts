@@ -1,6 +1,5 @@
-/** The macro files a renderer knows: which package each belongs to, and what is kept of each. */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve, sep } from "node:path";
+/** The macro files a renderer knows (each with the package the index found it in), and what is kept of each. */
+import { readFileSync } from "node:fs";
 import { macroNames, preprocess } from "./jinja";
 
 /** A macro file of the project or a package: its macro names, then (once called) its compiled macros. */
@@ -12,36 +11,8 @@ export interface MacroFile {
   error?: unknown;
 }
 
-/** Folder -> the name its dbt_project.yml gives (undefined: no dbt_project.yml there). */
-const PKG_NAME_CACHE = new Map<string, string | undefined>();
 /** nunjucks does not export macros whose name starts with `_`: they are exported again under this prefix. */
 export const PRIVATE_PREFIX = "dbt_private_macro";
-
-/** The package a macro file belongs to: the name in the nearest dbt_project.yml above it. */
-export function packageOfFile(file: string, rootDir: string, rootName: string): string {
-  let dir = dirname(resolve(file));
-  const root = resolve(rootDir);
-  for (let i = 0; i < 30; i++) {
-    if (dir === root) return rootName;
-    if (PKG_NAME_CACHE.has(dir)) {
-      const n = PKG_NAME_CACHE.get(dir);
-      if (n) return n;
-    } else {
-      const yml = join(dir, "dbt_project.yml");
-      let name: string | undefined;
-      if (existsSync(yml)) {
-        const m = /^name:\s*['"]?([\w-]+)['"]?/m.exec(readFileSync(yml, "utf8"));
-        name = m?.[1] ?? dir.split(sep).pop();
-      }
-      PKG_NAME_CACHE.set(dir, name);
-      if (name) return name;
-    }
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return rootName;
-}
 
 /** Reads a macro file's macro names (its macros are compiled the first time one is called). */
 export function readMacroFile(path: string, pkg: string): MacroFile {

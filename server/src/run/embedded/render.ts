@@ -38,7 +38,7 @@ import { DbtRelation, defaultAliasName, defaultDatabaseName, defaultSchemaName }
 import { quoteIdent, type ColumnInfo, type RelationType, type Row } from "../warehouse";
 import { injectCtes, stripTrailingSemicolon } from "./ctes";
 import { DbtColumn, Namespace, sortKeys, strictObject } from "./contextObjects";
-import { type MacroFile, PRIVATE_PREFIX, packageOfFile, readMacroFile } from "./macroFiles";
+import { type MacroFile, PRIVATE_PREFIX, readMacroFile } from "./macroFiles";
 import { DECISIVE, defaultMaterialization, prescanConfig, toArray } from "./nodeConfig";
 import { type DataNeed, DbtCompilationError, NeedData, ReturnSignal, UpstreamFailed, describeError, isNeedData, rootCause } from "./renderErrors";
 
@@ -48,8 +48,8 @@ export interface RendererOptions {
   project: { name: string; root: string; vars: Record<string, unknown> };
   target: { name: string; type: "duckdb"; schema: string; database: string; path: string; threads: number };
   cliVars: Record<string, unknown>;
-  /** Absolute macro file paths, or `{ file, package }` when the package is known. */
-  macroFiles: (string | { file: string; package: string })[];
+  /** The project's and its installed packages' macro files (absolute), each with its package as the index knows it. */
+  macroFiles: { file: string; package: string }[];
   relations: RelationResolver;
   fullRefresh: boolean;
   invocationId: string;
@@ -144,9 +144,8 @@ export class DbtRenderer {
 
   private loadMacroIndex(): void {
     for (const entry of this.opts.macroFiles) {
-      const path = typeof entry === "string" ? entry : entry.file;
-      const pkg = typeof entry === "string" ? packageOfFile(path, this.opts.project.root, this.rootPkg) : entry.package;
-      const file = readMacroFile(path, pkg);
+      const pkg = entry.package;
+      const file = readMacroFile(entry.file, pkg);
       const names = file.names;
       this.macroFiles.push(file);
       let idx = this.macroIndex.get(pkg);
