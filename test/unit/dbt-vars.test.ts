@@ -17,7 +17,7 @@ test("a project sees global vars with its own scope on top; another package's sc
   assert.deepEqual(scoped.globals, { start: "2020-01-01", shared: "global", settings: { a: 1 } });
 });
 
-test("scoping vars that are scoped already changes nothing (the renderer gets the index's vars)", () => {
+test("scoping vars that are scoped already changes nothing", () => {
   const once = scopeVars(raw, "shop", (name) => name === "stripe").vars;
   assert.deepEqual(scopeVars(once, "shop").vars, once);
 });

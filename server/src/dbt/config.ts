@@ -14,7 +14,8 @@ const BARE_MAPPING_CONFIGS = new Set([...MERGED, "snapshot_meta_column_names"]);
 /** nunjucks marks a keyword-argument object with this own property; it is never a config. */
 const KEYWORDS_MARK = "__keywords";
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+/** A mapping as YAML and Jinja make them (no arrays, class instances or Maps). */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;

@@ -2,10 +2,7 @@
  * dbt's `vars:` scoping and lookup: one rule for the index (which resolves `var()` to find refs,
  * `enabled` and sources) and the embedded renderer (which renders `var()`).
  */
-
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+import { isPlainObject } from "./config";
 
 export interface ScopedVars {
   /** Every var one project sees: global vars, then its own scope (`vars: {<project>: {...}}`) on top. */
@@ -23,11 +20,11 @@ export interface ScopedVars {
 export function scopeVars(raw: Record<string, unknown>, projectName: string, isPackageScope: (name: string) => boolean = () => false): ScopedVars {
   const globals: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (isMapping(v) && (k === projectName || isPackageScope(k))) continue;
+    if (isPlainObject(v) && (k === projectName || isPackageScope(k))) continue;
     globals[k] = v;
   }
   const own = raw[projectName];
-  return { vars: isMapping(own) ? { ...globals, ...own } : { ...globals }, globals };
+  return { vars: isPlainObject(own) ? { ...globals, ...own } : { ...globals }, globals };
 }
 
 /**

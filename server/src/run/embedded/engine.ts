@@ -106,7 +106,7 @@ export interface EmbeddedContext {
   target: EmbeddedTarget;
   /** --vars: win over project vars. */
   cliVars: Record<string, unknown>;
-  /** Absolute paths of the project's (and installed packages') macro .sql files; `{ file, package }` when the package is known (else found from the nearest dbt_project.yml). */
+  /** The project's (and installed packages') macro .sql files, absolute, each with the package the index found it in. */
   macroFiles: { file: string; package: string }[];
   relations: RelationResolver;
   connection: Warehouse;

@@ -4,6 +4,7 @@
  * `['a', 'b']`, `('a', 'b')`), `+`/`-`/`*` on lists, strings and datetimes, and the small
  * `modules.datetime` / `modules.re` / `modules.pytz` subsets dbt exposes.
  */
+import { isPlainObject } from "../../dbt/config";
 
 /** Arrays created from a Jinja tuple literal `(a, b)` render as `('a', 'b')`. */
 export const TUPLE = Symbol("dbt.tuple");
@@ -13,11 +14,7 @@ export function makeTuple(items: unknown[]): unknown[] {
   return items;
 }
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
+export { isPlainObject };
 
 /** nunjucks keyword-argument objects carry an own `__keywords` property. */
 export function isKwargs(v: unknown): v is Record<string, unknown> {

@@ -26,7 +26,7 @@ import { readFileSync } from "node:fs";
 import type nunjucks from "nunjucks";
 import YAML from "yaml";
 import { configKey, mergeConfig, normalizeConfig } from "../../dbt/config";
-import { lookupVar, scopeVars } from "../../dbt/vars";
+import { lookupVar } from "../../dbt/vars";
 import { refArguments, sourceArguments } from "../../dbt/refs";
 import { AgateTable } from "./agate";
 import { CROSS_DB_MACROS } from "./crossdb";
@@ -45,6 +45,7 @@ import { type DataNeed, DbtCompilationError, NeedData, ReturnSignal, UpstreamFai
 // ---------------------------------------------------------------- options and results
 
 export interface RendererOptions {
+  /** `vars`: the project's vars as dbt scopes them (server/src/dbt/vars.ts), as the index gives them. */
   project: { name: string; root: string; vars: Record<string, unknown> };
   target: { name: string; type: "duckdb"; schema: string; database: string; path: string; threads: number };
   cliVars: Record<string, unknown>;
@@ -133,8 +134,7 @@ export class DbtRenderer {
   constructor(readonly opts: RendererOptions) {
     this.env = createJinjaEnvironment();
     this.rootPkg = opts.project.name;
-    // Vars from the index are scoped already; a raw `vars:` mapping gets its own scope applied.
-    this.vars = scopeVars(opts.project.vars ?? {}, opts.project.name).vars;
+    this.vars = opts.project.vars ?? {};
     this.globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
     this.loadMacroIndex();
     this.installGlobals();
@@ -144,13 +144,11 @@ export class DbtRenderer {
 
   private loadMacroIndex(): void {
     for (const entry of this.opts.macroFiles) {
-      const pkg = entry.package;
-      const file = readMacroFile(entry.file, pkg);
-      const names = file.names;
+      const file = readMacroFile(entry.file, entry.package);
       this.macroFiles.push(file);
-      let idx = this.macroIndex.get(pkg);
-      if (!idx) this.macroIndex.set(pkg, (idx = new Map()));
-      for (const n of names) idx.set(n, file); // later definitions win, as dbt's last-parsed
+      let idx = this.macroIndex.get(entry.package);
+      if (!idx) this.macroIndex.set(entry.package, (idx = new Map()));
+      for (const n of file.names) idx.set(n, file); // later definitions win, as dbt's last-parsed
     }
     for (const [pkg, idx] of this.macroIndex) {
       const ns: Record<string, (...args: unknown[]) => unknown> = {};

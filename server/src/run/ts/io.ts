@@ -7,8 +7,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import type { Warehouse } from "../warehouse";
-import { quoteIdent } from "../warehouse";
+import { quoteIdent, type Warehouse } from "../warehouse";
 import { keyProblem } from "../../graph/keys";
 
 export interface Relation {
